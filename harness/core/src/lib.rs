@@ -1,0 +1,12 @@
+//! rdpbench's scientific core (spec: `shared/CONDITIONS.md`).
+//!
+//! - [`toy`]: the ground-truth data-generating process, ground-truth
+//!   polysemanticity `P_gt`, oracle recovery scores, oracle SAEs (monosemantic
+//!   and merge ladders) and gauge transforms.
+//! - [`conditions`]: the necessary conditions C1-C11 as independent units.
+//! - [`testing`]: one-call checks for a plugin's own `cargo test`.
+#![forbid(unsafe_code)]
+
+pub mod linalg;
+pub mod rng;
+pub mod toy;

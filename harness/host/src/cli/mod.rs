@@ -1,0 +1,131 @@
+//! Command-line interface: argument types (clap derive) and dispatch.
+//! Machine output goes to stdout, everything for humans to stderr.
+
+mod plugins;
+
+use clap::{Parser, Subcommand};
+use rdpbench::config::Config;
+use rdpbench::exit::{Exit, classify, usage_error};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rdpbench",
+    version,
+    about = "Checks SAE polysemanticity metrics against ground-truth toy models",
+    after_help = "Exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 plugin error, \
+                  4 conditions failed (check --strict), 5 regression against a baseline."
+)]
+struct Cli {
+    /// Configuration file (default: ./rdpbench.toml if it exists, else the embedded defaults).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List or inspect plugins.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+    /// Scaffold a new plugin crate.
+    #[command(subcommand)]
+    New(NewCommand),
+    /// Print the embedded default configuration (commented TOML), or with
+    /// --effective the configuration in force after layering.
+    Config {
+        #[arg(long)]
+        effective: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginsCommand {
+    /// List every plugin found (configured folders and the build folder).
+    List {
+        /// JSON on stdout instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load one library file and print its declaration and specs.
+    Inspect {
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum NewCommand {
+    /// A metric plugin crate, from metrics/template.
+    Metric {
+        /// Metric id, e.g. `my-metric`.
+        name: String,
+        /// Destination folder (default: metrics/NAME in the rdpbench workspace).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Loads the configuration, tagging failures as usage errors (exit 2).
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Config::load(path).map_err(usage_error)
+}
+
+/// Parses arguments, runs, and reports; returns the exit class.
+pub fn run() -> Exit {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Exit::Usage } else { Exit::Ok };
+        }
+    };
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Plugins(PluginsCommand::List { json }) => {
+            load_config(cli.config.as_deref()).and_then(|c| plugins::list(&c, json))
+        }
+        Command::Plugins(PluginsCommand::Inspect { path, json }) => plugins::inspect(&path, json),
+        Command::New(NewCommand::Metric { name, dir }) => plugins::new_metric(&name, dir),
+        Command::Config { effective } => {
+            if effective {
+                load_config(cli.config.as_deref()).and_then(|c| {
+                    let text = toml::to_string_pretty(&c)?;
+                    plugins::out(&text)?;
+                    Ok(Exit::Ok)
+                })
+            } else {
+                plugins::out(rdpbench::config::DEFAULT_TOML).map(|_| Exit::Ok)
+            }
+        }
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            let exit = classify(&e);
+            eprintln!("error: {e:#}");
+            exit
+        }
+    }
+}

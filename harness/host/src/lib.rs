@@ -1,0 +1,12 @@
+//! The rdpbench host library: configuration, the plugin host, scaffolding,
+//! the conditions runner and the result exporters. The `rdpbench` binary is
+//! a thin command-line layer over it.
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod exit;
+pub mod plugin;
+pub mod scaffold;
+
+/// The rdpbench version, recorded in every result.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

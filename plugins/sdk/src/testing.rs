@@ -1,0 +1,131 @@
+//! Checks a plugin's own `cargo test` can run without the host.
+//!
+//! [`check_examples`] replays the worked examples a metric declares in its
+//! spec. The necessary conditions (C1-C11) need toy models and live in
+//! `rdpbench_core::testing`.
+
+use crate::data::{CsrMatrix, DenseMatrix};
+use crate::metric::{Example, Input, Metric, MetricInput, MetricOutput};
+use anyhow::{Context, Result, bail, ensure};
+
+/// Relative tolerance for declared example values.
+pub const EXAMPLE_RTOL: f64 = 1e-6;
+
+fn dense(rows: &[Vec<f32>], what: &str) -> Result<DenseMatrix> {
+    let n = rows.len();
+    let d = rows.first().map_or(0, |r| r.len());
+    ensure!(
+        rows.iter().all(|r| r.len() == d),
+        "example `{what}` has rows of different lengths"
+    );
+    DenseMatrix::from_vec(n, d, rows.concat())
+}
+
+/// Owned data of one example, in the shapes a [`MetricInput`] borrows.
+#[derive(Debug)]
+pub struct ExampleData {
+    pub decoder: Option<DenseMatrix>,
+    pub encoder: Option<DenseMatrix>,
+    pub activations: Option<DenseMatrix>,
+    pub codes: Option<CsrMatrix>,
+    pub labels: Option<CsrMatrix>,
+    pub concept_directions: Option<DenseMatrix>,
+}
+
+impl ExampleData {
+    pub fn from_example(ex: &Example) -> Result<Self> {
+        let d = |m: &Option<Vec<Vec<f32>>>, what| m.as_deref().map(|r| dense(r, what)).transpose();
+        Ok(Self {
+            decoder: d(&ex.decoder, "decoder")?,
+            encoder: d(&ex.encoder, "encoder")?,
+            activations: d(&ex.activations, "activations")?,
+            codes: d(&ex.codes, "codes")?.map(|m| CsrMatrix::from_dense(&m.view())),
+            labels: d(&ex.labels, "labels")?.map(|m| {
+                let mut c = CsrMatrix::from_dense(&m.view());
+                c.values.clear();
+                c
+            }),
+            concept_directions: d(&ex.concept_directions, "concept_directions")?,
+        })
+    }
+
+    /// A [`MetricInput`] holding only the inputs in `inputs`.
+    pub fn input<'a>(&'a self, inputs: &[Input]) -> MetricInput<'a> {
+        let has = |i: Input| inputs.contains(&i);
+        let n_tokens = self
+            .activations
+            .as_ref()
+            .map(|m| m.rows)
+            .or(self.codes.as_ref().map(|c| c.n_rows))
+            .or(self.labels.as_ref().map(|c| c.n_rows))
+            .unwrap_or(0);
+        let d_sae = self
+            .decoder
+            .as_ref()
+            .map(|m| m.rows)
+            .or(self.codes.as_ref().map(|c| c.n_cols))
+            .or(self.encoder.as_ref().map(|m| m.cols))
+            .unwrap_or(0);
+        let d_in = self
+            .decoder
+            .as_ref()
+            .map(|m| m.cols)
+            .or(self.activations.as_ref().map(|m| m.cols))
+            .unwrap_or(0);
+        MetricInput {
+            n_tokens,
+            d_in,
+            d_sae,
+            n_concepts: self.labels.as_ref().map_or(0, |c| c.n_cols),
+            decoder: self.decoder.as_ref().filter(|_| has(Input::Decoder)).map(|m| m.view()),
+            encoder: self.encoder.as_ref().filter(|_| has(Input::Encoder)).map(|m| m.view()),
+            activations: self
+                .activations
+                .as_ref()
+                .filter(|_| has(Input::Activations))
+                .map(|m| m.view()),
+            codes: self.codes.as_ref().filter(|_| has(Input::Codes)).map(|c| c.view()),
+            labels: self.labels.as_ref().filter(|_| has(Input::Labels)).map(|c| c.view()),
+            concept_directions: self
+                .concept_directions
+                .as_ref()
+                .filter(|_| has(Input::ConceptDirections))
+                .map(|m| m.view()),
+            config: "{}",
+        }
+    }
+}
+
+/// Runs every example the metric declares and checks the declared answer.
+/// Fails when the spec declares no example, so that a one-line test
+/// `check_examples(&MyMetric).unwrap()` always checks something.
+pub fn check_examples(metric: &dyn Metric) -> Result<usize> {
+    let spec = metric.spec();
+    spec.validate()?;
+    if spec.examples.is_empty() {
+        bail!("metric {:?} declares no examples", spec.id);
+    }
+    for (k, ex) in spec.examples.iter().enumerate() {
+        let ctx = || format!("metric {:?}, example {k} ({})", spec.id, ex.description);
+        let data = ExampleData::from_example(ex).with_context(ctx)?;
+        let out = metric.compute(&data.input(&spec.inputs)).with_context(ctx)?;
+        match (ex.expected, &out) {
+            (Some(want), MetricOutput::Value { value, .. }) => {
+                let tol = EXAMPLE_RTOL * want.abs().max(value.abs()).max(1e-12);
+                ensure!(
+                    (value - want).abs() <= tol,
+                    "{}: expected {want}, got {value}",
+                    ctx()
+                );
+            }
+            (None, MetricOutput::Undefined { .. }) => {}
+            (Some(want), MetricOutput::Undefined { reason }) => {
+                bail!("{}: expected {want}, got undefined ({reason})", ctx())
+            }
+            (None, MetricOutput::Value { value, .. }) => {
+                bail!("{}: expected undefined, got {value}", ctx())
+            }
+        }
+    }
+    Ok(spec.examples.len())
+}
