@@ -124,9 +124,12 @@ mod tests {
 
     #[test]
     fn typo_is_rejected_with_file_and_field_path() {
-        let err = Config::from_layers(Some((Path::new("my.toml"), "[plugins]\nbuild_dri = false\n")))
-            .unwrap_err()
-            .to_string();
+        let err = Config::from_layers(Some((
+            Path::new("my.toml"),
+            "[plugins]\nbuild_dri = false\n",
+        )))
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("my.toml"), "{err}");
         assert!(err.contains("plugins"), "{err}");
         assert!(err.contains("build_dri"), "{err}");

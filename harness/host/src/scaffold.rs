@@ -54,10 +54,11 @@ pub fn find_workspace_root(start: &Path) -> Option<PathBuf> {
     let mut dir = Some(start);
     while let Some(d) = dir {
         let manifest = d.join("Cargo.toml");
-        if let Ok(text) = std::fs::read_to_string(&manifest) {
-            if text.contains("[workspace]") && text.contains("rdpbench-sdk") {
-                return Some(d.to_path_buf());
-            }
+        if let Ok(text) = std::fs::read_to_string(&manifest)
+            && text.contains("[workspace]")
+            && text.contains("rdpbench-sdk")
+        {
+            return Some(d.to_path_buf());
         }
         dir = d.parent();
     }
@@ -89,7 +90,10 @@ pub fn render(name: &str, in_workspace: bool) -> Result<Vec<(PathBuf, String)>> 
         cargo = cargo
             .replace(
                 "rdpbench-sdk.workspace = true",
-                &format!("rdpbench-sdk = {{ path = {:?} }}", sdk.display().to_string()),
+                &format!(
+                    "rdpbench-sdk = {{ path = {:?} }}",
+                    sdk.display().to_string()
+                ),
             )
             .replace("anyhow.workspace = true", "anyhow = \"1\"");
         cargo.push_str("\n# Standalone: not part of the rdpbench workspace.\n[workspace]\n");
@@ -110,17 +114,17 @@ pub fn render(name: &str, in_workspace: bool) -> Result<Vec<(PathBuf, String)>> 
 /// Writes the new crate to `dest` (which must not exist) and returns the files written.
 pub fn create(name: &str, dest: &Path) -> Result<Vec<PathBuf>> {
     if dest.exists() {
-        bail!("{} already exists; choose another name or --dir", dest.display());
+        bail!(
+            "{} already exists; choose another name or --dir",
+            dest.display()
+        );
     }
     let abs_dest = if dest.is_absolute() {
         dest.to_path_buf()
     } else {
         std::env::current_dir()?.join(dest)
     };
-    let in_workspace = abs_dest
-        .parent()
-        .and_then(find_workspace_root)
-        .is_some();
+    let in_workspace = abs_dest.parent().and_then(find_workspace_root).is_some();
     let files = render(name, in_workspace)?;
     let mut written = Vec::new();
     for (rel, text) in files {

@@ -53,8 +53,9 @@ impl Metric for LabelEntropy {
                     ..Example::default()
                 },
                 Example {
-                    description: "a token with two labels splits its weight: p = (1/2, 1/2) → exp(H) = 2"
-                        .into(),
+                    description:
+                        "a token with two labels splits its weight: p = (1/2, 1/2) → exp(H) = 2"
+                            .into(),
                     codes: Some(vec![vec![3.0]]),
                     labels: Some(vec![vec![1.0, 1.0]]),
                     expected: Some(1.0),
@@ -142,7 +143,10 @@ mod tests {
 
     #[test]
     fn declared_examples_hold() {
-        assert_eq!(rdpbench_sdk::testing::check_examples(&LabelEntropy).unwrap(), 3);
+        assert_eq!(
+            rdpbench_sdk::testing::check_examples(&LabelEntropy).unwrap(),
+            3
+        );
     }
 
     #[test]

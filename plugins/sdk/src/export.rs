@@ -8,7 +8,9 @@
 use crate::abi::*;
 use crate::data::{CsrMatrix, CsrView, MatrixView};
 use crate::metric::{Metric, MetricInput, MetricOutput};
-use crate::sae::{BatchSource, NamedTensor, SaeArchitecture, SaeWeights, TrainObserver, TrainRequest};
+use crate::sae::{
+    BatchSource, NamedTensor, SaeArchitecture, SaeWeights, TrainObserver, TrainRequest,
+};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// The metrics and architectures one library exports, built on first use.
@@ -134,24 +136,68 @@ unsafe fn csr_from<'a>(c: CsrC) -> Option<CsrView<'a>> {
     }
 }
 
+thread_local! {
+    /// Set while a [`guarded`] call runs on this thread; holds the location
+    /// of a panic caught there.
+    static GUARD: std::cell::RefCell<Option<Option<String>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs (once per library) a panic hook that stays silent for panics
+/// inside [`guarded`] calls, which are reported to the host as a status
+/// with the message and location, and defers to the previous hook for any
+/// other panic (say, on a thread the plugin spawned).
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let captured = GUARD.with(|g| {
+                let mut g = g.borrow_mut();
+                match g.as_mut() {
+                    Some(slot) => {
+                        *slot = info.location().map(|l| l.to_string());
+                        true
+                    }
+                    None => false,
+                }
+            });
+            if !captured {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs `f`, mapping `Err` to [`STATUS_ERROR`] and a panic to
-/// [`STATUS_PANIC`] (with the panic payload as the message).
+/// [`STATUS_PANIC`] (with the panic payload and location as the message).
 fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> (i32, Result<T, String>) {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    install_panic_hook();
+    let outer = GUARD.with(|g| g.borrow_mut().replace(None));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    let location = GUARD
+        .with(|g| std::mem::replace(&mut *g.borrow_mut(), outer))
+        .flatten();
+    match result {
         Ok(Ok(v)) => (STATUS_OK, Ok(v)),
         Ok(Err(msg)) => (STATUS_ERROR, Err(msg)),
         Err(payload) => (
             STATUS_PANIC,
-            Err(format!("plugin panicked: {}", panic_message(&*payload))),
+            Err(format!(
+                "plugin panicked at {}: {}",
+                location.as_deref().unwrap_or("an unknown location"),
+                panic_message(&*payload)
+            )),
         ),
     }
 }
 
 fn get<'a, T: ?Sized>(items: &'a [Box<T>], index: u32, what: &str) -> Result<&'a T, String> {
-    items
-        .get(index as usize)
-        .map(|b| &**b)
-        .ok_or_else(|| format!("{what} index {index} out of range (library has {})", items.len()))
+    items.get(index as usize).map(|b| &**b).ok_or_else(|| {
+        format!(
+            "{what} index {index} out of range (library has {})",
+            items.len()
+        )
+    })
 }
 
 /// # Safety
@@ -277,8 +323,14 @@ impl BatchSource for CBatchSource {
         // SAFETY: the host's callback contract: `out` has room for `rows` rows.
         let status =
             unsafe { (self.0.next_batch)(self.0.ctx, out.as_mut_ptr(), rows as u64, &mut written) };
-        anyhow::ensure!(status == STATUS_OK, "the host's data source failed (status {status})");
-        anyhow::ensure!(written as usize <= rows, "data source wrote {written} rows, asked {rows}");
+        anyhow::ensure!(
+            status == STATUS_OK,
+            "the host's data source failed (status {status})"
+        );
+        anyhow::ensure!(
+            written as usize <= rows,
+            "data source wrote {written} rows, asked {rows}"
+        );
         Ok(written as usize)
     }
 }
@@ -415,7 +467,10 @@ pub unsafe fn sae_encode(
             unsafe {
                 owned.tensors.push(NamedTensor {
                     name: str_from(t.name)?.to_string(),
-                    shape: slice_from(t.shape, t.ndim).iter().map(|&d| d as usize).collect(),
+                    shape: slice_from(t.shape, t.ndim)
+                        .iter()
+                        .map(|&d| d as usize)
+                        .collect(),
                     data: slice_from(t.data, t.len).to_vec(),
                 });
             }
@@ -482,7 +537,7 @@ pub unsafe fn sae_free_csr(c: *mut CsrOwnedC) {
 
 /// Exports metrics and/or SAE architectures from a `cdylib` crate.
 ///
-/// ```ignore
+/// ```text
 /// rdpbench_sdk::export_plugin!(metrics: [MyMetric::default()]);
 /// rdpbench_sdk::export_plugin!(metrics: [A, B], saes: [MyArch]);
 /// rdpbench_sdk::export_plugin!(saes: [MyArch]);

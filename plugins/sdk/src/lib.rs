@@ -3,7 +3,7 @@
 //! A metric plugin is a `cdylib` crate with one type implementing [`Metric`]
 //! and one line exporting it:
 //!
-//! ```ignore
+//! ```text
 //! use rdpbench_sdk::prelude::*;
 //!
 //! #[derive(Default)]
@@ -45,12 +45,12 @@ pub use sae::{
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[doc(hidden)]
-pub const SDK_VERSION_CSTR: &std::ffi::CStr =
-    match std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes())
-    {
-        Ok(s) => s,
-        Err(_) => panic!("version contains NUL"),
-    };
+pub const SDK_VERSION_CSTR: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+) {
+    Ok(s) => s,
+    Err(_) => panic!("version contains NUL"),
+};
 
 /// Everything a metric author needs in one import.
 pub mod prelude {

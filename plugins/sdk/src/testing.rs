@@ -77,15 +77,31 @@ impl ExampleData {
             d_in,
             d_sae,
             n_concepts: self.labels.as_ref().map_or(0, |c| c.n_cols),
-            decoder: self.decoder.as_ref().filter(|_| has(Input::Decoder)).map(|m| m.view()),
-            encoder: self.encoder.as_ref().filter(|_| has(Input::Encoder)).map(|m| m.view()),
+            decoder: self
+                .decoder
+                .as_ref()
+                .filter(|_| has(Input::Decoder))
+                .map(|m| m.view()),
+            encoder: self
+                .encoder
+                .as_ref()
+                .filter(|_| has(Input::Encoder))
+                .map(|m| m.view()),
             activations: self
                 .activations
                 .as_ref()
                 .filter(|_| has(Input::Activations))
                 .map(|m| m.view()),
-            codes: self.codes.as_ref().filter(|_| has(Input::Codes)).map(|c| c.view()),
-            labels: self.labels.as_ref().filter(|_| has(Input::Labels)).map(|c| c.view()),
+            codes: self
+                .codes
+                .as_ref()
+                .filter(|_| has(Input::Codes))
+                .map(|c| c.view()),
+            labels: self
+                .labels
+                .as_ref()
+                .filter(|_| has(Input::Labels))
+                .map(|c| c.view()),
             concept_directions: self
                 .concept_directions
                 .as_ref()
@@ -108,7 +124,9 @@ pub fn check_examples(metric: &dyn Metric) -> Result<usize> {
     for (k, ex) in spec.examples.iter().enumerate() {
         let ctx = || format!("metric {:?}, example {k} ({})", spec.id, ex.description);
         let data = ExampleData::from_example(ex).with_context(ctx)?;
-        let out = metric.compute(&data.input(&spec.inputs)).with_context(ctx)?;
+        let out = metric
+            .compute(&data.input(&spec.inputs))
+            .with_context(ctx)?;
         match (ex.expected, &out) {
             (Some(want), MetricOutput::Value { value, .. }) => {
                 let tol = EXAMPLE_RTOL * want.abs().max(value.abs()).max(1e-12);

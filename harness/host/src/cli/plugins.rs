@@ -21,13 +21,24 @@ pub fn out(text: &str) -> Result<()> {
 /// The folder of the running binary: cargo's `target/<profile>`, where the
 /// workspace's own plugins are built.
 pub fn build_dir() -> Option<PathBuf> {
-    std::env::current_exe().ok()?.parent().map(Path::to_path_buf)
+    std::env::current_exe()
+        .ok()?
+        .parent()
+        .map(Path::to_path_buf)
 }
 
-/// The plugin search the configuration describes.
+/// Environment variable with extra plugin folders (`:`-separated, like `PATH`).
+pub const PLUGIN_PATH_ENV: &str = "RDPBENCH_PLUGIN_PATH";
+
+/// The plugin search the configuration describes, plus the folders in
+/// `RDPBENCH_PLUGIN_PATH`.
 pub fn search_of(config: &Config) -> PluginSearch {
+    let mut dirs = config.plugins.paths.clone();
+    if let Some(extra) = std::env::var_os(PLUGIN_PATH_ENV) {
+        dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
+    }
     PluginSearch {
-        dirs: config.plugins.paths.clone(),
+        dirs,
         build_dirs: if config.plugins.build_dir {
             build_dir().into_iter().collect()
         } else {
@@ -75,7 +86,11 @@ fn table(set: &PluginSet) -> String {
     ]];
     for m in &set.metrics {
         let s = m.cached_spec();
-        let kind = if s.is_oracle() { "metric (oracle)" } else { "metric" };
+        let kind = if s.is_oracle() {
+            "metric (oracle)"
+        } else {
+            "metric"
+        };
         rows.push([
             kind.to_string(),
             s.id.clone(),
@@ -84,7 +99,11 @@ fn table(set: &PluginSet) -> String {
                 rdpbench_sdk::Orientation::HigherIsLessPolysemantic => "higher = less poly",
             }
             .to_string(),
-            s.inputs.iter().map(|i| i.name()).collect::<Vec<_>>().join(","),
+            s.inputs
+                .iter()
+                .map(|i| i.name())
+                .collect::<Vec<_>>()
+                .join(","),
             m.library().path().display().to_string(),
         ]);
     }
@@ -113,7 +132,10 @@ fn table(set: &PluginSet) -> String {
     }
     for m in &set.metrics {
         let s = m.cached_spec();
-        text.push_str(&format!("\n{} (v{}): {}\n  citation: {}\n", s.id, s.version, s.description, s.citation));
+        text.push_str(&format!(
+            "\n{} (v{}): {}\n  citation: {}\n",
+            s.id, s.version, s.description, s.citation
+        ));
     }
     text
 }
@@ -136,7 +158,10 @@ pub fn list(config: &Config, json: bool) -> Result<Exit> {
 
 pub fn inspect(path: &Path, json: bool) -> Result<Exit> {
     if !path.is_file() {
-        return Err(usage_error(anyhow::anyhow!("{} is not a file", path.display())));
+        return Err(usage_error(anyhow::anyhow!(
+            "{} is not a file",
+            path.display()
+        )));
     }
     let mut set = PluginSet::default();
     set.load_file(path);

@@ -42,11 +42,32 @@ impl std::fmt::Debug for PluginLibrary {
     }
 }
 
+/// Lowercase hex SHA-256 of a byte string.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Lowercase hex SHA-256 of a file.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
-    let digest = Sha256::digest(&bytes);
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(sha256_hex(&std::fs::read(path)?))
+}
+
+/// Whether `bytes` start like a shared library of some platform
+/// (ELF, Mach-O 32/64 either endianness or fat, PE's `MZ`).
+fn has_library_magic(bytes: &[u8]) -> bool {
+    const MAGICS: [&[u8]; 7] = [
+        b"\x7fELF",
+        &[0xfe, 0xed, 0xfa, 0xce],
+        &[0xfe, 0xed, 0xfa, 0xcf],
+        &[0xce, 0xfa, 0xed, 0xfe],
+        &[0xcf, 0xfa, 0xed, 0xfe],
+        &[0xca, 0xfe, 0xba, 0xbe],
+        b"MZ",
+    ];
+    MAGICS.iter().any(|m| bytes.starts_with(m))
 }
 
 impl PluginLibrary {
@@ -55,8 +76,20 @@ impl PluginLibrary {
     /// declaration's ABI version and struct size match this host's.
     pub fn open(path: &Path) -> Result<Self, PluginError> {
         let err = |kind, msg: String| PluginError::new(path, kind, msg);
-        let sha256 = sha256_file(path)
-            .map_err(|e| err(PluginErrorKind::NotALibrary, format!("cannot read file: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            err(
+                PluginErrorKind::NotALibrary,
+                format!("cannot read file: {e}"),
+            )
+        })?;
+        if !has_library_magic(&bytes) {
+            return Err(err(
+                PluginErrorKind::NotALibrary,
+                "not a shared library: the file does not start with an ELF, Mach-O or PE header"
+                    .into(),
+            ));
+        }
+        let sha256 = sha256_hex(&bytes);
         // SAFETY: loading a library runs its initialisers. Native plugins are
         // trusted code by design (see DESIGN.md); this is the point where that
         // trust is extended.
@@ -229,13 +262,15 @@ impl PluginLibrary {
 
     /// The spec of SAE architecture `index`, parsed.
     pub fn sae_spec(&self, index: u32) -> Result<SaeSpec, PluginError> {
-        let json = self.spec_json(self.decl().sae_spec_json, index).map_err(|e| {
-            PluginError::new(
-                &self.path,
-                PluginErrorKind::Failed,
-                format!("SAE architecture #{index}: spec() failed: {e}"),
-            )
-        })?;
+        let json = self
+            .spec_json(self.decl().sae_spec_json, index)
+            .map_err(|e| {
+                PluginError::new(
+                    &self.path,
+                    PluginErrorKind::Failed,
+                    format!("SAE architecture #{index}: spec() failed: {e}"),
+                )
+            })?;
         serde_json::from_str(&json).map_err(|e| {
             PluginError::new(
                 &self.path,

@@ -128,14 +128,21 @@ impl Metric for LoadedMetric {
             } else {
                 None
             };
-            let message = self
-                .library
-                .take_string(decl, std::mem::replace(&mut out.message, rdpbench_sdk::abi::RdpString::EMPTY));
+            let message = self.library.take_string(
+                decl,
+                std::mem::replace(&mut out.message, rdpbench_sdk::abi::RdpString::EMPTY),
+            );
             // SAFETY: `out` was written by this library's compute; freed once.
             unsafe { (decl.metric_free_output)(&mut out) };
             (status, out.kind, out.value, per_latent, message)
         });
-        let who = || format!("metric `{}` ({})", self.spec.id, self.library.path().display());
+        let who = || {
+            format!(
+                "metric `{}` ({})",
+                self.spec.id,
+                self.library.path().display()
+            )
+        };
         match status {
             STATUS_OK => {}
             STATUS_ERROR => bail!("{} failed: {message}", who()),
@@ -151,10 +158,15 @@ impl Metric for LoadedMetric {
                         who()
                     );
                 }
-                if let Some(pl) = &per_latent {
-                    if let Some(j) = pl.iter().position(|v| v.is_some_and(|v| !v.is_finite())) {
-                        bail!("{} returned a non-finite per-latent score for latent {j}", who());
-                    }
+                if let Some(j) = per_latent
+                    .iter()
+                    .flatten()
+                    .position(|v| v.is_some_and(|v| !v.is_finite()))
+                {
+                    bail!(
+                        "{} returned a non-finite per-latent score for latent {j}",
+                        who()
+                    );
                 }
                 Ok(MetricOutput::Value { value, per_latent })
             }

@@ -109,7 +109,6 @@ impl PluginSet {
         let lib = match PluginLibrary::open(path) {
             Ok(lib) => Arc::new(lib),
             Err(e) => {
-                tracing::warn!("{e}");
                 self.errors.push(e);
                 return;
             }

@@ -70,7 +70,12 @@ struct Callbacks<'a> {
     data_error: Option<anyhow::Error>,
 }
 
-unsafe extern "C" fn next_batch(ctx: *mut c_void, out: *mut f32, rows: u64, written: *mut u64) -> i32 {
+unsafe extern "C" fn next_batch(
+    ctx: *mut c_void,
+    out: *mut f32,
+    rows: u64,
+    written: *mut u64,
+) -> i32 {
     // SAFETY: `ctx` is the `Callbacks` passed by `train` and outlives the call;
     // `out` has room for `rows * d_in` floats (the plugin's side of the contract).
     let cb = unsafe { &mut *(ctx as *mut Callbacks<'_>) };
@@ -101,7 +106,9 @@ unsafe extern "C" fn on_progress(ctx: *mut c_void, step: u64, total: u64, json: 
     // SAFETY: as above.
     let bytes = unsafe { rdpbench_sdk::export::slice_from(json.ptr, json.len) };
     let text = String::from_utf8_lossy(bytes);
-    let _ = catch_unwind(AssertUnwindSafe(|| cb.observer.on_progress(step, total, &text)));
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        cb.observer.on_progress(step, total, &text)
+    }));
 }
 
 impl SaeArchitecture for LoadedSae {
@@ -162,9 +169,8 @@ impl SaeArchitecture for LoadedSae {
                     })
                     .collect();
                 // SAFETY: `cfg_json` holds `len` bytes.
-                let cfg = unsafe {
-                    rdpbench_sdk::export::slice_from(out.cfg_json.ptr, out.cfg_json.len)
-                };
+                let cfg =
+                    unsafe { rdpbench_sdk::export::slice_from(out.cfg_json.ptr, out.cfg_json.len) };
                 SaeWeights {
                     cfg_json: String::from_utf8_lossy(cfg).into_owned(),
                     tensors,
@@ -253,7 +259,10 @@ impl SaeArchitecture for LoadedSae {
         });
         self.check_status("encode", status, error)?;
         let Some((n_rows, n_cols, indptr, indices, values)) = parts else {
-            bail!("SAE architecture `{}`: encode returned no codes", self.spec.id);
+            bail!(
+                "SAE architecture `{}`: encode returned no codes",
+                self.spec.id
+            );
         };
         if n_rows != x.rows {
             bail!(
