@@ -7,6 +7,9 @@
 //! - [`testing`]: one-call checks for a plugin's own `cargo test`.
 #![forbid(unsafe_code)]
 
+pub mod conditions;
+pub mod eval;
 pub mod linalg;
 pub mod rng;
+pub mod testing;
 pub mod toy;

@@ -1,0 +1,109 @@
+//! C9, sample consistency: the metric estimates the same quantity at `N` and
+//! at `4N` samples, and identical input gives bit-identical output.
+//!
+//! On `R` independent replicates of `M` at each size:
+//! `|mean_N − mean_4N| ≤ max(k · SE_diff, 0.25 · |step|)` with
+//! `SE_diff = sqrt(var_N / R + var_4N / R)` and `k = Φ⁻¹(1 − α / (2m))`:
+//! `α = 0.0027` is the two-sided level of a 3-SE test and `m` the number of
+//! tests (one per seed), a Bonferroni correction; `step` is the largest
+//! positive ladder step of that seed (0 when none). Estimators with a
+//! finite-sample bias (plug-in entropies) fail this: a finding about the
+//! metric, not a harness bug.
+
+use super::Ctx;
+use super::ladder::LadderScores;
+use super::stats::{mean, normal_quantile, variance};
+use super::verdict::{Comparison, ConditionId, Status, Verdict};
+use crate::eval::{Score, evaluate};
+
+/// Two-sided level of the uncorrected 3-SE test.
+pub const ALPHA_3SE: f64 = 0.0027;
+
+pub fn check(ctx: &Ctx<'_>, ladders: &[LadderScores]) -> Vec<Verdict> {
+    let m = ctx.bench.seeds.len().max(1) as f64;
+    let k = normal_quantile(1.0 - ALPHA_3SE / (2.0 * m));
+    ctx.bench
+        .seeds
+        .iter()
+        .zip(ladders)
+        .map(|(bench, l)| {
+            let v = Verdict::new(ConditionId::C9, None, Some(bench.seed));
+            let eval_all = |cases: &[crate::toy::EvalCase]| -> anyhow::Result<Result<Vec<f64>, String>> {
+                let mut out = Vec::with_capacity(cases.len());
+                for c in cases {
+                    match evaluate(ctx.metric, ctx.spec, c)? {
+                        Score::Value { value } => out.push(value),
+                        Score::Undefined { reason } => return Ok(Err(reason)),
+                    }
+                }
+                Ok(Ok(out))
+            };
+            let run = || -> anyhow::Result<Verdict> {
+                let mut v = v.clone();
+                // Determinism: the same input twice, bit for bit.
+                let first = evaluate(ctx.metric, ctx.spec, &bench.replicates_n[0])?;
+                let again = evaluate(ctx.metric, ctx.spec, &bench.replicates_n[0])?;
+                let same_bits = match (&first, &again) {
+                    (Score::Value { value: a }, Score::Value { value: b }) => a.to_bits() == b.to_bits(),
+                    (a, b) => a == b,
+                };
+                if !same_bits {
+                    return Ok(v.with(
+                        Status::Fail,
+                        format!(
+                            "C9 failed on seed {}: the same input gave {first:?} then {again:?} (not deterministic)",
+                            bench.seed
+                        ),
+                    ));
+                }
+                let (small, large) = match (eval_all(&bench.replicates_n)?, eval_all(&bench.replicates_4n)?) {
+                    (Ok(a), Ok(b)) => (a, b),
+                    (Err(r), _) | (_, Err(r)) => {
+                        return Ok(v.with(
+                            Status::Fail,
+                            format!("C9 failed on seed {}: undefined on a replicate of M: {r}", bench.seed),
+                        ));
+                    }
+                };
+                let r = small.len() as f64;
+                let se = (variance(&small) / r + variance(&large) / r).sqrt();
+                let step = l.largest_positive_step(ctx).map_or(0.0, |(_, s)| s);
+                let allowed = (k * se).max(0.25 * step.abs());
+                let (ms, ml) = (mean(&small), mean(&large));
+                let n = bench.replicates_n[0].n_tokens();
+                v.evidence.push(Comparison {
+                    allowed: Some(allowed),
+                    ..Comparison::exact(
+                        format!("mean over {} replicates at N = {n} vs at 4N = {}", small.len(), 4 * n),
+                        ms,
+                        ml,
+                        allowed,
+                    )
+                });
+                let gap = (ms - ml).abs();
+                Ok(if gap <= allowed {
+                    v.with(
+                        Status::Pass,
+                        format!(
+                            "|mean_N − mean_4N| = {gap:.4} ≤ {allowed:.4} (k = {k:.2}, SE = {se:.3e}, step = {step:.4}); \
+                             identical input is bit-identical"
+                        ),
+                    )
+                } else {
+                    v.with(
+                        Status::Fail,
+                        format!(
+                            "C9 failed on seed {}: mean at N = {ms:.5} vs at 4N = {ml:.5}, gap {gap:.4} > \
+                             max({k:.2}·SE {se:.3e}, 0.25·step {step:.4}) (finite-sample bias?)",
+                            bench.seed
+                        ),
+                    )
+                })
+            };
+            match run() {
+                Ok(v) => v,
+                Err(e) => v.with(Status::Error, format!("C9 on seed {}: {e:#}", bench.seed)),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,85 @@
+//! A metric's scores on one seed's ladders: `M` and every rung of every
+//! family, on the ladder data and its shared bootstrap resamples. C1 and C2
+//! read these; so do C8, C9 and C11 for the size of a step.
+
+use super::Ctx;
+use super::paired::{CaseScores, PairedDiff, paired, score_case, score_if_applicable};
+use super::workbench::{FAMILIES, SeedBench};
+use crate::toy::LadderFamily;
+use anyhow::Result;
+
+/// Scores of `M` and of each rung, for one seed.
+#[derive(Debug, Clone)]
+pub struct LadderScores {
+    pub seed: u64,
+    /// `None` when the metric does not apply to `M`.
+    pub mono: Option<CaseScores>,
+    /// `(family, k, scores)`; scores `None` where the metric does not apply.
+    pub rungs: Vec<(LadderFamily, usize, Option<CaseScores>)>,
+}
+
+impl LadderScores {
+    pub fn compute(ctx: &Ctx<'_>, bench: &SeedBench) -> Result<Self> {
+        let mono = score_if_applicable(ctx, &bench.mono, &bench.ladder_boot)?;
+        let rungs = bench
+            .rungs
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.family,
+                    r.k,
+                    score_if_applicable(ctx, &r.case, &bench.ladder_boot)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            seed: bench.seed,
+            mono,
+            rungs,
+        })
+    }
+
+    /// Rung `k` of `family` (`k = 0` is `M`); outer `None`: no such rung;
+    /// inner `None`: not applicable.
+    pub fn rung(&self, family: LadderFamily, k: usize) -> Option<Option<&CaseScores>> {
+        if k == 0 {
+            return Some(self.mono.as_ref());
+        }
+        self.rungs
+            .iter()
+            .find(|(f, kk, _)| *f == family && *kk == k)
+            .map(|(_, _, s)| s.as_ref())
+    }
+
+    /// Number of rungs of `family`, `M` included (1 when the family is absent).
+    pub fn len(&self, family: LadderFamily) -> usize {
+        1 + self.rungs.iter().filter(|(f, _, _)| *f == family).count()
+    }
+
+    /// The step `m(L1) − m(M)` of `family` (paired, on the full data), where
+    /// both sides are defined.
+    pub fn step(&self, ctx: &Ctx<'_>, family: LadderFamily) -> Option<PairedDiff> {
+        let l0 = self.rung(family, 0)??;
+        let l1 = self.rung(family, 1)??;
+        paired(l1, l0, ctx.settings.confidence, ("L1", "M")).ok()
+    }
+
+    /// The largest positive step over the families, if any.
+    pub fn largest_positive_step(&self, ctx: &Ctx<'_>) -> Option<(LadderFamily, f64)> {
+        FAMILIES
+            .iter()
+            .filter_map(|&f| self.step(ctx, f).map(|s| (f, s.diff)))
+            .filter(|&(_, d)| d > 0.0)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+}
+
+/// Scores a single case on the given resamples (re-exported for conditions
+/// that pair cases outside the ladders).
+pub fn score(
+    ctx: &Ctx<'_>,
+    case: &crate::toy::EvalCase,
+    boot: &[Vec<usize>],
+) -> Result<CaseScores> {
+    score_case(ctx, case, boot)
+}

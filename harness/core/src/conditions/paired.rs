@@ -1,0 +1,159 @@
+//! Paired evaluation: a metric on several cases that share their rows, at
+//! full data and on bootstrap resamples of those rows (the same resampled
+//! rows for every case), and paired differences with their bounds.
+
+use super::Ctx;
+use super::stats::quantile;
+use crate::eval::{Score, applicable, evaluate, reads_rows, take_rows};
+use crate::toy::EvalCase;
+use anyhow::Result;
+
+/// A metric's scores on one case: at full data, and per bootstrap resample
+/// (`None` where undefined).
+#[derive(Debug, Clone)]
+pub struct CaseScores {
+    pub full: Score,
+    pub boot: Vec<Option<f64>>,
+}
+
+/// Scores `case` at full data and on each resample of `boot`. A metric that
+/// reads no per-row input gets the same value on every resample, so it is
+/// evaluated once.
+pub fn score_case(ctx: &Ctx<'_>, case: &EvalCase, boot: &[Vec<usize>]) -> Result<CaseScores> {
+    let full = evaluate(ctx.metric, ctx.spec, case)?;
+    let boot = if reads_rows(ctx.spec) {
+        boot.iter()
+            .map(|rows| {
+                Ok(evaluate(ctx.metric, ctx.spec, &take_rows(case, rows, ctx.spec))?.value())
+            })
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        vec![full.value(); boot.len()]
+    };
+    Ok(CaseScores { full, boot })
+}
+
+/// `Some(scores)` where the metric applies to the case, `None` where it does
+/// not (an encoder metric on a case without an encoder).
+pub fn score_if_applicable(
+    ctx: &Ctx<'_>,
+    case: &EvalCase,
+    boot: &[Vec<usize>],
+) -> Result<Option<CaseScores>> {
+    if !applicable(ctx.spec, case) {
+        return Ok(None);
+    }
+    score_case(ctx, case, boot).map(Some)
+}
+
+/// The paired difference `lhs − rhs`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairedDiff {
+    pub lhs: f64,
+    pub rhs: f64,
+    /// `lhs − rhs` at full data.
+    pub diff: f64,
+    /// Mean of the resampled differences.
+    pub boot_mean: f64,
+    /// One-sided lower bound at the configured confidence.
+    pub lower: f64,
+    /// Two-sided interval at the configured confidence.
+    pub two_sided: (f64, f64),
+    /// Resamples on which both sides were defined.
+    pub n_valid: usize,
+    /// Every resampled difference was exactly 0.
+    pub flat: bool,
+}
+
+/// Why a paired difference could not be formed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PairError {
+    Undefined { side: &'static str, reason: String },
+    TooFewResamples { valid: usize, total: usize },
+}
+
+impl std::fmt::Display for PairError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PairError::Undefined { side, reason } => write!(f, "undefined on {side}: {reason}"),
+            PairError::TooFewResamples { valid, total } => write!(
+                f,
+                "defined on only {valid} of {total} bootstrap resamples (90% needed)"
+            ),
+        }
+    }
+}
+
+/// Forms `lhs − rhs` from two cases scored on the same resamples.
+pub fn paired(
+    lhs: &CaseScores,
+    rhs: &CaseScores,
+    confidence: f64,
+    names: (&'static str, &'static str),
+) -> Result<PairedDiff, PairError> {
+    let side = |s: &CaseScores, name| match &s.full {
+        Score::Value { value } => Ok(*value),
+        Score::Undefined { reason } => Err(PairError::Undefined {
+            side: name,
+            reason: reason.clone(),
+        }),
+    };
+    let (a, b) = (side(lhs, names.0)?, side(rhs, names.1)?);
+    let diffs: Vec<f64> = lhs
+        .boot
+        .iter()
+        .zip(&rhs.boot)
+        .filter_map(|(x, y)| Some((*x)? - (*y)?))
+        .collect();
+    let total = lhs.boot.len();
+    if diffs.is_empty() || (diffs.len() as f64) < 0.9 * total as f64 {
+        return Err(PairError::TooFewResamples {
+            valid: diffs.len(),
+            total,
+        });
+    }
+    let alpha = 1.0 - confidence;
+    Ok(PairedDiff {
+        lhs: a,
+        rhs: b,
+        diff: a - b,
+        boot_mean: super::stats::mean(&diffs),
+        lower: quantile(&diffs, alpha),
+        two_sided: (
+            quantile(&diffs, alpha / 2.0),
+            quantile(&diffs, 1.0 - alpha / 2.0),
+        ),
+        n_valid: diffs.len(),
+        flat: diffs.iter().all(|&d| d == 0.0) && a == b,
+    })
+}
+
+impl PairedDiff {
+    /// As evidence, with the one-sided lower bound.
+    pub fn one_sided(&self, label: impl Into<String>) -> super::verdict::Comparison {
+        super::verdict::Comparison {
+            label: label.into(),
+            lhs: Some(self.lhs),
+            rhs: Some(self.rhs),
+            diff: Some(self.diff),
+            ci_low: Some(self.lower),
+            ci_high: None,
+            allowed: None,
+            n_resamples: Some(self.n_valid),
+        }
+    }
+
+    /// As evidence, with the two-sided interval.
+    pub fn interval(&self, label: impl Into<String>) -> super::verdict::Comparison {
+        super::verdict::Comparison {
+            label: label.into(),
+            lhs: Some(self.lhs),
+            rhs: Some(self.rhs),
+            diff: Some(self.diff),
+            ci_low: Some(self.two_sided.0),
+            ci_high: Some(self.two_sided.1),
+            allowed: None,
+            n_resamples: Some(self.n_valid),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The conditions in one call, for a plugin's own `cargo test`:
+//!
+//! ```text
+//! #[test]
+//! fn passes_the_invariances() {
+//!     let report = rdpbench_core::testing::check(MyMetric, &CheckSettings::quick());
+//!     rdpbench_core::testing::assert_passes(&report, &[ConditionId::C3, ConditionId::C4]);
+//! }
+//! ```
+//!
+//! Add `rdpbench-core` as a dev-dependency. The same workbench and
+//! conditions run as in `rdpbench check`, in-process, on the default toy
+//! model.
+
+use crate::conditions::{
+    CheckSettings, ConditionId, MetricReport, Status, Workbench, check_metric,
+};
+use crate::toy::ToyConfig;
+use rdpbench_sdk::Metric;
+use std::sync::Arc;
+
+impl CheckSettings {
+    /// Smaller settings for unit tests: one seed, 2000 samples, 200
+    /// resamples (the spec's minimum), 3 replicates for C9.
+    pub fn quick() -> Self {
+        Self {
+            seeds: vec![0],
+            n_samples: 2000,
+            consistency_replicates: 3,
+            ..Self::default()
+        }
+    }
+}
+
+/// Runs every condition in `settings` on `metric` over the default toy model.
+pub fn check(metric: impl Metric + 'static, settings: &CheckSettings) -> MetricReport {
+    let bench = Workbench::build(&ToyConfig::default(), settings)
+        .expect("the default toy model supports every condition");
+    let spec = metric.spec();
+    check_metric(Arc::new(metric), &spec, &bench, &mut |_| {})
+}
+
+/// Panics, listing the evidence, unless every listed condition passed (or
+/// was vacuous) in every verdict.
+pub fn assert_passes(report: &MetricReport, conditions: &[ConditionId]) {
+    let bad: Vec<String> = report
+        .verdicts
+        .iter()
+        .filter(|v| conditions.contains(&v.condition))
+        .filter(|v| !matches!(v.status, Status::Pass | Status::Vacuous))
+        .map(|v| {
+            format!(
+                "{} {} {}: {}",
+                v.condition,
+                v.scope(),
+                v.status.as_str(),
+                v.reason
+            )
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "metric `{}` did not pass:\n{}",
+        report.spec.id,
+        bad.join("\n")
+    );
+    for c in conditions {
+        assert!(
+            report.verdicts.iter().any(|v| v.condition == *c),
+            "condition {c} was not run"
+        );
+    }
+}
+
+/// Panics unless `condition` failed in at least one verdict.
+pub fn assert_fails(report: &MetricReport, condition: ConditionId) {
+    assert!(
+        report
+            .verdicts
+            .iter()
+            .any(|v| v.condition == condition && v.status == Status::Fail),
+        "metric `{}` was expected to fail {condition}; verdicts: {:#?}",
+        report.spec.id,
+        report
+            .verdicts
+            .iter()
+            .filter(|v| v.condition == condition)
+            .collect::<Vec<_>>()
+    );
+}
