@@ -62,6 +62,7 @@ fn input<'a>(codes: &'a CsrMatrix, labels: &'a CsrMatrix) -> MetricInput<'a> {
         labels: Some(labels.view()),
         concept_directions: None,
         config: "{}",
+        per_latent: true,
     }
 }
 

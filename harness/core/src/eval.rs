@@ -58,6 +58,7 @@ pub fn metric_input<'a>(spec: &MetricSpec, case: &'a EvalCase) -> MetricInput<'a
         labels: has(Input::Labels).then(|| case.labels.view()),
         concept_directions: has(Input::ConceptDirections).then(|| case.directions.view()),
         config: "{}",
+        per_latent: false,
     }
 }
 

@@ -17,6 +17,8 @@ pub const IMPLICIT_CONFIG: &str = "rdpbench.toml";
 pub struct Config {
     pub plugins: PluginsConfig,
     pub output: OutputConfig,
+    pub toy: rdpbench_core::toy::ToyConfig,
+    pub check: rdpbench_core::conditions::CheckSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,11 +36,17 @@ pub struct OutputConfig {
 }
 
 /// Recursively merges `over` into `base`: tables merge key by key, anything
-/// else in `over` replaces what `base` had.
+/// else in `over` replaces what `base` had. A table that selects a variant
+/// with a different `kind` (e.g. `[toy.marginals] kind = "zipf"`) replaces
+/// the default table whole, so the default variant's keys do not leak in.
 fn merge(base: &mut toml::Table, over: toml::Table) {
     for (k, v) in over {
         match (base.get_mut(&k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (Some(toml::Value::Table(b)), toml::Value::Table(o))
+                if o.get("kind").is_none_or(|kind| b.get("kind") == Some(kind)) =>
+            {
+                merge(b, o)
+            }
             (_, v) => {
                 base.insert(k, v);
             }
@@ -120,6 +128,41 @@ mod tests {
         assert_eq!(c.plugins.metrics, vec!["a".to_string()]);
         assert!(c.plugins.build_dir, "untouched keys keep their defaults");
         assert_eq!(c.plugins.paths, vec![PathBuf::from("/etc/x/p")]);
+    }
+
+    #[test]
+    fn embedded_defaults_equal_the_code_defaults() {
+        let d = Config::defaults();
+        assert_eq!(d.toy, rdpbench_core::toy::ToyConfig::default());
+        assert_eq!(d.check, rdpbench_core::conditions::CheckSettings::default());
+    }
+
+    #[test]
+    fn switching_a_variant_replaces_its_table() {
+        let c = Config::from_layers(Some((
+            Path::new("z.toml"),
+            "[toy.marginals]\nkind = \"zipf\"\np_min = 0.05\np_max = 0.2\nexponent = 1.0\n",
+        )))
+        .unwrap();
+        assert!(matches!(
+            c.toy.marginals,
+            rdpbench_core::toy::Marginals::Zipf { .. }
+        ));
+        assert_eq!(c.toy.n_concepts, 16, "the rest of [toy] keeps its defaults");
+    }
+
+    #[test]
+    fn nested_typo_names_the_full_path() {
+        let err = Config::from_layers(Some((
+            Path::new("n.toml"),
+            "[check.tolerances]\natoll = 1\n",
+        )))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("check.tolerances") && err.contains("atoll"),
+            "{err}"
+        );
     }
 
     #[test]

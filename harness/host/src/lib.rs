@@ -3,9 +3,12 @@
 //! a thin command-line layer over it.
 #![deny(unsafe_code)]
 
+pub mod check;
 pub mod config;
 pub mod exit;
+pub mod export;
 pub mod plugin;
+pub mod results;
 pub mod scaffold;
 
 /// The rdpbench version, recorded in every result.

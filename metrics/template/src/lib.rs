@@ -102,7 +102,7 @@ impl Metric for LabelEntropy {
                 }
             }
         }
-        let mut per_latent = vec![None; d_sae];
+        let mut per_latent = input.per_latent.then(|| vec![None; d_sae]);
         let (mut num, mut den) = (0.0f64, 0.0f64);
         for j in 0..d_sae {
             if fires[j] == 0 {
@@ -119,7 +119,9 @@ impl Metric for LabelEntropy {
                 })
                 .sum();
             let n_eff = entropy.exp();
-            per_latent[j] = Some(n_eff);
+            if let Some(p) = per_latent.as_mut() {
+                p[j] = Some(n_eff);
+            }
             num += fires[j] as f64 * (n_eff - 1.0);
             den += fires[j] as f64;
         }
@@ -130,7 +132,7 @@ impl Metric for LabelEntropy {
         }
         Ok(MetricOutput::Value {
             value: num / den,
-            per_latent: Some(per_latent),
+            per_latent,
         })
     }
 }
@@ -180,6 +182,7 @@ mod tests {
                 labels: Some(y.view()),
                 concept_directions: None,
                 config: "{}",
+                per_latent: true,
             };
             LabelEntropy.compute(&input).unwrap().as_value().unwrap()
         };

@@ -87,16 +87,20 @@ typedef struct RdpMetricInput {
     RdpCsr labels;
     RdpMatrix concept_directions;
     RdpStr config;
+    uint32_t per_latent;   /* 1: per-latent scores wanted; 0: not read */
 } RdpMetricInput;
 
-/* Result of one metric evaluation; the host returns it to metric_free_output. */
+/* Result of one metric evaluation. The host owns the per-latent buffers
+ * (room for per_latent_capacity = d_sae entries); the plugin owns message,
+ * released when the host calls metric_free_output. */
 typedef struct RdpMetricOutput {
-    uint32_t kind;                /* RDP_OUTPUT_VALUE or RDP_OUTPUT_UNDEFINED */
-    double value;                 /* must be finite when kind == VALUE */
-    uint64_t per_latent_len;      /* 0: no per-latent scores */
-    double *per_latent;
-    uint8_t *per_latent_defined;  /* 1 defined, 0 undefined */
-    RdpString message;            /* reason when undefined; error otherwise */
+    uint32_t kind;                 /* RDP_OUTPUT_VALUE or RDP_OUTPUT_UNDEFINED */
+    double value;                  /* must be finite when kind == VALUE */
+    uint64_t per_latent_capacity;  /* set by the host */
+    double *per_latent;            /* host buffer */
+    uint8_t *per_latent_defined;   /* host buffer: 1 defined, 0 undefined */
+    uint64_t per_latent_len;       /* set by the plugin: 0 = none */
+    RdpString message;             /* reason when undefined; error otherwise */
 } RdpMetricOutput;
 
 typedef int32_t (*RdpNextBatchFn)(void *ctx, float *out, uint64_t rows, uint64_t *written);

@@ -114,20 +114,28 @@ pub struct MetricInputC {
     pub labels: CsrC,
     pub concept_directions: MatrixC,
     pub config: RdpStr,
+    /// 1: the host wants per-latent scores; 0: it will not read them.
+    pub per_latent: u32,
 }
 
-/// Result of one metric evaluation (plugin-owned; host calls `metric_free_output`).
+/// Result of one metric evaluation. The host owns the per-latent buffers
+/// (capacity `per_latent_capacity`, normally `d_sae`), so a successful call
+/// allocates nothing in the plugin; the plugin owns `message`, released by
+/// `metric_free_output`.
 #[repr(C)]
 #[derive(Debug)]
 pub struct MetricOutputC {
     /// [`OUTPUT_VALUE`] or [`OUTPUT_UNDEFINED`].
     pub kind: u32,
     pub value: f64,
-    /// 0 when there are no per-latent scores.
-    pub per_latent_len: u64,
+    /// Set by the host: room in `per_latent` and `per_latent_defined`.
+    pub per_latent_capacity: u64,
+    /// Host buffer for per-latent scores.
     pub per_latent: *mut f64,
-    /// 1 where the per-latent score is defined, 0 where it is not.
+    /// Host buffer: 1 where the per-latent score is defined, 0 where not.
     pub per_latent_defined: *mut u8,
+    /// Set by the plugin: how many per-latent scores it wrote (0 = none).
+    pub per_latent_len: u64,
     /// The reason when undefined, the error when the status is not OK.
     pub message: RdpString,
 }
@@ -136,9 +144,10 @@ impl MetricOutputC {
     pub const EMPTY: MetricOutputC = MetricOutputC {
         kind: OUTPUT_VALUE,
         value: 0.0,
-        per_latent_len: 0,
+        per_latent_capacity: 0,
         per_latent: std::ptr::null_mut(),
         per_latent_defined: std::ptr::null_mut(),
+        per_latent_len: 0,
         message: RdpString::EMPTY,
     };
 }
@@ -240,6 +249,8 @@ pub struct PluginDecl {
         input: *const MetricInputC,
         out: *mut MetricOutputC,
     ) -> i32,
+    /// Releases the plugin-owned part of an output (its `message`); a no-op,
+    /// and skippable, when `message.ptr` is NULL.
     pub metric_free_output: unsafe extern "C" fn(out: *mut MetricOutputC),
 
     pub sae_count: u32,

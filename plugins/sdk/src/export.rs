@@ -137,31 +137,25 @@ unsafe fn csr_from<'a>(c: CsrC) -> Option<CsrView<'a>> {
 }
 
 thread_local! {
-    /// Set while a [`guarded`] call runs on this thread; holds the location
-    /// of a panic caught there.
-    static GUARD: std::cell::RefCell<Option<Option<String>>> = const { std::cell::RefCell::new(None) };
+    /// How many [`guarded`] calls are running on this thread.
+    static GUARD_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Where the last panic inside a [`guarded`] call happened.
+    static PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Installs (once per library) a panic hook that stays silent for panics
+/// Installs (once per library, from the entry symbol) a panic hook that stays silent for panics
 /// inside [`guarded`] calls, which are reported to the host as a status
 /// with the message and location, and defers to the previous hook for any
 /// other panic (say, on a thread the plugin spawned).
-fn install_panic_hook() {
+pub fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let captured = GUARD.with(|g| {
-                let mut g = g.borrow_mut();
-                match g.as_mut() {
-                    Some(slot) => {
-                        *slot = info.location().map(|l| l.to_string());
-                        true
-                    }
-                    None => false,
-                }
-            });
-            if !captured {
+            if GUARD_DEPTH.with(|d| d.get()) > 0 {
+                let location = info.location().map(|l| l.to_string());
+                PANIC_LOCATION.with(|p| *p.borrow_mut() = location);
+            } else {
                 previous(info);
             }
         }));
@@ -171,23 +165,23 @@ fn install_panic_hook() {
 /// Runs `f`, mapping `Err` to [`STATUS_ERROR`] and a panic to
 /// [`STATUS_PANIC`] (with the panic payload and location as the message).
 fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> (i32, Result<T, String>) {
-    install_panic_hook();
-    let outer = GUARD.with(|g| g.borrow_mut().replace(None));
+    GUARD_DEPTH.with(|d| d.set(d.get() + 1));
     let result = catch_unwind(AssertUnwindSafe(f));
-    let location = GUARD
-        .with(|g| std::mem::replace(&mut *g.borrow_mut(), outer))
-        .flatten();
+    GUARD_DEPTH.with(|d| d.set(d.get() - 1));
     match result {
         Ok(Ok(v)) => (STATUS_OK, Ok(v)),
         Ok(Err(msg)) => (STATUS_ERROR, Err(msg)),
-        Err(payload) => (
-            STATUS_PANIC,
-            Err(format!(
-                "plugin panicked at {}: {}",
-                location.as_deref().unwrap_or("an unknown location"),
-                panic_message(&*payload)
-            )),
-        ),
+        Err(payload) => {
+            let location = PANIC_LOCATION.with(|p| p.borrow_mut().take());
+            (
+                STATUS_PANIC,
+                Err(format!(
+                    "plugin panicked at {}: {}",
+                    location.as_deref().unwrap_or("an unknown location"),
+                    panic_message(&*payload)
+                )),
+            )
+        }
     }
 }
 
@@ -214,7 +208,8 @@ pub unsafe fn metric_spec_json(reg: RegistryFn, index: u32, out: *mut RdpString)
 
 /// # Safety
 /// `input` must point to a valid [`MetricInputC`] whose buffers are valid
-/// for the call; `out` must be valid for a write.
+/// for the call; `out` must point to a [`MetricOutputC`] whose host buffers
+/// hold `per_latent_capacity` elements.
 pub unsafe fn metric_compute(
     reg: RegistryFn,
     index: u32,
@@ -246,23 +241,44 @@ pub unsafe fn metric_compute(
                 labels: csr_from(c.labels),
                 concept_directions: matrix_from(c.concept_directions),
                 config: str_from(c.config)?,
+                per_latent: c.per_latent != 0,
             }
         };
         m.compute(&input).map_err(|e| format!("{e:#}"))
     });
-    let mut output = MetricOutputC::EMPTY;
+    // SAFETY: the caller guarantees `out` is valid, with host buffers of
+    // `per_latent_capacity` elements (or NULL with capacity 0).
+    let output = unsafe { &mut *out };
+    output.per_latent_len = 0;
+    output.message = RdpString::EMPTY;
     match result {
         Ok(MetricOutput::Value { value, per_latent }) => {
             output.kind = OUTPUT_VALUE;
             output.value = value;
-            if let Some(pl) = per_latent {
-                let defined: Vec<u8> = pl.iter().map(|v| v.is_some() as u8).collect();
-                let values: Vec<f64> = pl.iter().map(|v| v.unwrap_or(0.0)).collect();
-                let (p, n) = leak_slice(values);
-                let (d, _) = leak_slice(defined);
-                output.per_latent = p;
-                output.per_latent_defined = d;
-                output.per_latent_len = n;
+            if let Some(pl) = per_latent.filter(|_| output.per_latent_capacity > 0) {
+                if pl.len() as u64 > output.per_latent_capacity
+                    || output.per_latent.is_null()
+                    || output.per_latent_defined.is_null()
+                {
+                    output.message = into_rdp_string(format!(
+                        "metric returned {} per-latent scores, more than d_sae = {}",
+                        pl.len(),
+                        output.per_latent_capacity
+                    ));
+                    return STATUS_ERROR;
+                }
+                // SAFETY: the host buffers hold `per_latent_capacity >= pl.len()` elements.
+                let (values, defined) = unsafe {
+                    (
+                        std::slice::from_raw_parts_mut(output.per_latent, pl.len()),
+                        std::slice::from_raw_parts_mut(output.per_latent_defined, pl.len()),
+                    )
+                };
+                for ((v, d), p) in values.iter_mut().zip(defined.iter_mut()).zip(&pl) {
+                    *v = p.unwrap_or(0.0);
+                    *d = p.is_some() as u8;
+                }
+                output.per_latent_len = pl.len() as u64;
             }
         }
         Ok(MetricOutput::Undefined { reason }) => {
@@ -271,8 +287,6 @@ pub unsafe fn metric_compute(
         }
         Err(e) => output.message = into_rdp_string(e),
     }
-    // SAFETY: the caller guarantees `out` is writable.
-    unsafe { out.write(output) };
     status
 }
 
@@ -282,15 +296,11 @@ pub unsafe fn metric_free_output(out: *mut MetricOutputC) {
     if out.is_null() {
         return;
     }
-    // SAFETY: the caller guarantees `out` came from `metric_compute`.
+    // SAFETY: the caller guarantees `out` came from `metric_compute`; only
+    // the message is plugin-owned.
     unsafe {
         let o = &mut *out;
-        free_slice(o.per_latent, o.per_latent_len);
-        free_slice(o.per_latent_defined, o.per_latent_len);
         free_rdp_string(std::mem::replace(&mut o.message, RdpString::EMPTY));
-        o.per_latent = std::ptr::null_mut();
-        o.per_latent_defined = std::ptr::null_mut();
-        o.per_latent_len = 0;
     }
 }
 
@@ -637,6 +647,7 @@ macro_rules! __export_plugin_impl {
             /// The library's entry symbol (ABI v1).
             #[unsafe(no_mangle)]
             pub extern "C" fn rdpbench_plugin_entry() -> *const PluginDecl {
+                $crate::export::install_panic_hook();
                 &DECL
             }
         }

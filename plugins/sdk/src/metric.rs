@@ -178,6 +178,9 @@ pub struct MetricInput<'a> {
     pub concept_directions: Option<MatrixView<'a>>,
     /// Metric-specific options as JSON text (`"{}"` when none).
     pub config: &'a str,
+    /// Whether the caller wants per-latent scores. When `false` a metric may
+    /// skip them (and the host drops any it returns); the value must not change.
+    pub per_latent: bool,
 }
 
 impl<'a> MetricInput<'a> {

@@ -108,6 +108,7 @@ impl ExampleData {
                 .filter(|_| has(Input::ConceptDirections))
                 .map(|m| m.view()),
             config: "{}",
+            per_latent: true,
         }
     }
 }

@@ -52,7 +52,8 @@ fn c_header_matches_rust_layout() {
                 codes,
                 labels,
                 concept_directions,
-                config
+                config,
+                per_latent
             ]
         ),
         layout!(
@@ -62,9 +63,10 @@ fn c_header_matches_rust_layout() {
             [
                 kind,
                 value,
-                per_latent_len,
+                per_latent_capacity,
                 per_latent,
                 per_latent_defined,
+                per_latent_len,
                 message
             ]
         ),

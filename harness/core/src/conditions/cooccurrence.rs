@@ -10,7 +10,7 @@
 use super::Ctx;
 use super::ladder::score;
 use super::paired::paired;
-use super::verdict::{ConditionId, Status, Verdict};
+use super::verdict::{ConditionId, Status, Verdict, num};
 use crate::eval::reads_rows;
 
 pub fn check(ctx: &Ctx<'_>) -> Vec<Verdict> {
@@ -79,18 +79,16 @@ fn run_seed(ctx: &Ctx<'_>, bench: &super::workbench::SeedBench, mut v: Verdict) 
     if let Some(first) = v.evidence.first_mut() {
         first.allowed = Some(allowed);
     }
+    let (shift, half) = (num(delta.diff), num(allowed));
     if delta.diff.abs() < allowed {
         v.with(
             Status::Pass,
-            format!(
-                "|Δ| = {:.4} < half the {family} step ({allowed:.4})",
-                delta.diff.abs()
-            ),
+            format!("|Δ| = |{shift}| < half the {family} step ({half})"),
         )
     } else {
         let reason = format!(
-            "C8 failed on seed {}: co-occurrence alone moved the score by {:.4}, not < half the {family} step ({allowed:.4})",
-            bench.seed, delta.diff
+            "C8 failed on seed {}: co-occurrence alone moved the score by {shift}, not < half the {family} step ({half})",
+            bench.seed
         );
         v.with(Status::Fail, reason)
     }

@@ -7,7 +7,7 @@
 use super::Ctx;
 use super::ladder::{LadderScores, score};
 use super::paired::paired;
-use super::verdict::{ConditionId, Status, Verdict};
+use super::verdict::{ConditionId, Status, Verdict, num};
 
 pub fn check(ctx: &Ctx<'_>, ladders: &[LadderScores]) -> Vec<Verdict> {
     ctx.bench
@@ -38,17 +38,18 @@ pub fn check(ctx: &Ctx<'_>, ladders: &[LadderScores]) -> Vec<Verdict> {
             let allowed = step / 2.0;
             c.allowed = Some(allowed);
             v.evidence.push(c);
+            let (shift, half) = (num(d.diff), num(allowed));
             if d.diff.abs() < allowed {
                 v.with(
                     Status::Pass,
-                    format!("|Δ| = {:.4} < half the {family} step ({allowed:.4})", d.diff.abs()),
+                    format!("|Δ| = |{shift}| < half the {family} step ({half})"),
                 )
             } else {
                 v.with(
                     Status::Fail,
                     format!(
-                        "C11 failed on seed {}: doubling the marginals moved the score by {:.4}, not < half the {family} step ({allowed:.4})",
-                        bench.seed, d.diff
+                        "C11 failed on seed {}: doubling the marginals moved the score by {shift}, not < half the {family} step ({half})",
+                        bench.seed
                     ),
                 )
             }

@@ -4,7 +4,7 @@
 use super::Ctx;
 use super::ladder::LadderScores;
 use super::paired::paired;
-use super::verdict::{ConditionId, Status, Verdict};
+use super::verdict::{ConditionId, Status, Verdict, num};
 use super::workbench::FAMILIES;
 use rdpbench_sdk::Input;
 
@@ -43,12 +43,17 @@ pub fn check(ctx: &Ctx<'_>, ladders: &[LadderScores]) -> Vec<Verdict> {
                 match paired(rung, m, ctx.settings.confidence, ("rung", "M")) {
                     Ok(d) => {
                         v.evidence.push(d.one_sided(format!("m(L{k}) − m(M)")));
-                        if d.lower <= 0.0 && failed.is_none() {
+                        if failed.is_none() && d.is_tie(ctx.settings.tolerances.atol_f32) {
                             failed = Some(format!(
-                                "C1 failed {}: m(L{k}) − m(M) = {:.4}, lower bound {:.4} ≤ 0",
+                                "C1 failed {}: L{k} ties with M (flat: the metric did not move)",
+                                v_scope(family, l.seed)
+                            ));
+                        } else if d.lower <= 0.0 && failed.is_none() {
+                            failed = Some(format!(
+                                "C1 failed {}: m(L{k}) − m(M) = {}, lower bound {} ≤ 0",
                                 v_scope(family, l.seed),
-                                d.diff,
-                                d.lower
+                                num(d.diff),
+                                num(d.lower)
                             ));
                         }
                     }

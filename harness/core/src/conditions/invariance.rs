@@ -12,7 +12,7 @@
 
 use super::Ctx;
 use super::settings::Tolerance;
-use super::verdict::{Comparison, ConditionId, Status, Verdict};
+use super::verdict::{Comparison, ConditionId, Status, Verdict, num};
 use super::workbench::SeedBench;
 use crate::eval::{Score, applicable, evaluate};
 use crate::toy::{DeadPlacement, EvalCase, Gauge, LadderFamily};
@@ -52,11 +52,16 @@ fn gauges(ctx: &Ctx<'_>, condition: ConditionId, seed: u64) -> Vec<Gauge> {
 
 fn tolerance(ctx: &Ctx<'_>, condition: ConditionId) -> Tolerance {
     let t = ctx.settings.tolerances;
-    let rtol = match condition {
-        ConditionId::C4 | ConditionId::C5 => t.rtol_f32,
-        _ => t.rtol_f64,
-    };
-    Tolerance { atol: t.atol, rtol }
+    match condition {
+        ConditionId::C4 | ConditionId::C5 => Tolerance {
+            atol: t.atol_f32,
+            rtol: t.rtol_f32,
+        },
+        _ => Tolerance {
+            atol: t.atol,
+            rtol: t.rtol_f64,
+        },
+    }
 }
 
 /// C5 is vacuous for a metric that reads nothing living in the observation space.
@@ -128,11 +133,14 @@ pub fn check(ctx: &Ctx<'_>, condition: ConditionId) -> Vec<Verdict> {
                             v.evidence.push(Comparison::exact(label, *a, *b, allowed));
                             if !tol.close(*a, *b) && failure.is_none() {
                                 failure = Some(format!(
-                                    "{condition} failed {}: {} of {name} moved the score from {b:.6} to {a:.6} \
-                                     (|Δ| = {:.3e} > {allowed:.3e})",
+                                    "{condition} failed {}: {} of {name} moved the score from {} to {} \
+                                     (|Δ| = {} > {})",
                                     v_scope(bench.seed),
                                     g.label(),
-                                    (a - b).abs()
+                                    num(*b),
+                                    num(*a),
+                                    num((a - b).abs()),
+                                    num(allowed)
                                 ));
                             }
                         }

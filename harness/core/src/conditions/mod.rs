@@ -37,7 +37,7 @@ pub use verdict::{Comparison, ConditionId, ConditionSummary, Status, Verdict, su
 pub use workbench::{EdgeCase, FAMILIES, Rung, SeedBench, Workbench};
 
 use rdpbench_sdk::{Metric, MetricSpec};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// What the conditions read while checking one metric.
@@ -59,7 +59,7 @@ impl std::fmt::Debug for Ctx<'_> {
 }
 
 /// One metric's verdicts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricReport {
     pub spec: MetricSpec,
     pub verdicts: Vec<Verdict>,

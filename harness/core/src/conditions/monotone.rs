@@ -6,7 +6,7 @@ use super::Ctx;
 use super::floor::{blind_to, v_scope};
 use super::ladder::LadderScores;
 use super::paired::paired;
-use super::verdict::{ConditionId, Status, Verdict};
+use super::verdict::{ConditionId, Status, Verdict, num};
 use super::workbench::FAMILIES;
 
 pub fn check(ctx: &Ctx<'_>, ladders: &[LadderScores]) -> Vec<Verdict> {
@@ -44,17 +44,17 @@ pub fn check(ctx: &Ctx<'_>, ladders: &[LadderScores]) -> Vec<Verdict> {
                 ) {
                     Ok(d) => {
                         v.evidence.push(d.one_sided(format!("m(L{k}) − m({from})")));
-                        if failed.is_none() && d.flat {
+                        if failed.is_none() && d.is_tie(ctx.settings.tolerances.atol_f32) {
                             failed = Some(format!(
                                 "C2 failed {}: step {from}→L{k} is flat (the metric did not move)",
                                 v_scope(family, l.seed)
                             ));
                         } else if failed.is_none() && d.lower <= 0.0 {
                             failed = Some(format!(
-                                "C2 failed {}: step {from}→L{k} = {:.4}, lower bound {:.4} ≤ 0",
+                                "C2 failed {}: step {from}→L{k} = {}, lower bound {} ≤ 0",
                                 v_scope(family, l.seed),
-                                d.diff,
-                                d.lower
+                                num(d.diff),
+                                num(d.lower)
                             ));
                         }
                     }

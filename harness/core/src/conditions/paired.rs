@@ -61,8 +61,8 @@ pub struct PairedDiff {
     pub two_sided: (f64, f64),
     /// Resamples on which both sides were defined.
     pub n_valid: usize,
-    /// Every resampled difference was exactly 0.
-    pub flat: bool,
+    /// Largest |difference| over the full data and every resample.
+    pub max_abs: f64,
 }
 
 /// Why a paired difference could not be formed.
@@ -124,11 +124,17 @@ pub fn paired(
             quantile(&diffs, 1.0 - alpha / 2.0),
         ),
         n_valid: diffs.len(),
-        flat: diffs.iter().all(|&d| d == 0.0) && a == b,
+        max_abs: diffs.iter().fold((a - b).abs(), |m, d| m.max(d.abs())),
     })
 }
 
 impl PairedDiff {
+    /// A tie: the metric did not move by more than `atol` on the full data
+    /// or on any resample.
+    pub fn is_tie(&self, atol: f64) -> bool {
+        self.max_abs <= atol
+    }
+
     /// As evidence, with the one-sided lower bound.
     pub fn one_sided(&self, label: impl Into<String>) -> super::verdict::Comparison {
         super::verdict::Comparison {

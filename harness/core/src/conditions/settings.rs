@@ -10,6 +10,11 @@ use serde::{Deserialize, Serialize};
 pub struct Tolerances {
     pub atol: f64,
     pub rtol_f64: f64,
+    /// Where f32 is involved, absolute rounding of order the f32 unit
+    /// roundoff (6e-8) remains on scores near zero, e.g. cosines between
+    /// orthonormal f32 rows; `atol_f32` absorbs it. It is also the width
+    /// below which a ladder step counts as a tie ("flat").
+    pub atol_f32: f64,
     pub rtol_f32: f64,
 }
 
@@ -18,6 +23,7 @@ impl Default for Tolerances {
         Self {
             atol: 1e-9,
             rtol_f64: 1e-6,
+            atol_f32: 1e-7,
             rtol_f32: 1e-5,
         }
     }

@@ -8,7 +8,7 @@
 use super::Ctx;
 use super::ladder::score;
 use super::paired::paired;
-use super::verdict::{ConditionId, Status, Verdict};
+use super::verdict::{ConditionId, Status, Verdict, num};
 use crate::eval::applicable;
 use crate::toy::LadderFamily;
 use crate::toy::gauge::{split_coin_flip, split_contextual};
@@ -46,9 +46,12 @@ pub fn check(ctx: &Ctx<'_>) -> Vec<Verdict> {
                         v.evidence.push(d.interval(format!("m(coin split of {name}) − m({name})")));
                         if (d.two_sided.0 > 0.0 || d.two_sided.1 < 0.0) && failure.is_none() {
                             failure = Some(format!(
-                                "C7 failed on seed {}: splitting {name} moved the score by {:.4}, interval \
-                                 [{:.4}, {:.4}] excludes 0",
-                                bench.seed, d.diff, d.two_sided.0, d.two_sided.1
+                                "C7 failed on seed {}: splitting {name} moved the score by {}, interval \
+                                 [{}, {}] excludes 0",
+                                bench.seed,
+                                num(d.diff),
+                                num(d.two_sided.0),
+                                num(d.two_sided.1)
                             ));
                         }
                     }

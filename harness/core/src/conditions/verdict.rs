@@ -4,6 +4,21 @@ use super::settings::Tolerance;
 use crate::toy::LadderFamily;
 use serde::{Deserialize, Serialize};
 
+/// A number for a one-line reason: 4 significant digits, scientific
+/// notation for very small or large magnitudes, `0` for zero.
+pub fn num(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else if !x.is_finite() {
+        x.to_string()
+    } else if x.abs() < 1e-3 || x.abs() >= 1e5 {
+        format!("{x:.3e}")
+    } else {
+        let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 8) as usize;
+        format!("{x:.digits$}")
+    }
+}
+
 /// The necessary conditions of CONDITIONS.md §4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ConditionId {

@@ -77,8 +77,13 @@ impl LadderFamily {
 }
 
 impl fmt::Display for LadderFamily {
+    /// `AND`, `OR`, `growing` (as in "on the OR ladder").
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(match self {
+            LadderFamily::And => "AND",
+            LadderFamily::Or => "OR",
+            LadderFamily::Growing => "growing",
+        })
     }
 }
 

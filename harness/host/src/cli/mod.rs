@@ -1,6 +1,7 @@
 //! Command-line interface: argument types (clap derive) and dispatch.
 //! Machine output goes to stdout, everything for humans to stderr.
 
+mod check;
 mod plugins;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     /// Scaffold a new plugin crate.
     #[command(subcommand)]
     New(NewCommand),
+    /// Run every metric through the necessary conditions C1-C11 on toy models.
+    Check(check::CheckArgs),
     /// Print the embedded default configuration (commented TOML), or with
     /// --effective the configuration in force after layering.
     Config {
@@ -111,6 +114,9 @@ pub fn run() -> Exit {
             load_config(cli.config.as_deref()).and_then(|c| plugins::list(&c, json))
         }
         Command::Plugins(PluginsCommand::Inspect { path, json }) => plugins::inspect(&path, json),
+        Command::Check(args) => {
+            load_config(cli.config.as_deref()).and_then(|c| check::check(c, args))
+        }
         Command::New(NewCommand::Metric { name, dir }) => plugins::new_metric(&name, dir),
         Command::Config { effective } => {
             if effective {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 /// What went wrong with a plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PluginErrorKind {
     /// The file could not be read or loaded as a shared library.
@@ -21,7 +21,7 @@ pub enum PluginErrorKind {
 }
 
 /// One plugin problem, naming the library file.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PluginError {
     pub path: PathBuf,
     pub kind: PluginErrorKind,

@@ -11,6 +11,13 @@ use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// Host-owned output buffers reused across calls into one library.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    pub per_latent: Vec<f64>,
+    pub defined: Vec<u8>,
+}
+
 /// An open plugin library whose declaration passed the ABI checks.
 ///
 /// Libraries are never unloaded: a Rust library may have spawned threads or
@@ -21,8 +28,9 @@ pub struct PluginLibrary {
     sha256: String,
     sdk_version: String,
     decl: *const PluginDecl,
-    /// Calls into one library are serialised (its allocator, its thread pool).
-    call_lock: Mutex<()>,
+    /// Calls into one library are serialised (its allocator, its thread
+    /// pool); the lock also guards buffers reused across calls.
+    call_lock: Mutex<Scratch>,
     _lib: ManuallyDrop<libloading::Library>,
 }
 
@@ -161,7 +169,7 @@ impl PluginLibrary {
             sha256,
             sdk_version,
             decl,
-            call_lock: Mutex::new(()),
+            call_lock: Mutex::new(Scratch::default()),
             _lib: ManuallyDrop::new(lib),
         })
     }
@@ -194,11 +202,19 @@ impl PluginLibrary {
 
     /// Runs `f` while holding this library's call lock.
     pub(crate) fn locked<T>(&self, f: impl FnOnce(&PluginDecl) -> T) -> T {
-        let _guard = self
+        self.locked_with_scratch(|decl, _| f(decl))
+    }
+
+    /// Runs `f` while holding this library's call lock, with its reusable buffers.
+    pub(crate) fn locked_with_scratch<T>(
+        &self,
+        f: impl FnOnce(&PluginDecl, &mut Scratch) -> T,
+    ) -> T {
+        let mut guard = self
             .call_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(self.decl())
+        f(self.decl(), &mut guard)
     }
 
     /// Copies a plugin-owned string and gives it back to the plugin.

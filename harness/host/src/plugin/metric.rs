@@ -105,37 +105,45 @@ impl Metric for LoadedMetric {
                 ptr: input.config.as_ptr(),
                 len: input.config.len() as u64,
             },
+            per_latent: input.per_latent as u32,
         };
-        let (status, kind, value, per_latent, message) = self.library.locked(|decl| {
-            let mut out = MetricOutputC::EMPTY;
-            // SAFETY: `c` borrows buffers that outlive the call; `out` is writable.
-            let status = unsafe { (decl.metric_compute)(self.index, &c, &mut out) };
-            let per_latent = if out.per_latent_len > 0 && !out.per_latent.is_null() {
-                let n = out.per_latent_len as usize;
-                // SAFETY: the plugin wrote `n` values and `n` flags.
-                let (vals, defined) = unsafe {
-                    (
-                        std::slice::from_raw_parts(out.per_latent, n),
-                        std::slice::from_raw_parts(out.per_latent_defined, n),
-                    )
+        let (status, kind, value, per_latent, message) =
+            self.library.locked_with_scratch(|decl, scratch| {
+                let cap = if input.per_latent { input.d_sae } else { 0 };
+                scratch.per_latent.resize(cap, 0.0);
+                scratch.defined.resize(cap, 0);
+                let mut out = MetricOutputC {
+                    per_latent_capacity: cap as u64,
+                    per_latent: scratch.per_latent.as_mut_ptr(),
+                    per_latent_defined: scratch.defined.as_mut_ptr(),
+                    ..MetricOutputC::EMPTY
                 };
-                Some(
-                    vals.iter()
-                        .zip(defined)
+                // SAFETY: `c` borrows buffers that outlive the call; `out` points
+                // at host buffers of `cap` elements.
+                let status = unsafe { (decl.metric_compute)(self.index, &c, &mut out) };
+                let n = (out.per_latent_len as usize).min(cap);
+                let per_latent = (status == STATUS_OK && n > 0).then(|| {
+                    scratch.per_latent[..n]
+                        .iter()
+                        .zip(&scratch.defined[..n])
                         .map(|(&v, &d)| (d != 0).then_some(v))
-                        .collect::<Vec<_>>(),
-                )
-            } else {
-                None
-            };
-            let message = self.library.take_string(
-                decl,
-                std::mem::replace(&mut out.message, rdpbench_sdk::abi::RdpString::EMPTY),
-            );
-            // SAFETY: `out` was written by this library's compute; freed once.
-            unsafe { (decl.metric_free_output)(&mut out) };
-            (status, out.kind, out.value, per_latent, message)
-        });
+                        .collect::<Vec<_>>()
+                });
+                let message = if out.message.ptr.is_null() {
+                    String::new()
+                } else {
+                    // SAFETY: the plugin wrote `len` bytes of message.
+                    let bytes = unsafe {
+                        std::slice::from_raw_parts(out.message.ptr, out.message.len as usize)
+                    };
+                    let text = String::from_utf8_lossy(bytes).into_owned();
+                    // SAFETY: `out` was written by this library's compute; its
+                    // message is released once, here.
+                    unsafe { (decl.metric_free_output)(&mut out) };
+                    text
+                };
+                (status, out.kind, out.value, per_latent, message)
+            });
         let who = || {
             format!(
                 "metric `{}` ({})",

@@ -1,0 +1,116 @@
+//! `rdpbench check`: every loaded metric through every condition, over
+//! several seeds, into a [`CheckRun`].
+
+use crate::plugin::PluginSet;
+use crate::results::{CheckRun, MetricResult, PluginRecord, SCHEMA_VERSION, SeedLadders};
+use anyhow::Result;
+use rdpbench_core::conditions::{CheckSettings, ConditionId, Workbench, check_metric};
+use rdpbench_core::toy::ToyConfig;
+use rdpbench_sdk::Metric;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Receives progress; every hook defaults to doing nothing.
+pub trait CheckObserver {
+    /// The workbench (toy data, oracle cases) is being built.
+    fn building_workbench(&mut self) {}
+    /// Metric `index` of `total` starts.
+    fn metric_started(&mut self, _index: usize, _total: usize, _id: &str) {}
+    /// A condition of the current metric starts.
+    fn condition_started(&mut self, _id: &str, _condition: ConditionId) {}
+    /// Metric `index` is done.
+    fn metric_finished(&mut self, _index: usize, _id: &str, _failures: usize) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default)]
+pub struct Silent;
+impl CheckObserver for Silent {}
+
+/// Runs the conditions on every metric of `plugins`, `jobs` metrics at a time. Plugin load errors are
+/// carried into the results; a metric that errors or panics gets error
+/// verdicts and the run goes on.
+pub fn run_check(
+    plugins: &PluginSet,
+    toy: &ToyConfig,
+    settings: &CheckSettings,
+    jobs: usize,
+    observer: &mut (dyn CheckObserver + Send),
+) -> Result<CheckRun> {
+    observer.building_workbench();
+    let bench = Workbench::build(toy, settings)?;
+    let total = plugins.metrics.len();
+    let jobs = jobs.clamp(1, total.max(1));
+    // Metrics are independent: `jobs` workers take them in order; results are
+    // stored by index, so the output does not depend on scheduling.
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<MetricResult>>> = Mutex::new(vec![None; total]);
+    let observer = Mutex::new(observer);
+    let notify = |f: &mut dyn FnMut(&mut dyn CheckObserver)| {
+        let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut **guard);
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(m) = plugins.metrics.get(i) else {
+                        break;
+                    };
+                    let spec = m.cached_spec().clone();
+                    notify(&mut |o| o.metric_started(i, total, &spec.id));
+                    let shared: Arc<dyn Metric> = Arc::new(m.clone());
+                    let report = check_metric(shared, &spec, &bench, &mut |c| {
+                        notify(&mut |o| o.condition_started(&spec.id, c))
+                    });
+                    let failures = report
+                        .verdicts
+                        .iter()
+                        .filter(|v| v.status.is_failure())
+                        .count();
+                    notify(&mut |o| o.metric_finished(i, &spec.id, failures));
+                    let result = MetricResult {
+                        library: m.library().path().to_path_buf(),
+                        sha256: m.library().sha256().to_string(),
+                        oracle: spec.is_oracle(),
+                        report,
+                    };
+                    slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
+                }
+            });
+        }
+    });
+    let metrics: Vec<MetricResult> = slots
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every metric was checked"))
+        .collect();
+    Ok(CheckRun {
+        schema_version: SCHEMA_VERSION,
+        tool: "rdpbench".into(),
+        tool_version: crate::VERSION.into(),
+        settings: settings.clone(),
+        toy: toy.clone(),
+        plugins: plugins
+            .libraries
+            .iter()
+            .map(|l| PluginRecord {
+                path: l.path().to_path_buf(),
+                sha256: l.sha256().to_string(),
+                sdk_version: l.sdk_version().to_string(),
+            })
+            .collect(),
+        plugin_errors: plugins.errors.clone(),
+        ground_truth: bench
+            .seeds
+            .iter()
+            .map(|s| SeedLadders {
+                seed: s.seed,
+                ladders: s.ladder_reports.clone(),
+            })
+            .collect(),
+        metrics,
+    })
+}

@@ -1,0 +1,259 @@
+//! `rdpbench check` end to end: real plugins, real binary, real files.
+
+mod common;
+
+use common::{Scratch, lib, rdpbench, run};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A plugin folder with the given workspace libraries, and a config that
+/// loads only that folder.
+fn setup(tag: &str, stems: &[&str]) -> (Scratch, PathBuf) {
+    let s = Scratch::new(tag);
+    let plugins = s.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    for stem in stems {
+        let src = lib(stem);
+        std::fs::copy(&src, plugins.join(src.file_name().unwrap())).unwrap();
+    }
+    let cfg = s.path().join("rdpbench.toml");
+    std::fs::write(
+        &cfg,
+        "[plugins]\npaths = [\"plugins\"]\nbuild_dir = false\n",
+    )
+    .unwrap();
+    (s, cfg)
+}
+
+fn check(cfg: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
+    run(rdpbench()
+        .arg("--config")
+        .arg(cfg)
+        .arg("check")
+        .arg("--out")
+        .arg(out)
+        .args(extra))
+}
+
+fn results(out: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("check.json")).unwrap()).unwrap()
+}
+
+fn verdicts<'a>(json: &'a Value, metric: &str, condition: &str) -> Vec<&'a Value> {
+    json["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["spec"]["id"] == metric)
+        .unwrap_or_else(|| panic!("metric {metric} in results"))["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["condition"] == condition)
+        .collect()
+}
+
+#[test]
+fn order_dependent_plugin_fails_c3_and_only_c3_with_evidence() {
+    let (s, cfg) = setup("order", &["test_plugin_order_sensitive"]);
+    let out = s.path().join("out");
+    let (code, stdout, stderr) = check(&cfg, &out, &["--conditions", "C3,C4,C6", "--seeds", "0,1"]);
+    assert_eq!(
+        code, 0,
+        "failed conditions are findings, not errors\n{stderr}"
+    );
+    assert!(stdout.contains("adjacent-decoder-cosine"), "{stdout}");
+    let json = results(&out);
+    for v in verdicts(&json, "adjacent-decoder-cosine", "C3") {
+        assert_eq!(v["status"], "fail", "{v}");
+        let reason = v["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("permute") || reason.contains("reverse"),
+            "{reason}"
+        );
+        let moved = v["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["diff"].as_f64().unwrap().abs() > c["allowed"].as_f64().unwrap());
+        assert!(moved, "evidence shows a permutation moving the score: {v}");
+    }
+    for v in verdicts(&json, "adjacent-decoder-cosine", "C4") {
+        assert_eq!(
+            v["status"], "pass",
+            "rescaling keeps decoder directions: {v}"
+        );
+    }
+    // The JUnit file has one case per verdict and counts the failures.
+    let xml = std::fs::read_to_string(out.join("check.junit.xml")).unwrap();
+    let n_verdicts = json["metrics"][0]["verdicts"].as_array().unwrap().len();
+    assert_eq!(xml.matches("<testcase ").count(), n_verdicts);
+    assert!(
+        xml.contains("<testsuite name=\"adjacent-decoder-cosine\""),
+        "{xml}"
+    );
+    assert_eq!(
+        xml.matches("<failure ").count(),
+        2 + verdicts(&json, "adjacent-decoder-cosine", "C6")
+            .iter()
+            .filter(|v| v["status"] == "fail")
+            .count()
+    );
+    let md = std::fs::read_to_string(out.join("check.md")).unwrap();
+    assert!(
+        md.contains("| `adjacent-decoder-cosine` |") && md.contains("## Failures"),
+        "{md}"
+    );
+    let csv = std::fs::read_to_string(out.join("check.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + n_verdicts);
+}
+
+#[test]
+fn baseline_regression_exits_5_and_a_steady_run_exits_0() {
+    let (s, cfg) = setup("baseline", &["test_plugin_order_sensitive"]);
+    let out = s.path().join("out");
+    let args = ["--conditions", "C3", "--seeds", "0"];
+    let (code, _, _) = check(&cfg, &out, &args);
+    assert_eq!(code, 0);
+    // Against itself: nothing lost.
+    let same = s.path().join("same.json");
+    std::fs::copy(out.join("check.json"), &same).unwrap();
+    let (code, _, stderr) = check(
+        &cfg,
+        &out,
+        &[&args[..], &["--baseline", same.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // A baseline in which C3 passed: the current run lost it.
+    let mut json = results(&out);
+    for summary in json["metrics"][0]["summary"].as_array_mut().unwrap() {
+        summary["status"] = "pass".into();
+    }
+    let passed = s.path().join("passed.json");
+    std::fs::write(&passed, serde_json::to_string(&json).unwrap()).unwrap();
+    let (code, _, stderr) = check(
+        &cfg,
+        &out,
+        &[&args[..], &["--baseline", passed.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(code, 5, "{stderr}");
+    assert!(
+        stderr.contains("REGRESSION: adjacent-decoder-cosine C3: pass → fail"),
+        "{stderr}"
+    );
+    assert!(out.join("comparison.json").is_file());
+    // --strict turns any failure into exit 4.
+    let (code, _, _) = check(&cfg, &out, &[&args[..], &["--strict"]].concat());
+    assert_eq!(code, 4);
+}
+
+#[test]
+fn nan_and_panicking_metrics_error_while_the_others_complete() {
+    let (s, cfg) = setup(
+        "nan",
+        &[
+            "rdpbench_metric_template",
+            "test_plugin_nan",
+            "test_plugin_panics",
+        ],
+    );
+    let out = s.path().join("out");
+    let (code, _, stderr) = check(
+        &cfg,
+        &out,
+        &["--conditions", "C3,C10", "--seeds", "0", "--jobs", "2"],
+    );
+    assert_eq!(code, 3, "plugin errors exit 3\n{stderr}");
+    assert!(
+        stderr.contains("spec() exploded on purpose"),
+        "the load error is reported: {stderr}"
+    );
+    let json = results(&out);
+    for v in verdicts(&json, "label-entropy", "C3") {
+        assert_eq!(v["status"], "pass");
+    }
+    let nan = verdicts(&json, "returns-nan", "C3");
+    assert_eq!(nan[0]["status"], "error");
+    assert!(nan[0]["reason"].as_str().unwrap().contains("NaN"));
+    let c10 = verdicts(&json, "panics-in-compute", "C10");
+    assert_eq!(c10[0]["status"], "fail");
+    assert!(
+        c10[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("exploded on purpose"),
+        "{}",
+        c10[0]
+    );
+    assert_eq!(json["plugin_errors"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn same_seed_gives_byte_identical_results() {
+    let (s, cfg) = setup("determinism", &["rdpbench_metric_template"]);
+    let args = [
+        "--conditions",
+        "C1,C7,C9,C11",
+        "--seeds",
+        "3",
+        "--samples",
+        "1000",
+    ];
+    let (a, b) = (s.path().join("a"), s.path().join("b"));
+    assert_eq!(check(&cfg, &a, &args).0, 0);
+    assert_eq!(
+        check(&cfg, &b, &[&args[..], &["--jobs", "1"]].concat()).0,
+        0
+    );
+    let ja = std::fs::read(a.join("check.json")).unwrap();
+    let jb = std::fs::read(b.join("check.json")).unwrap();
+    assert!(
+        ja == jb,
+        "check.json differs between two runs with the same seed"
+    );
+}
+
+#[test]
+fn oracle_p_gt_plugin_passes_c1_to_c7_and_c11_on_every_family() {
+    let (s, cfg) = setup("oracle", &["rdpbench_metric_oracle_pgt"]);
+    let out = s.path().join("out");
+    let (code, stdout, stderr) = check(
+        &cfg,
+        &out,
+        &[
+            "--conditions",
+            "C1,C2,C3,C4,C5,C6,C7,C11",
+            "--seeds",
+            "0",
+            "--samples",
+            "2000",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("oracle-p-gt (oracle)"), "{stdout}");
+    let json = results(&out);
+    let summary = json["metrics"][0]["summary"].as_array().unwrap();
+    assert_eq!(
+        summary.len(),
+        2 * 3 + 6,
+        "C1 and C2 per family, six single conditions"
+    );
+    for s in summary {
+        assert_eq!(s["status"], "pass", "{s}");
+    }
+}
+
+#[test]
+fn unknown_metric_or_condition_is_a_usage_error() {
+    let (s, cfg) = setup("usage", &["rdpbench_metric_template"]);
+    let out = s.path().join("out");
+    let (code, _, stderr) = check(&cfg, &out, &["--metrics", "no-such-metric"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no-such-metric") && stderr.contains("label-entropy"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = check(&cfg, &out, &["--conditions", "C12"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("C12"), "{stderr}");
+}
