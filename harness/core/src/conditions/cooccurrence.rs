@@ -8,8 +8,8 @@
 //! view of `M` does not depend on the data).
 
 use super::Ctx;
-use super::ladder::score;
 use super::paired::paired;
+use super::paired::score_case as score;
 use super::verdict::{ConditionId, Status, Verdict, num};
 use crate::eval::reads_rows;
 

@@ -5,8 +5,9 @@
 //! reads the rate passes C1 and C2; this catches it.
 
 use super::Ctx;
-use super::ladder::{LadderScores, score};
+use super::ladder::LadderScores;
 use super::paired::paired;
+use super::paired::score_case as score;
 use super::verdict::{ConditionId, Status, Verdict, num};
 
 pub fn check(ctx: &Ctx<'_>, ladders: &[LadderScores]) -> Vec<Verdict> {

@@ -3,7 +3,7 @@
 //! read these; so do C8, C9 and C11 for the size of a step.
 
 use super::Ctx;
-use super::paired::{CaseScores, PairedDiff, paired, score_case, score_if_applicable};
+use super::paired::{CaseScores, PairedDiff, paired, score_if_applicable};
 use super::workbench::{FAMILIES, SeedBench};
 use crate::toy::LadderFamily;
 use anyhow::Result;
@@ -72,14 +72,4 @@ impl LadderScores {
             .filter(|&(_, d)| d > 0.0)
             .max_by(|a, b| a.1.total_cmp(&b.1))
     }
-}
-
-/// Scores a single case on the given resamples (re-exported for conditions
-/// that pair cases outside the ladders).
-pub fn score(
-    ctx: &Ctx<'_>,
-    case: &crate::toy::EvalCase,
-    boot: &[Vec<usize>],
-) -> Result<CaseScores> {
-    score_case(ctx, case, boot)
 }

@@ -6,8 +6,8 @@
 //! reported as a diagnostic that does not decide the verdict.
 
 use super::Ctx;
-use super::ladder::score;
 use super::paired::paired;
+use super::paired::score_case as score;
 use super::verdict::{ConditionId, Status, Verdict, num};
 use crate::eval::applicable;
 use crate::toy::LadderFamily;
