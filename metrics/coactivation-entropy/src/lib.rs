@@ -1,0 +1,254 @@
+//! # coactivation-entropy: how many different latents a latent fires with
+//!
+//! With "fires" = code `> 0`, the firing count `F_j = #{t : a_tj > 0}` and
+//! the co-firing counts `C_jk = #{t : a_tj > 0, a_tk > 0}` for `k ≠ j`, the
+//! partner distribution `p_jk = C_jk / Σ_k C_jk`, its entropy
+//! `H_j = −Σ_k p_jk ln p_jk` and the effective number of partners
+//! `E_j = exp(H_j)`:
+//!
+//! `score = Σ_j F_j E_j / Σ_j F_j` over the latents with at least one
+//! co-firing partner (firing-frequency weights, as in `P_gt`).
+//!
+//! The hypothesis it encodes: a monosemantic latent co-fires with the
+//! partners of one concept; a latent that serves several unrelated concepts
+//! inherits the union of their contexts, so its co-firing partners are more
+//! diverse. Higher = more polysemantic. It is a code-statistics proxy in the
+//! spirit of co-activation analyses of SAE latents (feature co-occurrence
+//! graphs, e.g. Bricken et al. 2023; Matryoshka/absorption studies use
+//! co-firing to find split and absorbed features); rdpbench's definition.
+//! Expect it to read co-occurrence (C8) and splitting (C7: a split partner
+//! counts as two) as polysemanticity: both are findings about the idea.
+//!
+//! Per-latent score `E_j`; undefined for dead latents and for latents that
+//! never fire together with another (no partner distribution). Undefined
+//! when no latent has a partner. Each latent's partner counts are sorted
+//! before the entropy sum, so `E_j` is bit-identical under latent
+//! permutation. Cost `O(Σ_t L0_t²)` time (each token's co-firing pairs, once
+//! per member), `O(nnz + d_sae)` memory (a transposed firing pattern and one
+//! scratch counter; no `d_sae²` table).
+#![deny(unsafe_code)]
+
+use rdpbench_sdk::prelude::*;
+
+/// Co-activation entropy (see the crate docs).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CoactivationEntropy;
+
+const ID: &str = "coactivation-entropy";
+const DESCRIPTION: &str = "Firing-weighted mean over latents of the effective number of co-firing \
+    partners, exp of the entropy of the partner distribution.";
+
+/// Per-latent effective number of partners and firing counts.
+fn per_latent(codes: &CsrView<'_>) -> (Vec<Option<f64>>, Vec<u64>) {
+    let (n, f) = (codes.n_rows, codes.n_cols);
+    // Transposed firing pattern: tokens of each latent.
+    let mut fires = vec![0u64; f];
+    for t in 0..n {
+        for (j, a) in codes.row_iter(t) {
+            if a > 0.0 {
+                fires[j] += 1;
+            }
+        }
+    }
+    let mut start = vec![0usize; f + 1];
+    for j in 0..f {
+        start[j + 1] = start[j] + fires[j] as usize;
+    }
+    let mut tokens = vec![0u32; start[f]];
+    let mut fill = start.clone();
+    for t in 0..n {
+        for (j, a) in codes.row_iter(t) {
+            if a > 0.0 {
+                tokens[fill[j]] = t as u32;
+                fill[j] += 1;
+            }
+        }
+    }
+    let mut count = vec![0u64; f];
+    let mut touched: Vec<usize> = Vec::new();
+    let mut vals: Vec<u64> = Vec::new();
+    let mut out = vec![None; f];
+    for j in 0..f {
+        touched.clear();
+        for &t in &tokens[start[j]..start[j + 1]] {
+            for (k, a) in codes.row_iter(t as usize) {
+                if k != j && a > 0.0 {
+                    if count[k] == 0 {
+                        touched.push(k);
+                    }
+                    count[k] += 1;
+                }
+            }
+        }
+        if touched.is_empty() {
+            continue;
+        }
+        vals.clear();
+        vals.extend(touched.iter().map(|&k| count[k]));
+        for &k in &touched {
+            count[k] = 0;
+        }
+        vals.sort_unstable();
+        let total: u64 = vals.iter().sum();
+        let total = total as f64;
+        let h: f64 = vals
+            .iter()
+            .map(|&c| {
+                let p = c as f64 / total;
+                -p * p.ln()
+            })
+            .sum();
+        out[j] = Some(h.exp());
+    }
+    (out, fires)
+}
+
+impl Metric for CoactivationEntropy {
+    fn spec(&self) -> MetricSpec {
+        MetricSpec {
+            id: ID.into(),
+            version: "1".into(),
+            description: DESCRIPTION.into(),
+            citation: "rdpbench definition; co-activation statistics of SAE latents as in \
+                       Bricken et al. 2023 (Towards Monosemanticity)"
+                .into(),
+            orientation: Orientation::HigherIsMorePolysemantic,
+            inputs: vec![Input::Codes],
+            examples: vec![
+                Example {
+                    description: "firing sets t0 {0,1}, t1 {0,2}, t2 {0,1}, t3 {1}: latent 0 has \
+                                  partners (1: 2, 2: 1) → E = 3/2^(2/3), latents 1 and 2 one \
+                                  partner each → E = 1; weights F = 3, 3, 1"
+                        .into(),
+                    codes: Some(vec![
+                        vec![1.0, 2.0, 0.0],
+                        vec![1.0, 0.0, 5.0],
+                        vec![3.0, 1.0, 0.0],
+                        vec![0.0, 1.0, 0.0],
+                    ]),
+                    expected: Some((3.0 * 3.0 / 2f64.powf(2.0 / 3.0) + 3.0 + 1.0) / 7.0),
+                    ..Example::default()
+                },
+                Example {
+                    description: "one latent fires with three equally frequent partners → 3 for \
+                                  it (fires 3 times), 1 for each partner (fires once): (3·3 + 3·1)/6"
+                        .into(),
+                    codes: Some(vec![
+                        vec![1.0, 1.0, 0.0, 0.0],
+                        vec![1.0, 0.0, 1.0, 0.0],
+                        vec![1.0, 0.0, 0.0, 1.0],
+                    ]),
+                    expected: Some(2.0),
+                    ..Example::default()
+                },
+                Example {
+                    description: "no two latents ever fire together: undefined".into(),
+                    codes: Some(vec![vec![1.0, 0.0], vec![0.0, 2.0]]),
+                    expected: None,
+                    ..Example::default()
+                },
+            ],
+        }
+    }
+
+    fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
+        let codes = input.codes()?;
+        let (per, fires) = per_latent(&codes);
+        let (mut num, mut den) = (0.0f64, 0u64);
+        for (e, &c) in per.iter().zip(&fires) {
+            if let Some(e) = e {
+                num += c as f64 * e;
+                den += c;
+            }
+        }
+        if den == 0 {
+            return Ok(MetricOutput::undefined(
+                "no latent fires together with another latent",
+            ));
+        }
+        Ok(MetricOutput::Value {
+            value: num / den as f64,
+            per_latent: input.per_latent.then_some(per),
+        })
+    }
+}
+
+rdpbench_sdk::export_plugin!(metrics: [CoactivationEntropy]);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdpbench_core::conditions::{CheckSettings, ConditionId};
+    use rdpbench_sdk::testing::{ExampleData, check_examples};
+
+    fn run(codes: Vec<Vec<f32>>) -> MetricOutput {
+        let ex = Example {
+            codes: Some(codes),
+            ..Example::default()
+        };
+        let data = ExampleData::from_example(&ex).unwrap();
+        CoactivationEntropy
+            .compute(&data.input(&[Input::Codes]))
+            .unwrap()
+    }
+
+    fn data() -> Vec<Vec<f32>> {
+        let h = |a: usize, b: usize| (a * 7919 + b * 104729 + a * b * 31) % 101;
+        (0..60)
+            .map(|t| {
+                (0..7)
+                    .map(|j| {
+                        if h(t, j) < 35 {
+                            1.0 + h(t + 5, j) as f32 / 50.0
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn declared_examples_hold() {
+        assert_eq!(check_examples(&CoactivationEntropy).unwrap(), 3);
+    }
+
+    #[test]
+    fn permutation_rescaling_and_dead_padding_do_not_matter() {
+        let c = data();
+        let a = run(c.clone()).as_value().unwrap();
+        let c2 = c
+            .iter()
+            .map(|r| {
+                let mut v: Vec<f32> = (0..7).rev().map(|j| r[j] * (j as f32 + 0.5)).collect();
+                v.insert(3, 0.0);
+                v
+            })
+            .collect();
+        let b = run(c2).as_value().unwrap();
+        assert!((a - b).abs() <= 1e-12 * a, "{a} vs {b}");
+        assert_eq!(run(c).as_value().unwrap().to_bits(), a.to_bits());
+    }
+
+    #[test]
+    fn edge_cases() {
+        assert_eq!(run(vec![]).as_value(), None);
+        // N = 1 with two co-firing latents: one partner each.
+        assert_eq!(run(vec![vec![1.0, 1.0, 0.0]]).as_value(), Some(1.0));
+        // A negative code is not a firing.
+        assert_eq!(run(vec![vec![1.0, -1.0]]).as_value(), None);
+    }
+
+    #[test]
+    fn passes_permutation_and_definedness_conditions() {
+        let report = rdpbench_core::testing::check(
+            CoactivationEntropy,
+            &CheckSettings {
+                conditions: vec!["C3".into(), "C10".into()],
+                ..CheckSettings::quick()
+            },
+        );
+        rdpbench_core::testing::assert_passes(&report, &[ConditionId::C3, ConditionId::C10]);
+    }
+}

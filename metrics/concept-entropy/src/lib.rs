@@ -1,0 +1,235 @@
+//! # concept-entropy: how many concepts a latent fires on, counting firings
+//!
+//! The count-based (unweighted) variant of the concept entropy that
+//! `metrics/template` (`label-entropy`) computes with activation weights.
+//! With "fires" = code `> 0`, binary labels `y` and `|y_t|` labels on token
+//! `t`, each labelled token a latent fires on counts once, split equally
+//! among its labels:
+//!
+//! `n_jc = Σ_{t : a_tj > 0, |y_t| > 0} y_tc / |y_t|`,   `p_jc = n_jc / Σ_c n_jc`,
+//! `H_j = −Σ_c p_jc ln p_jc`,   `E_j = exp(H_j)` (effective number of concepts),
+//!
+//! `score = (1/|L|) Σ_{j ∈ L} (E_j − 1)` over the latents `L` that fire on at
+//! least one labelled token. 0 when every latent fires on one concept only.
+//! Orientation: higher = more polysemantic.
+//!
+//! How it differs from `label-entropy`, and why both: (1) counts, not
+//! activation mass: a latent that fires strongly on concept A and weakly but
+//! often on concept B is counted as mixing both, which is what a human
+//! reading its firings (not its top activations) would see, and the score
+//! cannot depend on the code scale at all; (2) every latent weighs the same
+//! (`label-entropy` weights by firing frequency), so rare polysemantic
+//! latents are not drowned by frequent ones. Comparing the two shows which
+//! of these choices matters to the conditions.
+//!
+//! Unlabelled tokens are skipped (they carry no concept). A latent that fires
+//! only on unlabelled tokens, or never, has no per-latent score. Undefined
+//! when no latent fires on a labelled token. Cost `O(nnz(codes) · labels per
+//! token)` time, `O(d_sae · n_concepts)` memory.
+#![deny(unsafe_code)]
+
+use rdpbench_sdk::prelude::*;
+
+/// Count-based concept entropy (see the crate docs).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ConceptEntropy;
+
+const ID: &str = "concept-entropy";
+const DESCRIPTION: &str = "Mean over latents of the effective number of concept labels among the \
+    labelled tokens the latent fires on (each firing counted once), minus one.";
+
+impl Metric for ConceptEntropy {
+    fn spec(&self) -> MetricSpec {
+        MetricSpec {
+            id: ID.into(),
+            version: "1".into(),
+            description: DESCRIPTION.into(),
+            citation: "rdpbench; count-based variant of concept entropy (cf. arXiv 2605.14694 \
+                       and metrics/template)"
+                .into(),
+            orientation: Orientation::HigherIsMorePolysemantic,
+            inputs: vec![Input::Codes, Input::Labels],
+            examples: vec![
+                Example {
+                    description: "latent 0 fires on c0, c0, c1 → E = 3/2^(2/3); latent 1 on c1 \
+                                  with a large code → E = 1; mean of E − 1"
+                        .into(),
+                    codes: Some(vec![
+                        vec![0.1, 0.0],
+                        vec![0.1, 0.0],
+                        vec![5.0, 0.0],
+                        vec![0.0, 9.0],
+                    ]),
+                    labels: Some(vec![
+                        vec![1.0, 0.0],
+                        vec![1.0, 0.0],
+                        vec![0.0, 1.0],
+                        vec![0.0, 1.0],
+                    ]),
+                    expected: Some((3.0 / 2f64.powf(2.0 / 3.0) - 1.0) / 2.0),
+                    ..Example::default()
+                },
+                Example {
+                    description: "one token with labels {c0, c1} and one unlabelled token: \
+                                  p = (1/2, 1/2) → E − 1 = 1"
+                        .into(),
+                    codes: Some(vec![vec![1.0], vec![1.0]]),
+                    labels: Some(vec![vec![1.0, 1.0], vec![0.0, 0.0]]),
+                    expected: Some(1.0),
+                    ..Example::default()
+                },
+                Example {
+                    description: "the only firing is on an unlabelled token: undefined".into(),
+                    codes: Some(vec![vec![1.0], vec![0.0]]),
+                    labels: Some(vec![vec![0.0], vec![1.0]]),
+                    expected: None,
+                    ..Example::default()
+                },
+            ],
+        }
+    }
+
+    fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
+        let codes = input.codes()?;
+        let labels = input.labels()?;
+        ensure!(
+            codes.n_rows == labels.n_rows,
+            "codes have {} rows but labels have {}",
+            codes.n_rows,
+            labels.n_rows
+        );
+        let (f, nc) = (codes.n_cols, labels.n_cols);
+        let mut mass = vec![0.0f64; f * nc];
+        let mut labelled = vec![0u64; f];
+        for t in 0..codes.n_rows {
+            let concepts = labels.row_indices(t);
+            if concepts.is_empty() {
+                continue;
+            }
+            let share = 1.0 / concepts.len() as f64;
+            for (j, a) in codes.row_iter(t) {
+                if a <= 0.0 {
+                    continue;
+                }
+                labelled[j] += 1;
+                let row = &mut mass[j * nc..(j + 1) * nc];
+                for &c in concepts {
+                    row[c as usize] += share;
+                }
+            }
+        }
+        let mut per_latent = vec![None; f];
+        let (mut sum, mut k) = (0.0f64, 0usize);
+        for j in 0..f {
+            if labelled[j] == 0 {
+                continue;
+            }
+            let total = labelled[j] as f64;
+            let h: f64 = mass[j * nc..(j + 1) * nc]
+                .iter()
+                .filter(|&&m| m > 0.0)
+                .map(|&m| {
+                    let p = m / total;
+                    -p * p.ln()
+                })
+                .sum();
+            let e = h.exp();
+            per_latent[j] = Some(e);
+            sum += e - 1.0;
+            k += 1;
+        }
+        if k == 0 {
+            return Ok(MetricOutput::undefined(
+                "no latent fires on a labelled token",
+            ));
+        }
+        Ok(MetricOutput::Value {
+            value: sum / k as f64,
+            per_latent: input.per_latent.then_some(per_latent),
+        })
+    }
+}
+
+rdpbench_sdk::export_plugin!(metrics: [ConceptEntropy]);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdpbench_core::conditions::{CheckSettings, ConditionId};
+    use rdpbench_sdk::testing::{ExampleData, check_examples};
+
+    fn run(codes: Vec<Vec<f32>>, labels: Vec<Vec<f32>>) -> MetricOutput {
+        let ex = Example {
+            codes: Some(codes),
+            labels: Some(labels),
+            ..Example::default()
+        };
+        let data = ExampleData::from_example(&ex).unwrap();
+        ConceptEntropy
+            .compute(&data.input(&[Input::Codes, Input::Labels]))
+            .unwrap()
+    }
+
+    fn data() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+        let h = |a: usize, b: usize| (a * 37 + b * 11 + a * b) % 7;
+        let codes = (0..30)
+            .map(|t| {
+                (0..4)
+                    .map(|j| {
+                        if h(t, j) < 3 {
+                            h(t, j + 9) as f32 + 0.5
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let labels = (0..30)
+            .map(|t| {
+                (0..3)
+                    .map(|c| if h(t + 3, c) < 2 { 1.0 } else { 0.0 })
+                    .collect()
+            })
+            .collect();
+        (codes, labels)
+    }
+
+    #[test]
+    fn declared_examples_hold() {
+        assert_eq!(check_examples(&ConceptEntropy).unwrap(), 3);
+    }
+
+    #[test]
+    fn permutation_and_rescaling_do_not_matter() {
+        let (c, y) = data();
+        let a = run(c.clone(), y.clone()).as_value().unwrap();
+        let s = [0.1f32, 3.0, 10.0, 0.7];
+        let c2 = c
+            .iter()
+            .map(|r| (0..4).rev().map(|j| r[j] * s[j]).collect())
+            .collect();
+        let b = run(c2, y).as_value().unwrap();
+        assert!((a - b).abs() <= 1e-12, "{a} vs {b}");
+        assert!(a > 0.0);
+    }
+
+    #[test]
+    fn monosemantic_codes_score_zero_and_empty_is_undefined() {
+        let y = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![1.0, 0.0]];
+        assert_eq!(run(y.clone(), y).as_value(), Some(0.0));
+        assert_eq!(run(vec![], vec![]).as_value(), None);
+    }
+
+    #[test]
+    fn passes_permutation_and_definedness_conditions() {
+        let report = rdpbench_core::testing::check(
+            ConceptEntropy,
+            &CheckSettings {
+                conditions: vec!["C3".into(), "C10".into()],
+                ..CheckSettings::quick()
+            },
+        );
+        rdpbench_core::testing::assert_passes(&report, &[ConditionId::C3, ConditionId::C10]);
+    }
+}
