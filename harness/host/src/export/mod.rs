@@ -29,6 +29,7 @@ pub fn file_exporters() -> Vec<Box<dyn Exporter>> {
         Box::new(JUnit),
         Box::new(Markdown),
         Box::new(Csv),
+        Box::new(crate::report::HtmlReport),
     ]
 }
 
