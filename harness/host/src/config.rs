@@ -19,6 +19,7 @@ pub struct Config {
     pub output: OutputConfig,
     pub toy: rdpbench_core::toy::ToyConfig,
     pub check: rdpbench_core::conditions::CheckSettings,
+    pub train: crate::train::TrainSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +136,7 @@ mod tests {
         let d = Config::defaults();
         assert_eq!(d.toy, rdpbench_core::toy::ToyConfig::default());
         assert_eq!(d.check, rdpbench_core::conditions::CheckSettings::default());
+        assert_eq!(d.train, crate::train::TrainSettings::default());
     }
 
     #[test]

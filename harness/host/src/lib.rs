@@ -8,8 +8,12 @@ pub mod config;
 pub mod exit;
 pub mod export;
 pub mod plugin;
+pub mod report;
+pub mod reproduce;
 pub mod results;
+pub mod saelens;
 pub mod scaffold;
+pub mod train;
 
 /// The rdpbench version, recorded in every result.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -33,6 +33,7 @@ pub mod export;
 pub mod metric;
 pub mod sae;
 pub mod testing;
+pub mod train;
 
 pub use data::{CsrMatrix, CsrView, DenseMatrix, MatrixView};
 pub use metric::{Example, Input, Metric, MetricInput, MetricOutput, MetricSpec, Orientation};

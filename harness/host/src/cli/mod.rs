@@ -2,7 +2,11 @@
 //! Machine output goes to stdout, everything for humans to stderr.
 
 mod check;
+mod compare;
 mod plugins;
+mod report;
+mod reproduce;
+mod train;
 
 use clap::{Parser, Subcommand};
 use rdpbench::config::Config;
@@ -38,6 +42,17 @@ enum Command {
     New(NewCommand),
     /// Run every metric through the necessary conditions C1-C11 on toy models.
     Check(check::CheckArgs),
+    /// Render stored results as one self-contained HTML report (or re-export
+    /// them as Markdown, CSV, JSON, JUnit).
+    Report(report::ReportArgs),
+    /// What changed between two check runs; exit 5 when B lost a condition A passed.
+    Compare(compare::CompareArgs),
+    /// Train SAEs (one, or a sweep from [train]) on the toy model; each is saved
+    /// as a SAELens folder; an interrupted sweep resumes.
+    Train(train::TrainArgs),
+    /// Reproduce the paper's toy claims (`rdp`: R1-R3 rate-distortion curves).
+    #[command(subcommand)]
+    Reproduce(reproduce::ReproduceCommand),
     /// Print the embedded default configuration (commented TOML), or with
     /// --effective the configuration in force after layering.
     Config {
@@ -116,6 +131,16 @@ pub fn run() -> Exit {
         Command::Plugins(PluginsCommand::Inspect { path, json }) => plugins::inspect(&path, json),
         Command::Check(args) => {
             load_config(cli.config.as_deref()).and_then(|c| check::check(c, args))
+        }
+        Command::Report(args) => {
+            load_config(cli.config.as_deref()).and_then(|c| report::report(c, args))
+        }
+        Command::Compare(args) => compare::compare(args),
+        Command::Train(args) => {
+            load_config(cli.config.as_deref()).and_then(|c| train::train(c, args))
+        }
+        Command::Reproduce(cmd) => {
+            load_config(cli.config.as_deref()).and_then(|c| reproduce::reproduce(c, cmd))
         }
         Command::New(NewCommand::Metric { name, dir }) => plugins::new_metric(&name, dir),
         Command::Config { effective } => {

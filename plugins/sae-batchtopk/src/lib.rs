@@ -1,0 +1,63 @@
+//! BatchTopK SAE (Bussmann, Leask & Nanda 2024).
+//!
+//! Training: `z = ReLU((x − b_dec) W_enc + b_enc)`; the `k·batch` largest
+//! entries of the whole batch stay, `x̂ = f W_dec + b_dec`; loss `E‖x − x̂‖²`
+//! plus AuxK. Inference: a JumpReLU with one threshold `θ` for every latent,
+//! the running average of the smallest selected activation; saved as
+//! SAELens `jumprelu` with `threshold = θ` broadcast to `[d_sae]`.
+
+use rdpbench_sdk::SaeSpec;
+use rdpbench_sdk::train::candle_core::{Result, Tensor};
+use rdpbench_sdk::train::{
+    Architecture, Buffers, Dims, Forward, Params, StepContext, TrainConfig, decode, ops,
+    pre_activation,
+};
+
+/// The BatchTopK architecture.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BatchTopK;
+
+impl Architecture for BatchTopK {
+    fn spec(&self) -> SaeSpec {
+        SaeSpec {
+            id: "batchtopk".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description:
+                "BatchTopK SAE: k active latents per row on average over a batch; saved as JumpReLU"
+                    .into(),
+            citation: "Bussmann, Leask & Nanda 2024, BatchTopK Sparse Autoencoders".into(),
+            saelens_architecture: "jumprelu".into(),
+            default_hyperparameters: serde_json::json!({ "k": TrainConfig::default().k }),
+        }
+    }
+
+    fn forward(&self, p: &Params, x: &Tensor, ctx: &mut StepContext<'_>) -> Result<Forward> {
+        let b_dec = p.get("b_dec")?;
+        let z = pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?.relu()?;
+        let codes =
+            ops::batch_topk_codes(&z, ctx.config.k, ctx.config.threshold_momentum, ctx.buffers)?;
+        let x_hat = decode(&codes, p.get("W_dec")?, b_dec)?;
+        Ok(Forward {
+            codes,
+            x_hat,
+            losses: Vec::new(),
+            aux_pre_acts: Some(z),
+        })
+    }
+
+    fn encode(&self, w: &Params, x: &Tensor, _cfg: &serde_json::Value) -> anyhow::Result<Tensor> {
+        Ok(ops::threshold_encode(w, x)?)
+    }
+
+    fn export(
+        &self,
+        p: &Params,
+        buffers: &Buffers,
+        _c: &TrainConfig,
+        dims: Dims,
+    ) -> anyhow::Result<Vec<(String, Tensor)>> {
+        Ok(ops::export_with_threshold(p, buffers, dims.d_sae)?)
+    }
+}
+
+rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(BatchTopK)]);

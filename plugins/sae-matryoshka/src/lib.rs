@@ -1,0 +1,70 @@
+//! Matryoshka BatchTopK SAE (Bussmann et al. 2025; Nabeshima 2024).
+//!
+//! Codes as BatchTopK. Every nested prefix `m_1 < … < m_P = d_sae` of the
+//! latents must reconstruct on its own: loss `Σ_p E‖x − (f_{:m_p} W_dec,{:m_p} + b_dec)‖²`
+//! (the SDK adds the full-width term) plus AuxK. Saved as SAELens `jumprelu`
+//! with the running BatchTopK threshold broadcast to `[d_sae]`.
+
+use rdpbench_sdk::SaeSpec;
+use rdpbench_sdk::train::candle_core::{Result, Tensor};
+use rdpbench_sdk::train::{
+    Architecture, Buffers, Dims, Forward, Params, StepContext, TrainConfig, decode, ops,
+    pre_activation,
+};
+
+/// The Matryoshka BatchTopK architecture.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Matryoshka;
+
+impl Architecture for Matryoshka {
+    fn spec(&self) -> SaeSpec {
+        SaeSpec {
+            id: "matryoshka".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Matryoshka BatchTopK SAE: nested latent prefixes each reconstruct; saved as JumpReLU".into(),
+            citation: "Bussmann et al. 2025, Learning Multi-Level Features with Matryoshka SAEs".into(),
+            saelens_architecture: "jumprelu".into(),
+            default_hyperparameters: serde_json::json!({ "k": TrainConfig::default().k, "matryoshka_prefixes": [] }),
+        }
+    }
+
+    fn forward(&self, p: &Params, x: &Tensor, ctx: &mut StepContext<'_>) -> Result<Forward> {
+        let (w_dec, b_dec) = (p.get("W_dec")?, p.get("b_dec")?);
+        let z = pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?.relu()?;
+        let codes =
+            ops::batch_topk_codes(&z, ctx.config.k, ctx.config.threshold_momentum, ctx.buffers)?;
+        let mut losses = Vec::new();
+        for m in ctx
+            .config
+            .prefixes()
+            .into_iter()
+            .filter(|&m| m < ctx.dims.d_sae)
+        {
+            let x_m = decode(&codes.narrow(1, 0, m)?, &w_dec.narrow(0, 0, m)?, b_dec)?;
+            losses.push(("prefix_sse", ops::sse_per_row(x, &x_m)?));
+        }
+        let x_hat = decode(&codes, w_dec, b_dec)?;
+        Ok(Forward {
+            codes,
+            x_hat,
+            losses,
+            aux_pre_acts: Some(z),
+        })
+    }
+
+    fn encode(&self, w: &Params, x: &Tensor, _cfg: &serde_json::Value) -> anyhow::Result<Tensor> {
+        Ok(ops::threshold_encode(w, x)?)
+    }
+
+    fn export(
+        &self,
+        p: &Params,
+        buffers: &Buffers,
+        _c: &TrainConfig,
+        dims: Dims,
+    ) -> anyhow::Result<Vec<(String, Tensor)>> {
+        Ok(ops::export_with_threshold(p, buffers, dims.d_sae)?)
+    }
+}
+
+rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(Matryoshka)]);

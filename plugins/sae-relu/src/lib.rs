@@ -1,0 +1,50 @@
+//! ReLU + L1 SAE (SAELens `standard`; Bricken et al. 2023, Conerly et al. 2024).
+//!
+//! `f = ReLU((x − b_dec) W_enc + b_enc)`, `x̂ = f W_dec + b_dec`; loss
+//! `E‖x − x̂‖² + λ E Σ_j f_j ‖W_dec,j‖` (the SDK adds the first term).
+//! Shapes: `x [n, d_in]`, `W_enc [d_in, d_sae]`, `W_dec [d_sae, d_in]`.
+
+use rdpbench_sdk::train::candle_core::{D, Result, Tensor};
+use rdpbench_sdk::train::{Architecture, Forward, Params, StepContext, decode, pre_activation};
+use rdpbench_sdk::{SaeSpec, train::TrainConfig};
+
+/// The ReLU + L1 architecture.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Relu;
+
+impl Architecture for Relu {
+    fn spec(&self) -> SaeSpec {
+        SaeSpec {
+            id: "relu".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "ReLU SAE with a decoder-norm-weighted L1 penalty (SAELens `standard`)"
+                .into(),
+            citation: "Bricken et al. 2023, Towards Monosemanticity".into(),
+            saelens_architecture: "standard".into(),
+            default_hyperparameters: serde_json::json!({ "l1_coefficient": TrainConfig::default().l1_coefficient }),
+        }
+    }
+
+    fn forward(&self, p: &Params, x: &Tensor, ctx: &mut StepContext<'_>) -> Result<Forward> {
+        let w_dec = p.get("W_dec")?;
+        let b_dec = p.get("b_dec")?;
+        let pre = pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?;
+        let codes = pre.relu()?;
+        let x_hat = decode(&codes, w_dec, b_dec)?;
+        let norms = w_dec.sqr()?.sum(D::Minus1)?.sqrt()?;
+        let l1 =
+            (codes.broadcast_mul(&norms)?.sum(D::Minus1)?.mean_all()? * ctx.config.l1_coefficient)?;
+        Ok(Forward {
+            codes,
+            x_hat,
+            losses: vec![("l1", l1)],
+            aux_pre_acts: None,
+        })
+    }
+
+    fn encode(&self, w: &Params, x: &Tensor, _cfg: &serde_json::Value) -> anyhow::Result<Tensor> {
+        Ok(pre_activation(w.get("W_enc")?, w.get("b_enc")?, w.get("b_dec")?, x)?.relu()?)
+    }
+}
+
+rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(Relu)]);

@@ -1,0 +1,56 @@
+//! TopK SAE (Gao et al. 2024; SAELens `topk`).
+//!
+//! `z = ReLU((x − b_dec) W_enc + b_enc)`, `f = TopK_k(z)` per row,
+//! `x̂ = f W_dec + b_dec`; loss `E‖x − x̂‖²` plus the SDK's AuxK term on dead
+//! latents. `cfg.json` carries `k`.
+
+use rdpbench_sdk::SaeSpec;
+use rdpbench_sdk::train::candle_core::{Result, Tensor};
+use rdpbench_sdk::train::{
+    Architecture, Forward, Params, StepContext, TrainConfig, cfg_usize, decode, ops, pre_activation,
+};
+
+/// The TopK architecture.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TopK;
+
+impl Architecture for TopK {
+    fn spec(&self) -> SaeSpec {
+        SaeSpec {
+            id: "topk".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "TopK SAE: exactly k active latents per row, AuxK loss on dead latents"
+                .into(),
+            citation: "Gao et al. 2024, Scaling and evaluating sparse autoencoders".into(),
+            saelens_architecture: "topk".into(),
+            default_hyperparameters: serde_json::json!({ "k": TrainConfig::default().k }),
+        }
+    }
+
+    fn forward(&self, p: &Params, x: &Tensor, ctx: &mut StepContext<'_>) -> Result<Forward> {
+        let b_dec = p.get("b_dec")?;
+        let z = pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?.relu()?;
+        let codes = (&z * ops::topk_mask(&z, ctx.config.k_per_row())?)?;
+        let x_hat = decode(&codes, p.get("W_dec")?, b_dec)?;
+        Ok(Forward {
+            codes,
+            x_hat,
+            losses: Vec::new(),
+            aux_pre_acts: Some(z),
+        })
+    }
+
+    fn encode(&self, w: &Params, x: &Tensor, cfg: &serde_json::Value) -> anyhow::Result<Tensor> {
+        let k = cfg_usize(cfg, "k")?;
+        let z = pre_activation(w.get("W_enc")?, w.get("b_enc")?, w.get("b_dec")?, x)?.relu()?;
+        Ok((&z * ops::topk_mask(&z, k)?)?)
+    }
+
+    fn cfg_fields(&self, config: &TrainConfig) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("k".into(), config.k_per_row().into());
+        m
+    }
+}
+
+rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(TopK)]);

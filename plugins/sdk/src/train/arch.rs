@@ -1,0 +1,214 @@
+//! What an architecture plugin implements: its parameters, its training
+//! forward pass (codes, reconstruction, its own loss terms) and its inference
+//! encoder. Everything else (data, AdamW, schedule, decoder norms, dead
+//! latents, AuxK, held-out reports, export) is the SDK's [`train`](super::train).
+
+use super::TrainConfig;
+use anyhow::{Context as _, Result};
+use candle_core::{Device, Tensor};
+use std::collections::{BTreeMap, HashMap};
+
+/// Shapes of one SAE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    pub d_in: usize,
+    pub d_sae: usize,
+}
+
+/// How a parameter starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Init {
+    /// All zeros.
+    Zeros,
+    /// All equal to the value.
+    Const(f64),
+    /// `W_dec [d_sae, d_in]`: i.i.d. Gaussian rows rescaled to unit norm.
+    UnitRows,
+    /// `[d_in, d_sae]`: the transpose of the `UnitRows` parameter named here
+    /// (encoder initialised as the decoder's transpose, Gao et al. 2024).
+    TransposeOf(&'static str),
+}
+
+/// One trainable parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub shape: Vec<usize>,
+    pub init: Init,
+}
+
+/// The SAELens-standard four parameters: `W_enc [d_in, d_sae]` (initialised
+/// as `W_decᵀ`), `b_enc [d_sae]`, `W_dec [d_sae, d_in]` (unit rows), `b_dec [d_in]`.
+pub fn standard_params(d: Dims) -> Vec<ParamSpec> {
+    vec![
+        ParamSpec {
+            name: "W_dec",
+            shape: vec![d.d_sae, d.d_in],
+            init: Init::UnitRows,
+        },
+        ParamSpec {
+            name: "W_enc",
+            shape: vec![d.d_in, d.d_sae],
+            init: Init::TransposeOf("W_dec"),
+        },
+        ParamSpec {
+            name: "b_enc",
+            shape: vec![d.d_sae],
+            init: Init::Zeros,
+        },
+        ParamSpec {
+            name: "b_dec",
+            shape: vec![d.d_in],
+            init: Init::Zeros,
+        },
+    ]
+}
+
+/// Named tensors (parameters while training, SAELens tensors at inference).
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    map: HashMap<String, Tensor>,
+}
+
+impl Params {
+    pub fn new(map: HashMap<String, Tensor>) -> Self {
+        Self { map }
+    }
+
+    /// The tensor `name`, or an error naming it and what exists.
+    pub fn get(&self, name: &str) -> candle_core::Result<&Tensor> {
+        self.map.get(name).ok_or_else(|| {
+            let mut have: Vec<&String> = self.map.keys().collect();
+            have.sort();
+            candle_core::Error::Msg(format!("SAE has no tensor `{name}` (it has {have:?})"))
+        })
+    }
+
+    pub fn insert(&mut self, name: impl Into<String>, t: Tensor) {
+        self.map.insert(name.into(), t);
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.map.keys()
+    }
+}
+
+/// Scalar state an architecture keeps across steps (e.g. BatchTopK's running
+/// threshold). Exported through [`Architecture::export`].
+pub type Buffers = BTreeMap<String, f64>;
+
+/// Output of one training forward pass.
+#[derive(Debug)]
+pub struct Forward {
+    /// Codes `[batch, d_sae]` (≥ 0; zero = not firing).
+    pub codes: Tensor,
+    /// Reconstruction `[batch, d_in]`; the SDK adds `E‖x − x̂‖²` to the loss.
+    pub x_hat: Tensor,
+    /// The architecture's own loss terms (scalars, already weighted), by name.
+    pub losses: Vec<(&'static str, Tensor)>,
+    /// Non-negative pre-activations `[batch, d_sae]` for the AuxK loss; `None`
+    /// for architectures without it.
+    pub aux_pre_acts: Option<Tensor>,
+}
+
+/// Context of one training step.
+#[derive(Debug)]
+pub struct StepContext<'a> {
+    pub config: &'a TrainConfig,
+    pub dims: Dims,
+    pub step: u64,
+    /// Architecture state, read and written across steps.
+    pub buffers: &'a mut Buffers,
+}
+
+/// An SAE architecture's math. Implementations are small: see the
+/// `plugins/sae-*` crates.
+pub trait Architecture: Send + Sync + 'static {
+    /// Id, description, SAELens architecture string, default hyperparameters.
+    fn spec(&self) -> crate::sae::SaeSpec;
+
+    /// Trainable parameters (default: [`standard_params`]).
+    fn params(&self, dims: Dims, _config: &TrainConfig) -> Vec<ParamSpec> {
+        standard_params(dims)
+    }
+
+    /// Initial buffers (default: none).
+    fn init_buffers(&self, _dims: Dims, _config: &TrainConfig) -> Buffers {
+        Buffers::new()
+    }
+
+    /// The training forward pass on `x: [batch, d_in]`.
+    fn forward(
+        &self,
+        p: &Params,
+        x: &Tensor,
+        ctx: &mut StepContext<'_>,
+    ) -> candle_core::Result<Forward>;
+
+    /// Inference codes `[n, d_sae]` of `x: [n, d_in]` from SAELens-named
+    /// tensors `w` and the parsed `cfg.json`.
+    fn encode(&self, w: &Params, x: &Tensor, cfg: &serde_json::Value) -> Result<Tensor>;
+
+    /// The SAELens tensors to save (default: the parameters, unchanged).
+    fn export(
+        &self,
+        p: &Params,
+        _buffers: &Buffers,
+        config: &TrainConfig,
+        dims: Dims,
+    ) -> Result<Vec<(String, Tensor)>> {
+        self.params(dims, config)
+            .iter()
+            .map(|s| Ok((s.name.to_string(), p.get(s.name)?.clone())))
+            .collect()
+    }
+
+    /// Architecture-specific `cfg.json` fields (e.g. `{"k": 8}` for TopK).
+    fn cfg_fields(&self, _config: &TrainConfig) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
+}
+
+/// `(x − b_dec·apply) W_enc + b_enc`: the SAELens pre-activation, `[n, d_sae]`.
+pub fn pre_activation(
+    w_enc: &Tensor,
+    b_enc: &Tensor,
+    b_dec: &Tensor,
+    x: &Tensor,
+) -> candle_core::Result<Tensor> {
+    x.broadcast_sub(b_dec)?.matmul(w_enc)?.broadcast_add(b_enc)
+}
+
+/// `f W_dec + b_dec`: the linear decoder every supported architecture shares.
+pub fn decode(codes: &Tensor, w_dec: &Tensor, b_dec: &Tensor) -> candle_core::Result<Tensor> {
+    codes.matmul(w_dec)?.broadcast_add(b_dec)
+}
+
+/// A `u64`/`usize` field of a parsed `cfg.json`, or an error naming it.
+pub fn cfg_usize(cfg: &serde_json::Value, field: &str) -> Result<usize> {
+    cfg.get(field)
+        .and_then(|v| v.as_f64())
+        .filter(|v| *v >= 0.0 && v.fract() == 0.0)
+        .map(|v| v as usize)
+        .with_context(|| {
+            format!("cfg.json: field `{field}` is missing or not a non-negative integer")
+        })
+}
+
+/// The device a config names.
+pub fn device(name: &str) -> Result<Device> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        s if s == "cuda" || s.starts_with("cuda:") => {
+            let ordinal = s
+                .strip_prefix("cuda:")
+                .map(str::parse)
+                .transpose()?
+                .unwrap_or(0);
+            Device::new_cuda(ordinal).with_context(|| {
+                format!("device `{s}`: CUDA unavailable (build with the `cuda` feature; see scripts/cuda-setup.sh)")
+            })
+        }
+        other => anyhow::bail!("unknown device `{other}` (use `cpu`, `cuda` or `cuda:N`)"),
+    }
+}

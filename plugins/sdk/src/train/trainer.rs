@@ -1,0 +1,566 @@
+//! The shared training loop every architecture plugin runs.
+//!
+//! Per step: read a batch from the host's [`BatchSource`]; the architecture's
+//! forward pass gives codes, `x̂` and its own loss terms; the SDK adds the
+//! reconstruction term `E‖x − x̂‖²` (per-row squared error, mean over rows)
+//! and, for architectures that expose pre-activations, the AuxK loss on dead
+//! latents; AdamW steps with warm-up and linear decay; decoder rows are
+//! renormalised to unit norm; firing counts update the dead-latent
+//! bookkeeping. The first `eval_rows` rows streamed are held out and scored
+//! with the inference encoder every `eval_every` steps and at the end
+//! (explained variance, per-element MSE, L0: see [`super::distortion`]).
+
+use super::TrainConfig;
+use super::arch::{
+    Architecture, Buffers, Dims, Forward, Init, Params, StepContext, decode, device,
+};
+use super::distortion::Distortion;
+use super::ops;
+use super::rng::SplitMix64;
+use crate::data::{CsrMatrix, MatrixView};
+use crate::sae::{BatchSource, NamedTensor, SaeWeights, TrainRequest};
+use anyhow::{Context as _, Result, bail};
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use std::collections::HashMap;
+
+/// Stream tag of the parameter initialisation.
+const TAG_INIT: u64 = 0x494e_4954; // "INIT"
+
+/// Rows encoded per chunk at inference.
+const ENCODE_CHUNK: usize = 8192;
+
+/// Reads up to `rows` rows, calling the source until it is full or exhausted.
+fn fill(data: &mut dyn BatchSource, buf: &mut [f32], rows: usize) -> Result<usize> {
+    let d = data.d_in();
+    let mut got = 0;
+    while got < rows {
+        let n = data.next_batch(&mut buf[got * d..rows * d], rows - got)?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    Ok(got)
+}
+
+/// Creates the parameters (deterministic in `config.seed`).
+fn init_params(
+    arch: &dyn Architecture,
+    dims: Dims,
+    config: &TrainConfig,
+    dev: &Device,
+) -> Result<Vec<(String, Var)>> {
+    let specs = arch.params(dims, config);
+    let mut host: HashMap<&str, (Vec<usize>, Vec<f32>)> = HashMap::new();
+    for (i, s) in specs.iter().enumerate() {
+        let n: usize = s.shape.iter().product();
+        let data = match s.init {
+            Init::Zeros => vec![0.0; n],
+            Init::Const(v) => vec![v as f32; n],
+            Init::UnitRows => {
+                let cols = *s.shape.last().context("UnitRows needs a 2-d shape")?;
+                let mut rng = SplitMix64::new(config.seed, TAG_INIT + i as u64);
+                let mut v: Vec<f32> = Vec::with_capacity(n);
+                for _ in 0..n / cols.max(1) {
+                    let row: Vec<f64> = (0..cols).map(|_| rng.normal()).collect();
+                    let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12);
+                    v.extend(row.iter().map(|x| (x / norm) as f32));
+                }
+                v
+            }
+            Init::TransposeOf(name) => {
+                let (shape, src) = host.get(name).with_context(|| {
+                    format!(
+                        "parameter `{}` is initialised from `{name}`, which must come first",
+                        s.name
+                    )
+                })?;
+                let (r, c) = (shape[0], shape[1]);
+                let mut t = vec![0.0f32; r * c];
+                for i in 0..r {
+                    for j in 0..c {
+                        t[j * r + i] = src[i * c + j];
+                    }
+                }
+                t
+            }
+        };
+        host.insert(s.name, (s.shape.clone(), data));
+    }
+    specs
+        .iter()
+        .map(|s| {
+            let (shape, data) = host.remove(s.name).expect("initialised above");
+            let t = Tensor::from_vec(data, shape, dev)?;
+            Ok((s.name.to_string(), Var::from_tensor(&t)?))
+        })
+        .collect()
+}
+
+/// The SAELens v6 `cfg.json` of an SAE trained with `config`.
+pub fn saelens_cfg(arch: &dyn Architecture, config: &TrainConfig, dims: Dims) -> serde_json::Value {
+    let spec = arch.spec();
+    let mut cfg = serde_json::json!({
+        "architecture": spec.saelens_architecture,
+        "d_in": dims.d_in,
+        "d_sae": dims.d_sae,
+        "dtype": "float32",
+        "device": "cpu",
+        "apply_b_dec_to_input": true,
+        "normalize_activations": "none",
+        "reshape_activations": "none",
+        "metadata": {
+            "model_name": serde_json::Value::Null,
+            "hook_name": serde_json::Value::Null,
+            "sae_lens_training_version": serde_json::Value::Null,
+            "rdpbench_version": crate::SDK_VERSION,
+            "rdpbench_architecture": spec.id,
+            "rdpbench_architecture_version": spec.version,
+            "rdpbench_train_config": config,
+        },
+    });
+    let obj = cfg.as_object_mut().expect("object");
+    for (k, v) in arch.cfg_fields(config) {
+        obj.insert(k, v);
+    }
+    cfg
+}
+
+fn tensor_to_named(name: &str, t: &Tensor) -> Result<NamedTensor> {
+    Ok(NamedTensor {
+        name: name.to_string(),
+        shape: t.dims().to_vec(),
+        data: t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?,
+    })
+}
+
+/// SAELens-named tensors of a [`SaeWeights`] on `dev`.
+pub fn weights_to_params(w: &SaeWeights, dev: &Device) -> Result<Params> {
+    let mut p = Params::default();
+    for t in &w.tensors {
+        let n: usize = t.shape.iter().product();
+        if n != t.data.len() {
+            bail!(
+                "tensor `{}` has shape {:?} but {} values",
+                t.name,
+                t.shape,
+                t.data.len()
+            );
+        }
+        p.insert(
+            t.name.clone(),
+            Tensor::from_slice(&t.data, t.shape.as_slice(), dev)?,
+        );
+    }
+    Ok(p)
+}
+
+/// Dense codes of `x` in chunks, then the reconstruction `f W_dec + b_dec`;
+/// feeds both into `acc` when given. Returns the codes as CSR.
+fn encode_rows(
+    arch: &dyn Architecture,
+    w: &Params,
+    cfg: &serde_json::Value,
+    x: MatrixView<'_>,
+    dev: &Device,
+    mut acc: Option<&mut Distortion>,
+) -> Result<CsrMatrix> {
+    let d_sae = w.get("W_dec")?.dims2()?.0;
+    let mut out = CsrMatrix::with_cols(d_sae);
+    for start in (0..x.rows).step_by(ENCODE_CHUNK) {
+        let rows = ENCODE_CHUNK.min(x.rows - start);
+        let chunk = &x.data[start * x.cols..(start + rows) * x.cols];
+        let xt = Tensor::from_slice(chunk, (rows, x.cols), dev)?;
+        let codes = arch.encode(w, &xt, cfg)?;
+        let (r, c) = codes.dims2()?;
+        if r != rows || c != d_sae {
+            bail!(
+                "encode returned codes [{r}, {c}] for [{rows}, {}] inputs and d_sae = {d_sae}",
+                x.cols
+            );
+        }
+        if let Some(acc) = acc.as_deref_mut() {
+            let x_hat = decode(&codes, w.get("W_dec")?, w.get("b_dec")?)?;
+            acc.add(chunk, &x_hat.flatten_all()?.to_vec1::<f32>()?);
+        }
+        let dense = codes.flatten_all()?.to_vec1::<f32>()?;
+        let mut nnz = 0u64;
+        for row in dense.chunks_exact(d_sae) {
+            out.push_row(
+                row.iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v != 0.0)
+                    .map(|(j, &v)| {
+                        nnz += 1;
+                        (j as u32, v)
+                    }),
+            );
+        }
+        if let Some(acc) = acc.as_deref_mut() {
+            acc.add_nonzeros(nnz);
+        }
+    }
+    Ok(out)
+}
+
+/// Codes of `x` under the SAE `w` (the plugin's `encode` entry point).
+pub fn encode(arch: &dyn Architecture, w: &SaeWeights, x: MatrixView<'_>) -> Result<CsrMatrix> {
+    let cfg: serde_json::Value =
+        serde_json::from_str(&w.cfg_json).context("cfg.json is not valid JSON")?;
+    let dev = match cfg.get("device").and_then(|d| d.as_str()) {
+        Some(d) if d.starts_with("cuda") && cfg!(feature = "cuda") => device(d)?,
+        _ => Device::Cpu,
+    };
+    let p = weights_to_params(w, &dev)?;
+    let (w_rows, w_cols) = p.get("W_dec")?.dims2()?;
+    if w_cols != x.cols {
+        bail!("x has d_in = {} but W_dec is [{w_rows}, {w_cols}]", x.cols);
+    }
+    encode_rows(arch, &p, &cfg, x, &dev, None)
+}
+
+/// Reconstruction statistics (EV, MSE, L0) of the SAE `w` on `x`.
+pub fn evaluate(arch: &dyn Architecture, w: &SaeWeights, x: MatrixView<'_>) -> Result<Distortion> {
+    let cfg: serde_json::Value =
+        serde_json::from_str(&w.cfg_json).context("cfg.json is not valid JSON")?;
+    let p = weights_to_params(w, &Device::Cpu)?;
+    let mut acc = Distortion::new(x.cols);
+    encode_rows(arch, &p, &cfg, x, &Device::Cpu, Some(&mut acc))?;
+    Ok(acc)
+}
+
+/// Exports the current state as SAELens tensors.
+fn export(
+    arch: &dyn Architecture,
+    p: &Params,
+    buffers: &Buffers,
+    config: &TrainConfig,
+    dims: Dims,
+    cfg: &serde_json::Value,
+) -> Result<SaeWeights> {
+    let tensors = arch
+        .export(p, buffers, config, dims)?
+        .iter()
+        .map(|(n, t)| tensor_to_named(n, t))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(SaeWeights {
+        cfg_json: serde_json::to_string_pretty(cfg)?,
+        tensors,
+    })
+}
+
+/// Writes a SAELens folder (`cfg.json` + `sae_weights.safetensors`) with candle.
+fn write_checkpoint(dir: &std::path::Path, w: &SaeWeights, dev: &Device) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let p = weights_to_params(w, dev)?;
+    let map: HashMap<String, Tensor> = p
+        .names()
+        .map(|n| (n.clone(), p.get(n).expect("listed").clone()))
+        .collect();
+    candle_core::safetensors::save(&map, dir.join("sae_weights.safetensors"))?;
+    std::fs::write(dir.join("cfg.json"), &w.cfg_json)?;
+    Ok(())
+}
+
+/// Held-out report as a JSON object.
+fn heldout_json(
+    arch: &dyn Architecture,
+    w: &SaeWeights,
+    eval: &[f32],
+    d_in: usize,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let mut m = serde_json::Map::new();
+    if eval.is_empty() {
+        return Ok(m);
+    }
+    let acc = evaluate(arch, w, MatrixView::new(eval.len() / d_in, d_in, eval)?)?;
+    m.insert("heldout_rows".into(), acc.rows().into());
+    m.insert("heldout_ev".into(), acc.explained_variance().into());
+    m.insert("heldout_mse".into(), acc.mse().into());
+    m.insert("heldout_l0".into(), acc.l0().into());
+    Ok(m)
+}
+
+/// Lets glibc keep freed blocks instead of returning every large tensor to
+/// the kernel (each `mmap` then costs page faults on first touch: measured as
+/// 25–30% of a step). The host binary uses mimalloc; a plugin library has its
+/// own allocator (glibc malloc), so the SDK tunes it once per process.
+#[allow(unsafe_code)]
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: mallopt only changes allocator parameters; called once.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_MAX, 0);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+            }
+        });
+    }
+}
+
+/// Statistics of one optimiser step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepStats {
+    /// Total loss.
+    pub loss: f64,
+    /// Reconstruction term `E‖x − x̂‖²`.
+    pub sse_per_row: f64,
+    /// Mean active latents per row.
+    pub l0: f64,
+}
+
+/// One SAE being trained: parameters, optimiser, buffers and dead-latent
+/// counters. [`train`] drives it; benches call [`Session::step`] directly.
+pub struct Session<'a> {
+    arch: &'a dyn Architecture,
+    config: TrainConfig,
+    dims: Dims,
+    dev: Device,
+    params: Params,
+    w_dec: Var,
+    opt: AdamW,
+    buffers: Buffers,
+    since_fired: Vec<u64>,
+    aux_k: usize,
+    step: u64,
+}
+
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("dims", &self.dims)
+            .field("step", &self.step)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Session<'a> {
+    /// Initialises an SAE for rows of dimension `d_in` (deterministic in `config.seed`).
+    pub fn new(arch: &'a dyn Architecture, config: TrainConfig, d_in: usize) -> Result<Self> {
+        tune_allocator();
+        config.validate(d_in)?;
+        let dims = Dims {
+            d_in,
+            d_sae: config.d_sae,
+        };
+        let dev = device(&config.device)?;
+        let vars = init_params(arch, dims, &config, &dev)?;
+        let params = Params::new(
+            vars.iter()
+                .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+                .collect(),
+        );
+        let w_dec = vars
+            .iter()
+            .find(|(n, _)| n == "W_dec")
+            .map(|(_, v)| v.clone())
+            .context("architecture has no `W_dec` parameter")?;
+        let opt = AdamW::new(
+            vars.iter().map(|(_, v)| v.clone()).collect(),
+            ParamsAdamW {
+                lr: config.lr,
+                beta1: config.adam_beta1,
+                beta2: config.adam_beta2,
+                eps: config.adam_eps,
+                weight_decay: config.weight_decay,
+            },
+        )?;
+        let buffers = arch.init_buffers(dims, &config);
+        let aux_k = if config.aux_k == 0 {
+            (d_in / 2).max(1)
+        } else {
+            config.aux_k
+        };
+        Ok(Self {
+            arch,
+            since_fired: vec![0; dims.d_sae],
+            config,
+            dims,
+            dev,
+            params,
+            w_dec,
+            opt,
+            buffers,
+            aux_k,
+            step: 0,
+        })
+    }
+
+    /// The device parameters live on.
+    pub fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    /// Latents that have not fired on the last `dead_after_rows` rows.
+    pub fn dead_count(&self) -> usize {
+        self.since_fired
+            .iter()
+            .filter(|&&s| s >= self.config.dead_after_rows)
+            .count()
+    }
+
+    /// One optimiser step on `x: [rows, d_in]`.
+    pub fn step(&mut self, x: &Tensor) -> Result<StepStats> {
+        let (n, _) = x.dims2()?;
+        let config = &self.config;
+        let mut ctx = StepContext {
+            config,
+            dims: self.dims,
+            step: self.step,
+            buffers: &mut self.buffers,
+        };
+        let Forward {
+            codes,
+            x_hat,
+            losses,
+            aux_pre_acts,
+        } = self.arch.forward(&self.params, x, &mut ctx)?;
+        let recon = ops::sse_per_row(x, &x_hat)?;
+        let mut loss = recon.clone();
+        for (_, term) in &losses {
+            loss = (loss + term)?;
+        }
+        // AuxK (Gao et al. 2024) on latents dead before this step.
+        let n_dead = self.dead_count();
+        if let (Some(pre), true) = (aux_pre_acts, config.aux_k_coefficient > 0.0 && n_dead > 0) {
+            let dead: Vec<f32> = self
+                .since_fired
+                .iter()
+                .map(|&s| (s >= config.dead_after_rows) as u8 as f32)
+                .collect();
+            let k_aux = self.aux_k.min(n_dead);
+            let dead_t = Tensor::from_vec(dead, self.dims.d_sae, &self.dev)?;
+            let masked = pre.broadcast_mul(&dead_t)?;
+            let aux_codes = (&masked * ops::topk_mask(&masked, k_aux)?)?;
+            let e_hat = aux_codes.matmul(self.params.get("W_dec")?)?;
+            let residual = (x - &x_hat)?.detach();
+            let scale = (n_dead as f64 / self.aux_k as f64).min(1.0) * config.aux_k_coefficient;
+            loss = (loss + (ops::sse_per_row(&residual, &e_hat)? * scale)?)?;
+        }
+        self.opt.set_learning_rate(config.lr_at(self.step));
+        self.opt.backward_step(&loss)?;
+        if config.normalize_decoder {
+            self.w_dec.set(&ops::unit_rows(self.w_dec.as_tensor())?)?;
+        }
+        let fired: Vec<f32> = codes
+            .detach()
+            .gt(0f32)?
+            .to_dtype(DType::F32)?
+            .sum(0)?
+            .to_vec1()?;
+        let mut nnz = 0.0f64;
+        for (s, &f) in self.since_fired.iter_mut().zip(&fired) {
+            nnz += f as f64;
+            *s = if f > 0.0 { 0 } else { *s + n as u64 };
+        }
+        self.step += 1;
+        Ok(StepStats {
+            loss: loss.to_scalar::<f32>()? as f64,
+            sse_per_row: recon.to_scalar::<f32>()? as f64,
+            l0: nnz / n as f64,
+        })
+    }
+
+    /// The current SAE as SAELens tensors and `cfg.json`.
+    pub fn export(&self) -> Result<SaeWeights> {
+        let cfg = saelens_cfg(self.arch, &self.config, self.dims);
+        export(
+            self.arch,
+            &self.params,
+            &self.buffers,
+            &self.config,
+            self.dims,
+            &cfg,
+        )
+    }
+}
+
+/// Trains one SAE of architecture `arch` (the plugin's `train` entry point).
+pub fn train(arch: &dyn Architecture, request: TrainRequest<'_>) -> Result<SaeWeights> {
+    let TrainRequest {
+        config,
+        data,
+        observer,
+    } = request;
+    let config = TrainConfig::from_json(config)?;
+    let d_in = data.d_in();
+    let mut session = Session::new(arch, config.clone(), d_in)?;
+    let dev = session.device().clone();
+
+    let mut eval = vec![0.0f32; config.eval_rows * d_in];
+    let n_eval = fill(data, &mut eval, config.eval_rows)?;
+    eval.truncate(n_eval * d_in);
+
+    let mut batch = vec![0.0f32; config.batch_size * d_in];
+    let mut steps_done = 0u64;
+    let (mut loss_sum, mut recon_sum, mut l0_sum, mut logged) = (0.0f64, 0.0f64, 0.0f64, 0u64);
+    for step in 0..config.steps {
+        let n = fill(data, &mut batch, config.batch_size)?;
+        if n == 0 {
+            observer.on_progress(
+                step,
+                config.steps,
+                r#"{"warning":"the data source ended before the last step"}"#,
+            );
+            break;
+        }
+        let x = Tensor::from_slice(&batch[..n * d_in], (n, d_in), &dev)?;
+        let stats = session.step(&x)?;
+        steps_done = step + 1;
+        loss_sum += stats.loss;
+        recon_sum += stats.sse_per_row;
+        l0_sum += stats.l0;
+        logged += 1;
+        let last = steps_done == config.steps;
+        let log_now = config.log_every > 0 && steps_done.is_multiple_of(config.log_every);
+        let eval_now =
+            last || (config.eval_every > 0 && steps_done.is_multiple_of(config.eval_every));
+        if log_now || eval_now {
+            let mut m = serde_json::Map::new();
+            m.insert("loss".into(), (loss_sum / logged as f64).into());
+            m.insert("sse_per_row".into(), (recon_sum / logged as f64).into());
+            m.insert("l0".into(), (l0_sum / logged as f64).into());
+            m.insert("lr".into(), config.lr_at(step).into());
+            m.insert(
+                "dead_fraction".into(),
+                (session.dead_count() as f64 / config.d_sae as f64).into(),
+            );
+            for (name, v) in &session.buffers {
+                m.insert(name.clone(), (*v).into());
+            }
+            if eval_now {
+                m.extend(heldout_json(arch, &session.export()?, &eval, d_in)?);
+            }
+            (loss_sum, recon_sum, l0_sum, logged) = (0.0, 0.0, 0.0, 0);
+            observer.on_progress(
+                steps_done,
+                config.steps,
+                &serde_json::Value::Object(m).to_string(),
+            );
+        }
+        if config.checkpoint_every > 0
+            && steps_done.is_multiple_of(config.checkpoint_every)
+            && !last
+        {
+            let dir = std::path::Path::new(config.checkpoint_dir.as_deref().unwrap_or("."))
+                .join(format!("step_{steps_done}"));
+            write_checkpoint(&dir, &session.export()?, &dev)?;
+        }
+    }
+    if steps_done == 0 {
+        bail!("the data source gave no training rows after the {n_eval} held-out rows");
+    }
+    let w = session.export()?;
+    let held = heldout_json(arch, &w, &eval, d_in)?;
+    let mut cfg: serde_json::Value = serde_json::from_str(&w.cfg_json)?;
+    let meta = cfg["metadata"].as_object_mut().expect("metadata object");
+    meta.insert("rdpbench_steps_done".into(), steps_done.into());
+    meta.insert("rdpbench_heldout".into(), serde_json::Value::Object(held));
+    Ok(SaeWeights {
+        cfg_json: serde_json::to_string_pretty(&cfg)?,
+        tensors: w.tensors,
+    })
+}
