@@ -16,8 +16,14 @@
 //! Direct calls go through `&dyn Metric`, as the harness calls an
 //! in-process metric, so the comparison measures the boundary rather than
 //! inlining into the benchmark loop.
+//!
+//! `RDPBENCH_BENCH_CLOCK=thread-cpu` measures the benchmark thread's CPU
+//! time instead of wall time: on a shared, loaded machine that excludes the
+//! time the thread spends preempted (caches are still shared, so treat it as
+//! a development aid; quote wall-clock numbers from a quiet machine).
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use rdpbench::plugin::PluginSet;
 use rdpbench_metric_template::LabelEntropy;
 use rdpbench_sdk::{CsrMatrix, DenseMatrix, Metric, MetricInput, MetricOutput, MetricSpec};
@@ -54,8 +60,8 @@ impl Metric for Noop {
     }
 }
 
-fn compare(
-    c: &mut Criterion,
+fn compare<M: Measurement>(
+    c: &mut Criterion<M>,
     group: &str,
     direct: &dyn Metric,
     plugin: &dyn Metric,
@@ -77,7 +83,7 @@ fn compare(
     g.finish();
 }
 
-fn bench(c: &mut Criterion) {
+fn bench<M: Measurement>(c: &mut Criterion<M>) {
     let codes = CsrMatrix::from_dense(
         &DenseMatrix::from_vec(2, 2, vec![1.0, 0.0, 0.0, 2.0])
             .unwrap()
@@ -124,5 +130,59 @@ fn bench(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`), in ns.
+#[derive(Debug)]
+struct ThreadCpuTime;
+
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant
+    // every Linux kernel supports.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, start: u64) -> u64 {
+        thread_cpu_ns() - start
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WallTime.formatter()
+    }
+}
+
+fn main() {
+    let thread_cpu = match std::env::var("RDPBENCH_BENCH_CLOCK").as_deref() {
+        Ok("thread-cpu") => true,
+        Ok("wall") | Err(_) => false,
+        Ok(other) => panic!("RDPBENCH_BENCH_CLOCK={other}: expected `wall` or `thread-cpu`"),
+    };
+    if thread_cpu {
+        let mut c = Criterion::default()
+            .with_measurement(ThreadCpuTime)
+            .configure_from_args();
+        bench(&mut c);
+    } else {
+        let mut c = Criterion::default().configure_from_args();
+        bench(&mut c);
+    }
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -97,9 +97,16 @@ pub unsafe fn slice_from<'a, T>(ptr: *const T, len: u64) -> &'a [T] {
 
 /// # Safety
 /// `s` must point to `len` valid bytes for `'a`.
+#[inline]
 pub unsafe fn str_from<'a>(s: RdpStr) -> Result<&'a str, String> {
     // SAFETY: forwarded to the caller.
     let bytes = unsafe { slice_from(s.ptr, s.len) };
+    // Configs are short and almost always ASCII: an inlined ASCII scan is
+    // several times cheaper per call than the general UTF-8 validator.
+    if bytes.is_ascii() {
+        // SAFETY: every ASCII byte sequence is valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     std::str::from_utf8(bytes).map_err(|e| format!("string is not UTF-8: {e}"))
 }
 
@@ -164,10 +171,16 @@ pub fn install_panic_hook() {
 
 /// Runs `f`, mapping `Err` to [`STATUS_ERROR`] and a panic to
 /// [`STATUS_PANIC`] (with the panic payload and location as the message).
+#[inline]
 fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> (i32, Result<T, String>) {
-    GUARD_DEPTH.with(|d| d.set(d.get() + 1));
-    let result = catch_unwind(AssertUnwindSafe(f));
-    GUARD_DEPTH.with(|d| d.set(d.get() - 1));
+    // One thread-local lookup for both updates: in a shared library each
+    // lookup is a call into the dynamic loader.
+    let result = GUARD_DEPTH.with(|depth| {
+        depth.set(depth.get() + 1);
+        let result = catch_unwind(AssertUnwindSafe(f));
+        depth.set(depth.get() - 1);
+        result
+    });
     match result {
         Ok(Ok(v)) => (STATUS_OK, Ok(v)),
         Ok(Err(msg)) => (STATUS_ERROR, Err(msg)),
@@ -210,6 +223,7 @@ pub unsafe fn metric_spec_json(reg: RegistryFn, index: u32, out: *mut RdpString)
 /// `input` must point to a valid [`MetricInputC`] whose buffers are valid
 /// for the call; `out` must point to a [`MetricOutputC`] whose host buffers
 /// hold `per_latent_capacity` elements.
+#[inline]
 pub unsafe fn metric_compute(
     reg: RegistryFn,
     index: u32,
@@ -652,4 +666,29 @@ macro_rules! __export_plugin_impl {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rdp_str(bytes: &[u8]) -> RdpStr {
+        RdpStr {
+            ptr: bytes.as_ptr(),
+            len: bytes.len() as u64,
+        }
+    }
+
+    #[test]
+    fn str_from_accepts_ascii_and_multibyte_utf8_and_rejects_invalid_bytes() {
+        // SAFETY: each RdpStr borrows a live byte slice of its stated length.
+        unsafe {
+            assert_eq!(str_from(rdp_str(b"{\"k\": 2}")), Ok("{\"k\": 2}"));
+            assert_eq!(str_from(rdp_str(b"")), Ok(""));
+            let greek = "{\"name\": \"\u{3c1}\u{3c3}\"}";
+            assert_eq!(str_from(rdp_str(greek.as_bytes())), Ok(greek));
+            let err = str_from(rdp_str(b"{\"k\": \xff}")).unwrap_err();
+            assert!(err.contains("not UTF-8"), "{err}");
+        }
+    }
 }

@@ -110,14 +110,14 @@ impl Metric for LoadedMetric {
         let (status, kind, value, per_latent, message) =
             self.library.locked_with_scratch(|decl, scratch| {
                 let cap = if input.per_latent { input.d_sae } else { 0 };
-                scratch.per_latent.resize(cap, 0.0);
-                scratch.defined.resize(cap, 0);
-                let mut out = MetricOutputC {
-                    per_latent_capacity: cap as u64,
-                    per_latent: scratch.per_latent.as_mut_ptr(),
-                    per_latent_defined: scratch.defined.as_mut_ptr(),
-                    ..MetricOutputC::EMPTY
-                };
+                let mut out = MetricOutputC::EMPTY;
+                if cap > 0 {
+                    scratch.per_latent.resize(cap, 0.0);
+                    scratch.defined.resize(cap, 0);
+                    out.per_latent_capacity = cap as u64;
+                    out.per_latent = scratch.per_latent.as_mut_ptr();
+                    out.per_latent_defined = scratch.defined.as_mut_ptr();
+                }
                 // SAFETY: `c` borrows buffers that outlive the call; `out` points
                 // at host buffers of `cap` elements.
                 let status = unsafe { (decl.metric_compute)(self.index, &c, &mut out) };
