@@ -14,6 +14,7 @@ pub mod results;
 pub mod saelens;
 pub mod scaffold;
 pub mod train;
+pub mod validity;
 
 /// The rdpbench version, recorded in every result.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

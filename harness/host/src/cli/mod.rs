@@ -7,6 +7,7 @@ mod plugins;
 mod report;
 mod reproduce;
 mod train;
+mod validity;
 
 use clap::{Parser, Subcommand};
 use rdpbench::config::Config;
@@ -50,6 +51,9 @@ enum Command {
     /// Train SAEs (one, or a sweep from [train]) on the toy model; each is saved
     /// as a SAELens folder; an interrupted sweep resumes.
     Train(train::TrainArgs),
+    /// Metric validity on trained toy SAEs: Spearman ρ with P_gt and
+    /// discriminability over a population ([validity]); writes validity.json/.csv/.md.
+    Validity(validity::ValidityArgs),
     /// Reproduce the paper's toy claims (`rdp`: R1-R3 rate-distortion curves).
     #[command(subcommand)]
     Reproduce(reproduce::ReproduceCommand),
@@ -141,6 +145,9 @@ pub fn run() -> Exit {
         }
         Command::Reproduce(cmd) => {
             load_config(cli.config.as_deref()).and_then(|c| reproduce::reproduce(c, cmd))
+        }
+        Command::Validity(args) => {
+            load_config(cli.config.as_deref()).and_then(|c| validity::validity(c, args))
         }
         Command::New(NewCommand::Metric { name, dir }) => plugins::new_metric(&name, dir),
         Command::Config { effective } => {

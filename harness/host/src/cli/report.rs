@@ -37,7 +37,17 @@ pub fn report(config: Config, args: ReportArgs) -> Result<Exit> {
     let inputs = ReportInputs::load(&results).map_err(usage_error)?;
     let text = match args.format {
         Format::Html => HtmlReport.render_inputs(&inputs)?,
-        Format::Markdown => Markdown.render(&inputs.check)?,
+        Format::Markdown => {
+            let mut md = Markdown.render(&inputs.check)?;
+            if let Some(v) = &inputs.validity {
+                md.push_str("\n## Verdicts and validity on trained SAEs\n\n");
+                md.push_str(&rdpbench::validity::export::verdicts_with_validity(
+                    &inputs.check,
+                    v,
+                ));
+            }
+            md
+        }
         Format::Csv => Csv.render(&inputs.check)?,
         Format::Json => Json.render(&inputs.check)?,
         Format::Junit => JUnit.render(&inputs.check)?,

@@ -85,7 +85,13 @@ pub fn build(inputs: &ReportInputs) -> ReportData {
                 name: c.name().to_string(),
             })
             .collect(),
-        leaderboard: leaderboard(run),
+        leaderboard: {
+            let mut board = leaderboard(run);
+            if let Some(validity) = &inputs.validity {
+                super::validity::fill_leaderboard(&mut board, validity);
+            }
+            board
+        },
         matrix: run.metrics.iter().map(matrix_row).collect(),
         failures: failures(run),
         ground_truth: ground_truth(&run.ground_truth),
@@ -520,7 +526,7 @@ fn ground_truth(seeds: &[SeedLadders]) -> Option<GroundTruth> {
 
 /// The sections fed by other commands' results. None exists yet: each is
 /// listed with the input it needs, and the template shows the note.
-fn extra_sections(_inputs: &ReportInputs) -> Vec<ExtraSection> {
+fn extra_sections(inputs: &ReportInputs) -> Vec<ExtraSection> {
     const LATER: &str =
         "results of SAE training on the toy model (a command not in this version of rdpbench yet)";
     vec![
@@ -542,12 +548,7 @@ fn extra_sections(_inputs: &ReportInputs) -> Vec<ExtraSection> {
             content: None,
             needs: LATER,
         },
-        ExtraSection {
-            id: "metric-vs-pgt",
-            title: "Metric vs P_gt on trained SAEs (validity ρ)",
-            content: None,
-            needs: "metric scores on trained SAEs (a command not in this version of rdpbench yet)",
-        },
+        super::validity::section(inputs.validity.as_ref()),
         ExtraSection {
             id: "runtime-scaling",
             title: "Runtime scaling",

@@ -19,12 +19,17 @@ pub const CHECK_FILE: &str = "check.json";
 #[derive(Debug, Clone)]
 pub struct ReportInputs {
     pub check: CheckRun,
+    /// `validity.json` (`rdpbench validity`): the leaderboard's validity ρ and the metric vs P_gt section.
+    pub validity: Option<crate::validity::ValidityRun>,
 }
 
 impl ReportInputs {
     /// Only a check run.
     pub fn from_check(check: CheckRun) -> Self {
-        Self { check }
+        Self {
+            check,
+            validity: None,
+        }
     }
 
     /// Reads a results folder (or a `check.json` directly): `check.json`,
@@ -37,7 +42,15 @@ impl ReportInputs {
             path.display()
         );
         let check_path = check_file(path);
-        Ok(Self::from_check(CheckRun::load(&check_path)?))
+        let mut inputs = Self::from_check(CheckRun::load(&check_path)?);
+        let validity = check_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(crate::validity::VALIDITY_FILE);
+        if validity.is_file() {
+            inputs.validity = Some(crate::validity::ValidityRun::load(&validity)?);
+        }
+        Ok(inputs)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod compare;
 pub mod data;
 pub mod html;
 pub mod inputs;
+pub mod validity;
 
 pub use build::build;
 pub use data::ReportData;

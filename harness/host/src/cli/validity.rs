@@ -1,0 +1,125 @@
+//! `rdpbench validity`: train (or resume) the `[validity]` population, score
+//! every metric on it, write validity.json/.csv/.md, print the table.
+
+use super::plugins::{out, report_errors, search_of};
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use rdpbench::config::Config;
+use rdpbench::exit::{Exit, usage_error};
+use rdpbench::plugin::PluginSet;
+use rdpbench::report::inputs::{CHECK_FILE, check_file};
+use rdpbench::results::CheckRun;
+use rdpbench::validity::export::{ValidityExporter, ValidityMarkdown, verdicts_with_validity};
+use rdpbench::validity::{ValidityObserver, run_validity};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct ValidityArgs {
+    /// Only these metric ids (comma-separated); default: every loaded metric.
+    #[arg(long, value_delimiter = ',')]
+    metrics: Vec<String>,
+    /// Results folder (validity.json beside check.json); default from [output].dir.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Training seeds; default from [validity].seeds.
+    #[arg(long, value_delimiter = ',')]
+    seeds: Vec<u64>,
+    /// Optimiser steps per SAE; default from [validity].steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Print the full results JSON on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Metrics scored in parallel (default: the number of CPUs). Results do
+    /// not depend on it.
+    #[arg(long, short)]
+    jobs: Option<usize>,
+}
+
+struct Progress {
+    bar: ProgressBar,
+    job: String,
+}
+
+impl ValidityObserver for Progress {
+    fn training_started(&mut self, index: usize, total: usize, sae_id: &str, resumed: bool) {
+        self.job = format!("train [{}/{total}] {sae_id}", index + 1);
+        self.bar.set_position(0);
+        self.bar.set_message(if resumed {
+            format!("{}: finished folder found, not retrained", self.job)
+        } else {
+            self.job.clone()
+        });
+    }
+    fn training_progress(&mut self, step: u64, total_steps: u64, _json: &str) {
+        self.bar.set_length(total_steps);
+        self.bar.set_position(step);
+    }
+    fn metric_started(&mut self, index: usize, total: usize, id: &str) {
+        self.bar.set_length(total as u64);
+        self.bar.set_position(index as u64);
+        self.bar.set_message(format!("scoring {id}"));
+    }
+}
+
+pub fn validity(mut config: Config, args: ValidityArgs) -> Result<Exit> {
+    if !args.seeds.is_empty() {
+        config.validity.seeds = args.seeds;
+    }
+    if let Some(s) = args.steps {
+        config.validity.steps = s;
+    }
+    let dir = args.out.unwrap_or_else(|| config.output.dir.clone());
+    let mut plugins = PluginSet::discover(&search_of(&config));
+    let exit = report_errors(&plugins);
+    let ids = if args.metrics.is_empty() {
+        config.plugins.metrics.clone()
+    } else {
+        args.metrics
+    };
+    plugins.select_metrics(&ids).map_err(usage_error)?;
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let bar = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("valid template"),
+    );
+    let mut progress = Progress {
+        bar,
+        job: String::new(),
+    };
+    let started = Instant::now();
+    let run = run_validity(&config, &plugins, &dir, jobs, &mut progress)?;
+    progress.bar.finish_and_clear();
+    let trained = run.population.iter().filter(|r| r.trained).count();
+    eprintln!(
+        "{} SAE(s) ({trained} trained, {} reused), {} metric(s) in {:.1} s; wrote {}/validity.{{json,csv,md}}",
+        run.population.len(),
+        run.population.len() - trained,
+        run.metrics.len(),
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    if args.json {
+        out(&serde_json::to_string_pretty(&run)?)?;
+    } else {
+        let mut text = ValidityMarkdown.render(&run)?;
+        // With a check run beside it: the metric × condition verdicts plus ρ.
+        let check_path = check_file(&dir);
+        if check_path.is_file() {
+            match CheckRun::load(&check_path) {
+                Ok(check) => {
+                    text.push_str("\n## Verdicts and validity\n\n");
+                    text.push_str(&verdicts_with_validity(&check, &run));
+                }
+                Err(e) => eprintln!("warning: {CHECK_FILE} beside it was not read: {e:#}"),
+            }
+        }
+        out(&text)?;
+    }
+    Ok(exit)
+}
