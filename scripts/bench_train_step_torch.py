@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch CPU twin of `cargo bench -p rdpbench --bench sae_train_step`.
+"""PyTorch CPU twin of `cargo bench -p rdpbench-sae-relu --bench train_step`.
 
 One ReLU-SAE training step (SAELens `standard`): pre = (x - b_dec) W_enc + b_enc,
 f = relu(pre), x_hat = f W_dec + b_dec, loss = E||x - x_hat||^2 + l1 * E sum_j f_j ||W_dec_j||,

@@ -40,10 +40,11 @@ if [[ "${1:-}" != "--env" ]]; then
     echo 'void rdpbench_cuda_stub(void) {}' | cc -shared -x c -o "$ROOT/lib64/stubs/libcuda.so" -
 fi
 
-NVCC_VERSION="$("$ROOT/bin/nvcc" --version | sed -n 's/.*release \([0-9]*\)\.\([0-9]*\).*/\1\2/p')"
+# cudarc spells CUDA 13.0 as `13000` (major, 0, minor, 0).
+NVCC_VERSION="$("$ROOT/bin/nvcc" --version | sed -n 's/.*release \([0-9]*\)\.\([0-9]*\).*/\10\20/p')"
 ENV="export CUDA_ROOT=$ROOT CUDA_PATH=$ROOT CUDA_TOOLKIT_ROOT_DIR=$ROOT CUDA_COMPUTE_CAP=$CAP \
 PATH=$ROOT/bin:\$PATH LIBRARY_PATH=$ROOT/lib64:$ROOT/lib64/stubs \
-LD_LIBRARY_PATH=$ROOT/lib64:\${LD_LIBRARY_PATH:-} CUDARC_CUDA_VERSION=${NVCC_VERSION}0"
+LD_LIBRARY_PATH=$ROOT/lib64:\${LD_LIBRARY_PATH:-} CUDARC_CUDA_VERSION=${NVCC_VERSION}"
 if [[ "${1:-}" == "--env" ]]; then echo "$ENV"; exit 0; fi
 eval "$ENV"
 cargo build --release -p rdpbench \

@@ -10,7 +10,7 @@ use rdpbench_sdk::SaeSpec;
 use rdpbench_sdk::train::candle_core::{Result, Tensor};
 use rdpbench_sdk::train::{
     Architecture, Buffers, Dims, Forward, Params, StepContext, TrainConfig, decode, ops,
-    pre_activation,
+    relu_pre_activation,
 };
 
 /// The BatchTopK architecture.
@@ -33,7 +33,7 @@ impl Architecture for BatchTopK {
 
     fn forward(&self, p: &Params, x: &Tensor, ctx: &mut StepContext<'_>) -> Result<Forward> {
         let b_dec = p.get("b_dec")?;
-        let z = pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?.relu()?;
+        let z = relu_pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?;
         let codes =
             ops::batch_topk_codes(&z, ctx.config.k, ctx.config.threshold_momentum, ctx.buffers)?;
         let x_hat = decode(&codes, p.get("W_dec")?, b_dec)?;
@@ -61,3 +61,10 @@ impl Architecture for BatchTopK {
 }
 
 rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(BatchTopK)]);
+
+/// This library's own allocator. Each plugin library has its own (everything
+/// it allocates is freed through its own ABI functions, never by the host), and
+/// mimalloc reuses the large tensor buffers of a training step where glibc
+/// maps fresh pages for each (page faults were 25-30% of a step).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -9,7 +9,7 @@ use rdpbench_sdk::SaeSpec;
 use rdpbench_sdk::train::candle_core::{Result, Tensor};
 use rdpbench_sdk::train::{
     Architecture, Buffers, Dims, Forward, Params, StepContext, TrainConfig, decode, ops,
-    pre_activation,
+    relu_pre_activation,
 };
 
 /// The Matryoshka BatchTopK architecture.
@@ -30,7 +30,7 @@ impl Architecture for Matryoshka {
 
     fn forward(&self, p: &Params, x: &Tensor, ctx: &mut StepContext<'_>) -> Result<Forward> {
         let (w_dec, b_dec) = (p.get("W_dec")?, p.get("b_dec")?);
-        let z = pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?.relu()?;
+        let z = relu_pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?;
         let codes =
             ops::batch_topk_codes(&z, ctx.config.k, ctx.config.threshold_momentum, ctx.buffers)?;
         let mut losses = Vec::new();
@@ -68,3 +68,10 @@ impl Architecture for Matryoshka {
 }
 
 rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(Matryoshka)]);
+
+/// This library's own allocator. Each plugin library has its own (everything
+/// it allocates is freed through its own ABI functions, never by the host), and
+/// mimalloc reuses the large tensor buffers of a training step where glibc
+/// maps fresh pages for each (page faults were 25-30% of a step).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

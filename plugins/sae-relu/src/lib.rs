@@ -3,9 +3,13 @@
 //! `f = ReLU((x − b_dec) W_enc + b_enc)`, `x̂ = f W_dec + b_dec`; loss
 //! `E‖x − x̂‖² + λ E Σ_j f_j ‖W_dec,j‖` (the SDK adds the first term).
 //! Shapes: `x [n, d_in]`, `W_enc [d_in, d_sae]`, `W_dec [d_sae, d_in]`.
+//! The bias + ReLU and the weighted L1 sum run as the SDK's fused kernels
+//! (`rdpbench_sdk::train::fused`): same formulas, one parallel pass each.
 
-use rdpbench_sdk::train::candle_core::{D, Result, Tensor};
-use rdpbench_sdk::train::{Architecture, Forward, Params, StepContext, decode, pre_activation};
+use rdpbench_sdk::train::candle_core::{Result, Tensor};
+use rdpbench_sdk::train::{
+    Architecture, Forward, Params, StepContext, decode, fused, ops, relu_pre_activation,
+};
 use rdpbench_sdk::{SaeSpec, train::TrainConfig};
 
 /// The ReLU + L1 architecture.
@@ -28,12 +32,12 @@ impl Architecture for Relu {
     fn forward(&self, p: &Params, x: &Tensor, ctx: &mut StepContext<'_>) -> Result<Forward> {
         let w_dec = p.get("W_dec")?;
         let b_dec = p.get("b_dec")?;
-        let pre = pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?;
-        let codes = pre.relu()?;
+        let codes = relu_pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?;
         let x_hat = decode(&codes, w_dec, b_dec)?;
-        let norms = w_dec.sqr()?.sum(D::Minus1)?.sqrt()?;
-        let l1 =
-            (codes.broadcast_mul(&norms)?.sum(D::Minus1)?.mean_all()? * ctx.config.l1_coefficient)?;
+        // λ · E_rows Σ_j f_j ‖W_dec,j‖ = (λ / n) Σ_{rows, j} f_j ‖W_dec,j‖.
+        let n = codes.dims2()?.0 as f64;
+        let l1 = (fused::weighted_l1(&codes, &ops::row_norms(w_dec)?)?
+            * (ctx.config.l1_coefficient / n))?;
         Ok(Forward {
             codes,
             x_hat,
@@ -43,8 +47,20 @@ impl Architecture for Relu {
     }
 
     fn encode(&self, w: &Params, x: &Tensor, _cfg: &serde_json::Value) -> anyhow::Result<Tensor> {
-        Ok(pre_activation(w.get("W_enc")?, w.get("b_enc")?, w.get("b_dec")?, x)?.relu()?)
+        Ok(relu_pre_activation(
+            w.get("W_enc")?,
+            w.get("b_enc")?,
+            w.get("b_dec")?,
+            x,
+        )?)
     }
 }
 
 rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(Relu)]);
+
+/// This library's own allocator. Each plugin library has its own (everything
+/// it allocates is freed through its own ABI functions, never by the host), and
+/// mimalloc reuses the large tensor buffers of a training step where glibc
+/// maps fresh pages for each (page faults were 25-30% of a step).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -7,7 +7,8 @@
 use rdpbench_sdk::SaeSpec;
 use rdpbench_sdk::train::candle_core::{Result, Tensor};
 use rdpbench_sdk::train::{
-    Architecture, Forward, Params, StepContext, TrainConfig, cfg_usize, decode, ops, pre_activation,
+    Architecture, Forward, Params, StepContext, TrainConfig, cfg_usize, decode, ops,
+    relu_pre_activation,
 };
 
 /// The TopK architecture.
@@ -29,7 +30,7 @@ impl Architecture for TopK {
 
     fn forward(&self, p: &Params, x: &Tensor, ctx: &mut StepContext<'_>) -> Result<Forward> {
         let b_dec = p.get("b_dec")?;
-        let z = pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?.relu()?;
+        let z = relu_pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?;
         let codes = (&z * ops::topk_mask(&z, ctx.config.k_per_row())?)?;
         let x_hat = decode(&codes, p.get("W_dec")?, b_dec)?;
         Ok(Forward {
@@ -42,7 +43,7 @@ impl Architecture for TopK {
 
     fn encode(&self, w: &Params, x: &Tensor, cfg: &serde_json::Value) -> anyhow::Result<Tensor> {
         let k = cfg_usize(cfg, "k")?;
-        let z = pre_activation(w.get("W_enc")?, w.get("b_enc")?, w.get("b_dec")?, x)?.relu()?;
+        let z = relu_pre_activation(w.get("W_enc")?, w.get("b_enc")?, w.get("b_dec")?, x)?;
         Ok((&z * ops::topk_mask(&z, k)?)?)
     }
 
@@ -54,3 +55,10 @@ impl Architecture for TopK {
 }
 
 rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(TopK)]);
+
+/// This library's own allocator. Each plugin library has its own (everything
+/// it allocates is freed through its own ABI functions, never by the host), and
+/// mimalloc reuses the large tensor buffers of a training step where glibc
+/// maps fresh pages for each (page faults were 25-30% of a step).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

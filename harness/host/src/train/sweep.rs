@@ -1,6 +1,12 @@
 //! Sweeps: one SAELens folder per job under the sweep folder, written
 //! atomically; a job whose folder exists with the same job record in its
 //! `cfg.json` metadata is finished and is never retrained (resume).
+//!
+//! Within one job, the SDK writes a resume checkpoint every
+//! `checkpoint_every` steps (default [`DEFAULT_CHECKPOINT_EVERY`]; set it in
+//! `[train.hyperparameters]`, 0 disables) to `<sweep>/.partial/<job id>/`, so an
+//! interrupted long training continues mid-way and ends bit-identical to an
+//! uninterrupted one; the folder is removed once the job's SAE is saved.
 
 use super::{ToyEval, TrainSettings, evaluate_on_toy, train_on_toy};
 use crate::plugin::{LoadedSae, PluginSet};
@@ -10,6 +16,26 @@ use rdpbench_core::toy::{ToyConfig, ToyModel};
 use rdpbench_sdk::TrainObserver;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// Steps between resume checkpoints within one SAE's training, unless the
+/// hyperparameters set `checkpoint_every`.
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 500;
+
+/// Folder (inside the sweep folder) of unfinished jobs' resume checkpoints.
+pub const PARTIAL_DIR: &str = ".partial";
+
+/// `hyperparameters` plus the checkpoint settings of a job trained in
+/// `partial` (not part of the job record: they do not change the result).
+fn with_checkpoints(hyperparameters: &serde_json::Value, partial: &Path) -> serde_json::Value {
+    let mut h = hyperparameters.clone();
+    if let Some(o) = h.as_object_mut() {
+        o.entry("checkpoint_every")
+            .or_insert(DEFAULT_CHECKPOINT_EVERY.into());
+        o.entry("checkpoint_dir")
+            .or_insert(partial.to_string_lossy().into_owned().into());
+    }
+    h
+}
 
 /// The sparsity knob of one job.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -168,10 +194,11 @@ pub fn run_sweep(
         let (weights, trained) = match finished {
             Some(w) => (w, false),
             None => {
+                let partial = dir.join(PARTIAL_DIR).join(&job.id);
                 let mut w = train_on_toy(
                     sae,
                     &model,
-                    &job.hyperparameters,
+                    &with_checkpoints(&job.hyperparameters, &partial),
                     job.seed,
                     observer.training_observer(),
                 )
@@ -182,6 +209,11 @@ pub fn run_sweep(
                 }
                 w.cfg_json = serde_json::to_string_pretty(&cfg)?;
                 saelens::save(&folder, &w)?;
+                if partial.exists() {
+                    std::fs::remove_dir_all(&partial).with_context(|| {
+                        format!("cannot remove the checkpoints in {}", partial.display())
+                    })?;
+                }
                 (w, true)
             }
         };

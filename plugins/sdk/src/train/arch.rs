@@ -179,6 +179,23 @@ pub fn pre_activation(
     x.broadcast_sub(b_dec)?.matmul(w_enc)?.broadcast_add(b_enc)
 }
 
+/// `ReLU((x − b_dec) W_enc + b_enc)`, `[n, d_sae]`, computed as
+/// `ReLU(x W_enc + (b_enc − b_dec W_enc))`: the same function (up to `f32`
+/// rounding), but `x` is data and gets no gradient, so the backward pass
+/// needs one `[n, d_in] × [d_in, d_sae]` GEMM (`∂/∂W_enc`) instead of two,
+/// and the bias and ReLU run in place on the GEMM's output
+/// ([`super::fused::relu_linear`]). `b_dec`'s gradient arrives through the
+/// `[d_sae]`-sized shift `b_dec W_enc`.
+pub fn relu_pre_activation(
+    w_enc: &Tensor,
+    b_enc: &Tensor,
+    b_dec: &Tensor,
+    x: &Tensor,
+) -> candle_core::Result<Tensor> {
+    let shift = b_dec.unsqueeze(0)?.matmul(w_enc)?.squeeze(0)?;
+    super::fused::relu_linear(x, w_enc, &(b_enc - shift)?)
+}
+
 /// `f W_dec + b_dec`: the linear decoder every supported architecture shares.
 pub fn decode(codes: &Tensor, w_dec: &Tensor, b_dec: &Tensor) -> candle_core::Result<Tensor> {
     codes.matmul(w_dec)?.broadcast_add(b_dec)
@@ -210,5 +227,55 @@ pub fn device(name: &str) -> Result<Device> {
             })
         }
         other => anyhow::bail!("unknown device `{other}` (use `cpu`, `cuda` or `cuda:N`)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::rng::SplitMix64;
+    use candle_core::Var;
+
+    /// The fused pre-activation equals the reference composition
+    /// `pre_activation(..)?.relu()` in value and in every parameter gradient.
+    #[test]
+    fn relu_pre_activation_equals_reference_composition() -> anyhow::Result<()> {
+        let dev = Device::Cpu;
+        let (n, d, f) = (70, 5, 9);
+        let mut g = SplitMix64::new(11, 0);
+        let mut randn = |len: usize| -> Vec<f32> { (0..len).map(|_| g.normal() as f32).collect() };
+        let (xv, wv, bev, bdv, gv) = (randn(n * d), randn(d * f), randn(f), randn(d), randn(n * f));
+        let x = Tensor::from_vec(xv, (n, d), &dev)?;
+        let upstream = Tensor::from_vec(gv, (n, f), &dev)?;
+        let run = |fused: bool| -> anyhow::Result<Vec<Vec<f32>>> {
+            let w = Var::from_vec(wv.clone(), (d, f), &dev)?;
+            let be = Var::from_vec(bev.clone(), f, &dev)?;
+            let bd = Var::from_vec(bdv.clone(), d, &dev)?;
+            let (w_, be_, bd_) = (w.as_tensor(), be.as_tensor(), bd.as_tensor());
+            let codes = if fused {
+                relu_pre_activation(w_, be_, bd_, &x)?
+            } else {
+                pre_activation(w_, be_, bd_, &x)?.relu()?
+            };
+            let grads = (&codes * &upstream)?.sum_all()?.backward()?;
+            let mut out = vec![codes.flatten_all()?.to_vec1()?];
+            for t in [w_, be_, bd_] {
+                out.push(grads.get(t).expect("gradient").flatten_all()?.to_vec1()?);
+            }
+            Ok(out)
+        };
+        let (a, b) = (run(true)?, run(false)?);
+        for (what, (u, v)) in ["codes", "dW_enc", "db_enc", "db_dec"]
+            .iter()
+            .zip(a.iter().zip(&b))
+        {
+            for (p, q) in u.iter().zip(v) {
+                assert!(
+                    (p - q).abs() <= 1e-4 * (1.0 + q.abs()),
+                    "{what}: fused {p} vs reference {q}"
+                );
+            }
+        }
+        Ok(())
     }
 }

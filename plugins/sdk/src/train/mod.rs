@@ -15,11 +15,17 @@
 pub mod distortion;
 
 #[cfg(feature = "candle")]
+pub mod adamw;
+#[cfg(feature = "candle")]
 mod arch;
 #[cfg(feature = "candle")]
 mod config;
 #[cfg(feature = "candle")]
+pub mod fused;
+#[cfg(feature = "candle")]
 pub mod ops;
+#[cfg(feature = "candle")]
+pub mod resume;
 #[cfg(feature = "candle")]
 pub mod rng;
 #[cfg(feature = "candle")]
@@ -28,7 +34,7 @@ mod trainer;
 #[cfg(feature = "candle")]
 pub use arch::{
     Architecture, Buffers, Dims, Forward, Init, ParamSpec, Params, StepContext, cfg_usize, decode,
-    device, pre_activation, standard_params,
+    device, pre_activation, relu_pre_activation, standard_params,
 };
 #[cfg(feature = "candle")]
 pub use candle_core;

@@ -11,17 +11,18 @@
 //! (explained variance, per-element MSE, L0: see [`super::distortion`]).
 
 use super::TrainConfig;
+use super::adamw::{AdamW, AdamWParams};
 use super::arch::{
     Architecture, Buffers, Dims, Forward, Init, Params, StepContext, decode, device,
 };
 use super::distortion::Distortion;
-use super::ops;
+use super::resume::{self, LogSums, ResumeState};
 use super::rng::SplitMix64;
+use super::{fused, ops};
 use crate::data::{CsrMatrix, MatrixView};
 use crate::sae::{BatchSource, NamedTensor, SaeWeights, TrainRequest};
 use anyhow::{Context as _, Result, bail};
 use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use std::collections::HashMap;
 
 /// Stream tag of the parameter initialisation.
@@ -320,6 +321,8 @@ pub struct Session<'a> {
     dims: Dims,
     dev: Device,
     params: Params,
+    /// The trainable parameters by name, in the optimiser's order.
+    vars: Vec<(String, Var)>,
     w_dec: Var,
     opt: AdamW,
     buffers: Buffers,
@@ -360,7 +363,7 @@ impl<'a> Session<'a> {
             .context("architecture has no `W_dec` parameter")?;
         let opt = AdamW::new(
             vars.iter().map(|(_, v)| v.clone()).collect(),
-            ParamsAdamW {
+            AdamWParams {
                 lr: config.lr,
                 beta1: config.adam_beta1,
                 beta2: config.adam_beta2,
@@ -381,6 +384,7 @@ impl<'a> Session<'a> {
             dims,
             dev,
             params,
+            vars,
             w_dec,
             opt,
             buffers,
@@ -445,23 +449,124 @@ impl<'a> Session<'a> {
         if config.normalize_decoder {
             self.w_dec.set(&ops::unit_rows(self.w_dec.as_tensor())?)?;
         }
-        let fired: Vec<f32> = codes
-            .detach()
-            .gt(0f32)?
-            .to_dtype(DType::F32)?
-            .sum(0)?
-            .to_vec1()?;
-        let mut nnz = 0.0f64;
+        let fired = fused::fired_counts(&codes)?;
+        let mut nnz = 0u64;
         for (s, &f) in self.since_fired.iter_mut().zip(&fired) {
-            nnz += f as f64;
-            *s = if f > 0.0 { 0 } else { *s + n as u64 };
+            nnz += f;
+            *s = if f > 0 { 0 } else { *s + n as u64 };
         }
         self.step += 1;
         Ok(StepStats {
             loss: loss.to_scalar::<f32>()? as f64,
             sse_per_row: recon.to_scalar::<f32>()? as f64,
-            l0: nnz / n as f64,
+            l0: nnz as f64 / n as f64,
         })
+    }
+
+    /// Optimiser steps taken.
+    pub fn step_count(&self) -> u64 {
+        self.step
+    }
+
+    /// Everything [`Session::restore`] needs to continue exactly where this
+    /// session is: the state record (with `rows_read` and `log` from the
+    /// caller) and the tensors `param/<name>`, `adam_m/<name>`, `adam_v/<name>`.
+    pub fn snapshot(
+        &self,
+        rows_read: u64,
+        log: LogSums,
+    ) -> Result<(ResumeState, HashMap<String, Tensor>)> {
+        let mut tensors = HashMap::new();
+        let moments = self.opt.moments();
+        for ((name, var), mo) in self.vars.iter().zip(moments) {
+            let shape = var.shape().clone();
+            tensors.insert(
+                format!("{}{name}", resume::PARAM),
+                var.as_tensor().to_device(&Device::Cpu)?,
+            );
+            tensors.insert(
+                format!("{}{name}", resume::ADAM_M),
+                Tensor::from_slice(&mo.m, &shape, &Device::Cpu)?,
+            );
+            tensors.insert(
+                format!("{}{name}", resume::ADAM_V),
+                Tensor::from_slice(&mo.v, &shape, &Device::Cpu)?,
+            );
+        }
+        let state = ResumeState {
+            format: resume::FORMAT,
+            config: self.config.clone(),
+            d_in: self.dims.d_in,
+            step: self.step,
+            rows_read,
+            adam_step: self.opt.step_count(),
+            buffers: self.buffers.clone(),
+            since_fired: self.since_fired.clone(),
+            log,
+            params: self.vars.iter().map(|(n, _)| n.clone()).collect(),
+        };
+        Ok((state, tensors))
+    }
+
+    /// Restores a [`Session::snapshot`] taken from a session of the same
+    /// architecture, configuration (see [`resume::same_run`]) and `d_in`.
+    pub fn restore(
+        &mut self,
+        state: &ResumeState,
+        tensors: &HashMap<String, Tensor>,
+    ) -> Result<()> {
+        if state.d_in != self.dims.d_in || !resume::same_run(&state.config, &self.config) {
+            bail!(
+                "the checkpoint was written by a run with another configuration or data (d_in {} vs {}); delete it or use another checkpoint_dir",
+                state.d_in,
+                self.dims.d_in
+            );
+        }
+        let names: Vec<&String> = self.vars.iter().map(|(n, _)| n).collect();
+        if state.params.iter().collect::<Vec<_>>() != names {
+            bail!(
+                "the checkpoint holds parameters {:?}, this architecture has {names:?}",
+                state.params
+            );
+        }
+        if state.since_fired.len() != self.dims.d_sae {
+            bail!(
+                "the checkpoint tracks {} latents, the SAE has d_sae = {}",
+                state.since_fired.len(),
+                self.dims.d_sae
+            );
+        }
+        let get = |prefix: &str, name: &str, shape: &[usize]| -> Result<Tensor> {
+            let key = format!("{prefix}{name}");
+            let t = tensors
+                .get(&key)
+                .with_context(|| format!("the checkpoint has no tensor `{key}`"))?;
+            if t.dims() != shape {
+                bail!(
+                    "checkpoint tensor `{key}` has shape {:?}, expected {shape:?}",
+                    t.dims()
+                );
+            }
+            Ok(t.to_dtype(DType::F32)?)
+        };
+        let mut moments = Vec::new();
+        for (name, var) in &self.vars {
+            let shape = var.dims().to_vec();
+            var.set(&get(resume::PARAM, name, &shape)?.to_device(&self.dev)?)?;
+            moments.push(super::adamw::Moments {
+                m: get(resume::ADAM_M, name, &shape)?
+                    .flatten_all()?
+                    .to_vec1()?,
+                v: get(resume::ADAM_V, name, &shape)?
+                    .flatten_all()?
+                    .to_vec1()?,
+            });
+        }
+        self.opt.restore(state.adam_step, moments)?;
+        self.buffers = state.buffers.clone();
+        self.since_fired = state.since_fired.clone();
+        self.step = state.step;
+        Ok(())
     }
 
     /// The current SAE as SAELens tensors and `cfg.json`.
@@ -478,7 +583,36 @@ impl<'a> Session<'a> {
     }
 }
 
+/// Reads and drops `rows` rows (a resumed run skips the rows it trained on:
+/// the source is a plain stream, so its position is the count of rows read).
+fn skip(data: &mut dyn BatchSource, buf: &mut [f32], rows: u64) -> Result<()> {
+    let d = data.d_in();
+    let per_call = buf.len() / d.max(1);
+    let mut left = rows;
+    while left > 0 {
+        let want = per_call.min(usize::try_from(left).unwrap_or(usize::MAX));
+        let got = fill(data, buf, want)?;
+        if got == 0 {
+            bail!(
+                "the data source ended after {} of the {rows} rows the checkpoint had trained on",
+                rows - left
+            );
+        }
+        left -= got as u64;
+    }
+    Ok(())
+}
+
 /// Trains one SAE of architecture `arch` (the plugin's `train` entry point).
+///
+/// With `checkpoint_every = c > 0`, every `c` steps (except the last) it
+/// writes a SAELens snapshot `<checkpoint_dir>/step_<n>/` and replaces the
+/// resume state `<checkpoint_dir>/resume/` (see [`super::resume`]). A run
+/// that finds a resume state there continues from it: parameters, AdamW
+/// moments and step, architecture buffers, dead-latent counters and the data
+/// stream position (the held-out rows are read again, then the rows already
+/// trained on are skipped), so an interrupted run ends bit-identical to an
+/// uninterrupted one.
 pub fn train(arch: &dyn Architecture, request: TrainRequest<'_>) -> Result<SaeWeights> {
     let TrainRequest {
         config,
@@ -495,9 +629,22 @@ pub fn train(arch: &dyn Architecture, request: TrainRequest<'_>) -> Result<SaeWe
     eval.truncate(n_eval * d_in);
 
     let mut batch = vec![0.0f32; config.batch_size * d_in];
-    let mut steps_done = 0u64;
-    let (mut loss_sum, mut recon_sum, mut l0_sum, mut logged) = (0.0f64, 0.0f64, 0.0f64, 0u64);
-    for step in 0..config.steps {
+    let checkpoint_dir = config.checkpoint_dir.as_deref().map(std::path::Path::new);
+    let resume_dir = checkpoint_dir.map(|d| d.join(resume::DIR));
+    let mut log = LogSums::default();
+    let mut rows_read = 0u64;
+    if let Some(dir) = &resume_dir {
+        if let Some((state, tensors)) = resume::read(dir)? {
+            session
+                .restore(&state, &tensors)
+                .with_context(|| format!("cannot resume from {}", dir.display()))?;
+            skip(data, &mut batch, state.rows_read)?;
+            rows_read = state.rows_read;
+            log = state.log;
+        }
+    }
+    let mut steps_done = session.step_count();
+    for step in steps_done..config.steps {
         let n = fill(data, &mut batch, config.batch_size)?;
         if n == 0 {
             observer.on_progress(
@@ -507,22 +654,24 @@ pub fn train(arch: &dyn Architecture, request: TrainRequest<'_>) -> Result<SaeWe
             );
             break;
         }
+        rows_read += n as u64;
         let x = Tensor::from_slice(&batch[..n * d_in], (n, d_in), &dev)?;
         let stats = session.step(&x)?;
         steps_done = step + 1;
-        loss_sum += stats.loss;
-        recon_sum += stats.sse_per_row;
-        l0_sum += stats.l0;
-        logged += 1;
+        log.loss += stats.loss;
+        log.recon += stats.sse_per_row;
+        log.l0 += stats.l0;
+        log.logged += 1;
         let last = steps_done == config.steps;
         let log_now = config.log_every > 0 && steps_done.is_multiple_of(config.log_every);
         let eval_now =
             last || (config.eval_every > 0 && steps_done.is_multiple_of(config.eval_every));
         if log_now || eval_now {
             let mut m = serde_json::Map::new();
-            m.insert("loss".into(), (loss_sum / logged as f64).into());
-            m.insert("sse_per_row".into(), (recon_sum / logged as f64).into());
-            m.insert("l0".into(), (l0_sum / logged as f64).into());
+            let logged = log.logged as f64;
+            m.insert("loss".into(), (log.loss / logged).into());
+            m.insert("sse_per_row".into(), (log.recon / logged).into());
+            m.insert("l0".into(), (log.l0 / logged).into());
             m.insert("lr".into(), config.lr_at(step).into());
             m.insert(
                 "dead_fraction".into(),
@@ -534,20 +683,26 @@ pub fn train(arch: &dyn Architecture, request: TrainRequest<'_>) -> Result<SaeWe
             if eval_now {
                 m.extend(heldout_json(arch, &session.export()?, &eval, d_in)?);
             }
-            (loss_sum, recon_sum, l0_sum, logged) = (0.0, 0.0, 0.0, 0);
+            log = LogSums::default();
             observer.on_progress(
                 steps_done,
                 config.steps,
                 &serde_json::Value::Object(m).to_string(),
             );
         }
-        if config.checkpoint_every > 0
-            && steps_done.is_multiple_of(config.checkpoint_every)
-            && !last
-        {
-            let dir = std::path::Path::new(config.checkpoint_dir.as_deref().unwrap_or("."))
-                .join(format!("step_{steps_done}"));
-            write_checkpoint(&dir, &session.export()?, &dev)?;
+        if let (Some(dir), Some(resume_dir)) = (checkpoint_dir, &resume_dir) {
+            if config.checkpoint_every > 0
+                && steps_done.is_multiple_of(config.checkpoint_every)
+                && !last
+            {
+                write_checkpoint(
+                    &dir.join(format!("step_{steps_done}")),
+                    &session.export()?,
+                    &dev,
+                )?;
+                let (state, tensors) = session.snapshot(rows_read, log)?;
+                resume::write(resume_dir, &state, &tensors)?;
+            }
         }
     }
     if steps_done == 0 {

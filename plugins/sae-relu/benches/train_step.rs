@@ -4,23 +4,26 @@
 //! (`rdpbench_sdk::train::Session::step`), beside a bare matmul of the same
 //! shape (the measured GEMM peak).
 //!
-//! `cargo bench -p rdpbench --bench sae_train_step`; `scripts/bench-train-step.sh`
+//! `cargo bench -p rdpbench-sae-relu --bench train_step`; `scripts/bench-train-step.sh`
 //! runs it and the PyTorch equivalent (`scripts/bench_train_step_torch.py`)
 //! side by side and prints the ratio and the GEMM fraction of peak.
 //!
-//! A step has six GEMMs of `2·B·d_in·d_sae` flops each (two forward, four
-//! backward: dW_dec, df, dW_enc, dx for the b_dec gradient): 103.1 GFLOP.
+//! A textbook step has six GEMMs of `2·B·d_in·d_sae` flops each (two
+//! forward, four backward: dW_dec, df, dW_enc, dx for the b_dec gradient):
+//! 103.1 GFLOP; PyTorch runs those six. rdpbench's encoder treats `x` as data
+//! (`rdpbench_sdk::train::relu_pre_activation`) and skips `dx`: five GEMMs,
+//! 85.9 GFLOP. The "GEMM rate" of `scripts/bench-train-step.sh` counts the
+//! five GEMMs rdpbench runs.
+//!
+//! The global allocator is the one the relu plugin library declares
+//! (mimalloc), so the step is measured with the allocator it runs with.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mimalloc::MiMalloc;
 use rdpbench_sae_relu::Relu;
 use rdpbench_sdk::train::candle_core::{Device, Tensor};
 use rdpbench_sdk::train::rng::SplitMix64;
 use rdpbench_sdk::train::{Session, TrainConfig};
 use std::hint::black_box;
-
-#[global_allocator]
-static GLOBAL: MiMalloc = MiMalloc;
 
 const B: usize = 4096;
 const D_IN: usize = 512;
