@@ -25,10 +25,19 @@
 //! Unlabelled tokens are skipped (they carry no concept). A latent that fires
 //! only on unlabelled tokens, or never, has no per-latent score. Undefined
 //! when no latent fires on a labelled token. Cost `O(nnz(codes) · labels per
-//! token)` time, `O(d_sae · n_concepts)` memory.
+//! token + d_sae · n_concepts)` time on all cores, concept-major (one
+//! concept's `[d_sae]` mass column at a time, cache-resident; entropy terms
+//! summed per fixed chunk of 8 concepts, chunks merged in order),
+//! `O(d_sae · n_chunks + nnz(labels))` memory.
 #![deny(unsafe_code)]
 
+use rdpbench_kernels::map_chunks;
 use rdpbench_sdk::prelude::*;
+
+/// Tokens per parallel chunk of the firing counts.
+const TOKEN_CHUNK: usize = 32_768;
+/// Concepts per parallel chunk of the mass columns.
+const CONCEPT_CHUNK: usize = 8;
 
 /// Count-based concept entropy (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -99,42 +108,76 @@ impl Metric for ConceptEntropy {
             labels.n_rows
         );
         let (f, nc) = (codes.n_cols, labels.n_cols);
-        let mut mass = vec![0.0f64; f * nc];
+        let n = codes.n_rows;
+        ensure!(n <= u32::MAX as usize, "more than 2^32 tokens");
+        let firing = |t: usize| {
+            let idx = codes.row_indices(t);
+            let vals = codes.row_values(t);
+            idx.iter()
+                .enumerate()
+                .filter(move |&(k, _)| vals.is_none_or(|v| v[k] > 0.0))
+                .map(|(_, &j)| j as usize)
+        };
+        // Firings on labelled tokens, over fixed token chunks (exact merge).
         let mut labelled = vec![0u64; f];
-        for t in 0..codes.n_rows {
-            let concepts = labels.row_indices(t);
-            if concepts.is_empty() {
-                continue;
+        for part in map_chunks(n, TOKEN_CHUNK, |tokens| {
+            let mut c = vec![0u32; f];
+            for t in tokens.filter(|&t| !labels.row_indices(t).is_empty()) {
+                firing(t).for_each(|j| c[j] += 1);
             }
-            let share = 1.0 / concepts.len() as f64;
-            for (j, a) in codes.row_iter(t) {
-                if a <= 0.0 {
-                    continue;
-                }
-                labelled[j] += 1;
-                let row = &mut mass[j * nc..(j + 1) * nc];
-                for &c in concepts {
-                    row[c as usize] += share;
-                }
+            c
+        }) {
+            labelled
+                .iter_mut()
+                .zip(&part)
+                .for_each(|(a, &b)| *a += b as u64);
+        }
+        // Concept-major: one concept's `[d_sae]` mass column at a time (its
+        // tokens in increasing order, so each (latent, concept) sum runs in
+        // token order), its entropy terms added per latent; concept chunks
+        // are fixed and merged in order, so the thread count changes no bit.
+        let mut start = vec![0usize; nc + 1];
+        for &c in labels.indices {
+            start[c as usize + 1] += 1;
+        }
+        for c in 0..nc {
+            start[c + 1] += start[c];
+        }
+        let mut tokens_of = vec![0u32; start[nc]];
+        let mut fill = start.clone();
+        for t in 0..n {
+            for &c in labels.row_indices(t) {
+                tokens_of[fill[c as usize]] = t as u32;
+                fill[c as usize] += 1;
             }
         }
-        let mut per_latent = vec![None; f];
-        let (mut sum, mut k) = (0.0f64, 0usize);
-        for j in 0..f {
-            if labelled[j] == 0 {
-                continue;
+        let mut h = vec![0.0f64; f];
+        for part in map_chunks(nc, CONCEPT_CHUNK, |concepts| {
+            let mut column = vec![0.0f64; f];
+            let mut h = vec![0.0f64; f];
+            for c in concepts {
+                for &t in &tokens_of[start[c]..start[c + 1]] {
+                    let share = 1.0 / labels.row_indices(t as usize).len() as f64;
+                    firing(t as usize).for_each(|j| column[j] += share);
+                }
+                for ((hj, m), &l) in h.iter_mut().zip(column.iter_mut()).zip(&labelled) {
+                    if *m > 0.0 {
+                        let p = *m / l as f64;
+                        *hj += -p * p.ln();
+                        *m = 0.0;
+                    }
+                }
             }
-            let total = labelled[j] as f64;
-            let h: f64 = mass[j * nc..(j + 1) * nc]
-                .iter()
-                .filter(|&&m| m > 0.0)
-                .map(|&m| {
-                    let p = m / total;
-                    -p * p.ln()
-                })
-                .sum();
-            let e = h.exp();
-            per_latent[j] = Some(e);
+            h
+        }) {
+            h.iter_mut().zip(&part).for_each(|(a, &b)| *a += b);
+        }
+        let parts = [(0..f)
+            .map(|j| (labelled[j] > 0).then(|| h[j].exp()))
+            .collect::<Vec<_>>()];
+        let per_latent: Vec<Option<f64>> = parts.into_iter().flatten().collect();
+        let (mut sum, mut k) = (0.0f64, 0usize);
+        for e in per_latent.iter().flatten() {
             sum += e - 1.0;
             k += 1;
         }

@@ -22,11 +22,19 @@
 //! Dead latents have no per-latent score and are excluded. Undefined when no
 //! latent fires. Exactly invariant to latent order (each latent's counts are
 //! integers) and to positive rescaling (only the sign of a code is read).
-//! Cost `O(nnz(codes) · labels per sample)` time, `O(d_sae · n_concepts)`
-//! memory for the count table.
+//! Cost `O(nnz(codes) · labels per sample + d_sae · n_concepts)` time on all
+//! cores, concept-major (one concept's `[d_sae]` count column at a time,
+//! cache-resident, folded into a running maximum), `O(d_sae · n_chunks +
+//! nnz(labels))` memory: no `d_sae × n_concepts` table.
 #![deny(unsafe_code)]
 
+use rdpbench_kernels::map_chunks;
 use rdpbench_sdk::prelude::*;
+
+/// Tokens per parallel chunk of the firing counts.
+const TOKEN_CHUNK: usize = 32_768;
+/// Concepts per parallel chunk of the count columns.
+const CONCEPT_CHUNK: usize = 8;
 
 /// Concept purity (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -97,34 +105,72 @@ impl Metric for ConceptPurity {
             labels.n_rows
         );
         let (f, nc) = (codes.n_cols, labels.n_cols);
-        let mut table = vec![0u64; f * nc];
+        let n = codes.n_rows;
+        ensure!(n <= u32::MAX as usize, "more than 2^32 tokens");
+        let firing = |t: usize| {
+            let idx = codes.row_indices(t);
+            let vals = codes.row_values(t);
+            idx.iter()
+                .enumerate()
+                .filter(move |&(k, _)| vals.is_none_or(|v| v[k] > 0.0))
+                .map(|(_, &j)| j as usize)
+        };
+        // Firing counts over fixed token chunks (exact integer merge).
         let mut fires = vec![0u64; f];
-        for t in 0..codes.n_rows {
-            let concepts = labels.row_indices(t);
-            for (j, a) in codes.row_iter(t) {
-                if a <= 0.0 {
-                    continue;
-                }
-                fires[j] += 1;
-                let row = &mut table[j * nc..(j + 1) * nc];
-                for &c in concepts {
-                    row[c as usize] += 1;
-                }
+        for part in map_chunks(n, TOKEN_CHUNK, |tokens| {
+            let mut c = vec![0u32; f];
+            tokens.for_each(|t| firing(t).for_each(|j| c[j] += 1));
+            c
+        }) {
+            fires
+                .iter_mut()
+                .zip(&part)
+                .for_each(|(a, &b)| *a += b as u64);
+        }
+        // Concept-major: the tokens of each concept, then one concept's
+        // column of counts at a time (a `[d_sae]` buffer that stays in
+        // cache), folded into a running per-latent maximum. Exact integers,
+        // so the concept chunks merge in any order.
+        let mut start = vec![0usize; nc + 1];
+        for &c in labels.indices {
+            start[c as usize + 1] += 1;
+        }
+        for c in 0..nc {
+            start[c + 1] += start[c];
+        }
+        let mut tokens_of = vec![0u32; start[nc]];
+        let mut fill = start.clone();
+        for t in 0..n {
+            for &c in labels.row_indices(t) {
+                tokens_of[fill[c as usize]] = t as u32;
+                fill[c as usize] += 1;
             }
         }
-        let mut per_latent = vec![None; f];
-        let (mut sum, mut k) = (0.0f64, 0usize);
-        for j in 0..f {
-            if fires[j] == 0 {
-                continue;
+        let mut best = vec![0u32; f];
+        for part in map_chunks(nc, CONCEPT_CHUNK, |concepts| {
+            let mut column = vec![0u32; f];
+            let mut best = vec![0u32; f];
+            for c in concepts {
+                for &t in &tokens_of[start[c]..start[c + 1]] {
+                    firing(t as usize).for_each(|j| column[j] += 1);
+                }
+                for (b, x) in best.iter_mut().zip(column.iter_mut()) {
+                    *b = (*b).max(*x);
+                    *x = 0;
+                }
             }
-            let best = table[j * nc..(j + 1) * nc]
-                .iter()
-                .copied()
-                .max()
-                .unwrap_or(0);
-            let p = best as f64 / fires[j] as f64;
-            per_latent[j] = Some(p);
+            best
+        }) {
+            best.iter_mut()
+                .zip(&part)
+                .for_each(|(a, &b)| *a = (*a).max(b));
+        }
+        let parts = [(0..f)
+            .map(|j| (fires[j] > 0).then(|| best[j] as f64 / fires[j] as f64))
+            .collect::<Vec<_>>()];
+        let per_latent: Vec<Option<f64>> = parts.into_iter().flatten().collect();
+        let (mut sum, mut k) = (0.0f64, 0usize);
+        for p in per_latent.iter().flatten() {
             sum += p;
             k += 1;
         }

@@ -13,10 +13,15 @@
 //! Rows with zero (or non-finite) norm are "dead" here: excluded from `L` and
 //! given no per-latent score; a zero row has no direction. Undefined with
 //! fewer than two live rows (no neighbour to compare with). Per-latent score:
-//! `s_j`. Cost `O(d_sae² · d_in)` time in a blocked upper-triangle Gram
-//! product with `f64` accumulation, `O(d_sae · d_in)` memory; single-threaded
-//! and in a fixed order, so the output is bit-identical run to run.
+//! `s_j`. Cost `O(d_sae² · d_in)` time: an `f32` blocked GEMM over the
+//! upper triangle of the Gram matrix (multi-threaded), with the row maxima
+//! fused into the block scans and refined to exact `f64` (see [`gram_max`]);
+//! `O(d_sae · d_in + 1024 · d_sae)` memory, never the `d_sae²` matrix. The
+//! result equals a brute-force `f64` computation, bit-identical run to run
+//! and across thread counts.
 #![deny(unsafe_code)]
+
+pub mod gram_max;
 
 use rdpbench_sdk::prelude::*;
 
@@ -27,13 +32,6 @@ pub struct MeanMaxDecoderCosine;
 const ID: &str = "mean-max-decoder-cosine";
 const DESCRIPTION: &str = "Mean over live decoder rows of the largest |cosine| with any other \
     live decoder row.";
-/// Rows per block of the Gram product: two blocks of 32 rows at d_in = 1024
-/// in f64 are 512 KiB, about an L2 cache.
-const BLOCK: usize = 32;
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
 
 impl Metric for MeanMaxDecoderCosine {
     fn spec(&self) -> MetricSpec {
@@ -96,20 +94,8 @@ impl Metric for MeanMaxDecoderCosine {
                 "{n} non-zero decoder row(s): need at least 2 to compare"
             )));
         }
-        let urow = |i: usize| &u[i * d..(i + 1) * d];
-        // Upper triangle of the Gram matrix, block by block.
-        let mut best = vec![0.0f64; n];
-        for bi in (0..n).step_by(BLOCK) {
-            for bj in (bi..n).step_by(BLOCK) {
-                for i in bi..(bi + BLOCK).min(n) {
-                    for j in bj.max(i + 1)..(bj + BLOCK).min(n) {
-                        let c = dot(urow(i), urow(j)).abs().min(1.0);
-                        best[i] = best[i].max(c);
-                        best[j] = best[j].max(c);
-                    }
-                }
-            }
-        }
+        let best = gram_max::max_abs_cosine(&u, n, d)
+            .with_context(|| format!("mean-max-decoder-cosine on a [{n}, {d}] decoder"))?;
         let mut per_latent = vec![None; dec.rows];
         for (&j, &b) in live.iter().zip(&best) {
             per_latent[j] = Some(b);

@@ -32,11 +32,16 @@
 //! padding changes nothing. Undefined when no latent fires. Rounding to
 //! level centres (not floor bins) keeps ratios such as 1/2, which merged
 //! codes produce, away from level boundaries, so f32 rescaling does not flip
-//! levels there. Cost `O(nnz(codes) + d_sae · 17)` time and `O(d_sae · 17)`
-//! memory, two passes in token order.
+//! levels there. Cost `O(nnz(codes) + d_sae · 17 · n_chunks)` time: two passes over
+//! fixed token chunks on all cores, merged exactly; `O(d_sae · 17 ·
+//! n_chunks)` memory.
 #![deny(unsafe_code)]
 
+use rdpbench_kernels::map_chunks;
 use rdpbench_sdk::prelude::*;
+
+/// Tokens per parallel chunk (a chunk's `u32` counts cannot overflow).
+const TOKEN_CHUNK: usize = 32_768;
 
 /// Description length of the codes (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -98,42 +103,70 @@ impl Metric for DescriptionLength {
     fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
         let codes = input.codes()?;
         let (n, f) = (codes.n_rows, codes.n_cols);
-        let mut hi = vec![0.0f64; f];
-        let mut fires = vec![0u64; f];
-        for t in 0..n {
-            for (j, a) in codes.row_iter(t) {
-                if a > 0.0 {
+        let width = LEVELS + 1;
+        // Two passes over fixed token chunks on all cores, merged exactly
+        // (integer counts, maxima): firing counts and maxima, then level
+        // histograms.
+        let firing = |t: usize| {
+            let idx = codes.row_indices(t);
+            let vals = codes.row_values(t);
+            idx.iter()
+                .enumerate()
+                .map(move |(k, &j)| (j as usize, vals.map_or(1.0, |v| v[k])))
+                .filter(|&(_, a)| a > 0.0)
+        };
+        let pass1 = map_chunks(n, TOKEN_CHUNK, |tokens| {
+            let mut fires = vec![0u32; f];
+            let mut hi = vec![0.0f32; f];
+            for t in tokens {
+                for (j, a) in firing(t) {
                     fires[j] += 1;
-                    hi[j] = hi[j].max(a as f64);
+                    hi[j] = hi[j].max(a);
                 }
             }
+            (fires, hi)
+        });
+        let mut fires = vec![0u64; f];
+        let mut hi = vec![0.0f64; f];
+        for (fc, hc) in &pass1 {
+            fires.iter_mut().zip(fc).for_each(|(a, &b)| *a += b as u64);
+            hi.iter_mut().zip(hc).for_each(|(a, &b)| *a = a.max(b as f64));
         }
-        let width = LEVELS + 1;
-        let mut hist = vec![0u64; f * width];
-        for t in 0..n {
-            for (j, a) in codes.row_iter(t) {
-                if a > 0.0 {
+        let pass2 = map_chunks(n, TOKEN_CHUNK, |tokens| {
+            let mut hist = vec![0u32; f * width];
+            for t in tokens {
+                for (j, a) in firing(t) {
                     let level = ((a as f64 / hi[j]) * LEVELS as f64).round() as usize;
                     hist[j * width + level.min(LEVELS)] += 1;
                 }
             }
+            hist
+        });
+        let mut hist = vec![0u64; f * width];
+        for part in &pass2 {
+            for (h, &c) in hist.iter_mut().zip(part) {
+                *h += c as u64;
+            }
         }
-        let mut per_latent = vec![None; f];
+        let parts = [(0..f)
+            .map(|j| {
+                if fires[j] == 0 {
+                    return None;
+                }
+                let fj = fires[j] as f64 / n as f64;
+                let value_bits: f64 = hist[j * width..(j + 1) * width]
+                    .iter()
+                    .map(|&c| plogp(c as f64 / fires[j] as f64))
+                    .sum();
+                Some(plogp(fj) + plogp(1.0 - fj) + fj * value_bits)
+            })
+            .collect::<Vec<_>>()];
+        let per_latent: Vec<Option<f64>> = parts.into_iter().flatten().collect();
         let mut total = 0.0f64;
         let mut live = 0usize;
-        for j in 0..f {
-            if fires[j] == 0 {
-                continue;
-            }
-            live += 1;
-            let fj = fires[j] as f64 / n as f64;
-            let value_bits: f64 = hist[j * width..(j + 1) * width]
-                .iter()
-                .map(|&c| plogp(c as f64 / fires[j] as f64))
-                .sum();
-            let bits = plogp(fj) + plogp(1.0 - fj) + fj * value_bits;
-            per_latent[j] = Some(bits);
+        for bits in per_latent.iter().flatten() {
             total += bits;
+            live += 1;
         }
         if live == 0 {
             return Ok(MetricOutput::undefined("no latent fires"));

@@ -36,11 +36,18 @@
 //! absorbing oracle the workbench does not build yet. Multi-label tokens are the norm
 //! here (a child token carries its parent). Reads only the sign of the codes:
 //! exactly scale-free. Cost `O(nnz(codes) · labels per token + Σ_t |y_t|² +
-//! d_sae · n_concepts + n_concepts²)` time, `O(d_sae · n_concepts +
-//! n_concepts²)` memory.
+//! d_sae · n_concepts + n_concepts²)` time, concept-major on all cores (one
+//! concept's `[d_sae]` column of the latent × concept counts at a time),
+//! `O(d_sae · n_chunks + nnz(labels) + n_concepts²)` memory.
 #![deny(unsafe_code)]
 
+use rdpbench_kernels::map_chunks;
 use rdpbench_sdk::prelude::*;
+
+/// Tokens per parallel chunk of the firing counts.
+const TOKEN_CHUNK: usize = 32_768;
+/// Concepts per parallel chunk of the best-latent search.
+const CONCEPT_CHUNK: usize = 8;
 
 /// Feature absorption fraction (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -159,20 +166,27 @@ impl Metric for FeatureAbsorption {
             ));
         }
         // Firing counts and true positives per (latent, concept).
+        ensure!(n <= u32::MAX as usize, "more than 2^32 tokens");
+        let fires_at = |t: usize| {
+            let idx = codes.row_indices(t);
+            let vals = codes.row_values(t);
+            idx.iter()
+                .enumerate()
+                .filter(move |&(k, _)| vals.is_none_or(|v| v[k] > 0.0))
+                .map(|(_, &j)| j as usize)
+        };
+        // Firing counts over fixed token chunks (exact merge).
         let mut fires = vec![0u64; f];
-        let mut tp = vec![0u64; f * nc];
-        for t in 0..n {
-            let ys = labels.row_indices(t);
-            for (j, a) in codes.row_iter(t) {
-                if a > 0.0 {
-                    fires[j] += 1;
-                    for &c in ys {
-                        tp[j * nc + c as usize] += 1;
-                    }
-                }
-            }
+        for part in map_chunks(n, TOKEN_CHUNK, |tokens| {
+            let mut c = vec![0u32; f];
+            tokens.for_each(|t| fires_at(t).for_each(|j| c[j] += 1));
+            c
+        }) {
+            fires
+                .iter_mut()
+                .zip(&part)
+                .for_each(|(a, &b)| *a += b as u64);
         }
-        // Best latents (exact rational comparison of F1 = 2TP / (F + n_c)).
         let involved: Vec<bool> = (0..nc).map(|c| !children[c].is_empty()).collect::<Vec<_>>();
         let mut is_involved = involved.clone();
         for kids in &children {
@@ -180,27 +194,58 @@ impl Metric for FeatureAbsorption {
                 is_involved[c as usize] = true;
             }
         }
-        let mut best: Vec<Vec<u32>> = vec![Vec::new(); nc];
-        for c in (0..nc).filter(|&c| is_involved[c]) {
-            let (mut bt, mut bd) = (0u128, 1u128);
-            for j in 0..f {
-                let t = tp[j * nc + c] as u128;
-                if t == 0 {
-                    continue;
-                }
-                let d = (fires[j] + n_c[c]) as u128;
-                // t/d vs bt/bd
-                let (lhs, rhs) = (t * bd, bt * d);
-                if lhs > rhs {
-                    best[c].clear();
-                    (bt, bd) = (t, d);
-                }
-                if lhs >= rhs {
-                    best[c].push(j as u32);
-                }
+        // Best latents per involved concept, concept-major: the column
+        // tp[·, c] = #{t : a_tj > 0, c ∈ y_t} in a cache-resident `[d_sae]`
+        // buffer; maximal tp / (fires + n_c) over latents in index order,
+        // all ties kept, compared exactly in integers.
+        let mut start = vec![0usize; nc + 1];
+        for &c in labels.indices {
+            start[c as usize + 1] += 1;
+        }
+        for c in 0..nc {
+            start[c + 1] += start[c];
+        }
+        let mut tokens_of = vec![0u32; start[nc]];
+        let mut fill = start.clone();
+        for t in 0..n {
+            for &c in labels.row_indices(t) {
+                tokens_of[fill[c as usize]] = t as u32;
+                fill[c as usize] += 1;
             }
         }
-        // Token pass.
+        let best: Vec<Vec<u32>> = map_chunks(nc, CONCEPT_CHUNK, |concepts| {
+            let mut column = vec![0u64; f];
+            concepts
+                .map(|c| {
+                    let mut best = Vec::new();
+                    if !is_involved[c] {
+                        return best;
+                    }
+                    for &t in &tokens_of[start[c]..start[c + 1]] {
+                        fires_at(t as usize).for_each(|j| column[j] += 1);
+                    }
+                    let (mut bt, mut bd) = (0u128, 1u128);
+                    for j in 0..f {
+                        let t = column[j] as u128;
+                        column[j] = 0;
+                        if t == 0 {
+                            continue;
+                        }
+                        let d = (fires[j] + n_c[c]) as u128;
+                        let (lhs, rhs) = (t * bd, bt * d);
+                        if lhs > rhs {
+                            best.clear();
+                            (bt, bd) = (t, d);
+                        }
+                        if lhs >= rhs {
+                            best.push(j as u32);
+                        }
+                    }
+                    best
+                })
+                .collect::<Vec<_>>()
+        })
+        .concat();
         let mut firing = vec![false; f];
         let (mut absorbed, mut eligible) = (0u64, 0u64);
         for t in 0..n {

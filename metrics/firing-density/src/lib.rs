@@ -18,10 +18,15 @@
 //! the per-latent score of a live latent is `f_j`. Undefined when `N = 0` or
 //! no latent fires. The counts are integers and the mean is one division of
 //! their exact sum, so latent order cannot change a bit of the result. Cost
-//! `O(nnz(codes))` time, `O(d_sae)` memory.
+//! `O(nnz(codes))` time over fixed token chunks on all cores,
+//! `O(d_sae · n_chunks)` memory.
 #![deny(unsafe_code)]
 
+use rdpbench_kernels::map_chunks;
 use rdpbench_sdk::prelude::*;
+
+/// Tokens per parallel chunk (a chunk's `u32` counts cannot overflow).
+const TOKEN_CHUNK: usize = 32_768;
 
 /// Mean firing density of live latents (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -74,12 +79,27 @@ impl Metric for MeanFiringDensity {
     fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
         let codes = input.codes()?;
         let n = codes.n_rows;
-        let mut count = vec![0u64; codes.n_cols];
-        for t in 0..n {
-            for (j, a) in codes.row_iter(t) {
-                if a > 0.0 {
-                    count[j] += 1;
+        // Integer counts per token chunk, summed: exact, so the chunking and
+        // the thread count cannot change a bit.
+        let partial = map_chunks(n, TOKEN_CHUNK, |tokens| {
+            let mut count = vec![0u32; codes.n_cols];
+            for t in tokens {
+                let idx = codes.row_indices(t);
+                match codes.row_values(t) {
+                    Some(vals) => {
+                        for (&j, &a) in idx.iter().zip(vals) {
+                            count[j as usize] += (a > 0.0) as u32;
+                        }
+                    }
+                    None => idx.iter().for_each(|&j| count[j as usize] += 1),
                 }
+            }
+            count
+        });
+        let mut count = vec![0u64; codes.n_cols];
+        for part in &partial {
+            for (c, &p) in count.iter_mut().zip(part) {
+                *c += p as u64;
             }
         }
         let n_live = count.iter().filter(|&&c| c > 0).count();

@@ -32,11 +32,15 @@
 //!
 //! Dead latents have no per-latent score and are excluded. Undefined when no
 //! latent is live or no concept has both classes. Cost `O(nnz(codes) ·
-//! labels per token + d_sae · n_concepts · 10)` time, `O(d_sae · n_concepts ·
-//! 10)` memory.
+//! labels per token + d_sae · n_concepts · 10)` time, latent-major on all
+//! cores, `O(nnz + n_concepts · 10)` memory per thread.
 #![deny(unsafe_code)]
 
+use rdpbench_kernels::{Firing, LatentMajor, map_chunks};
 use rdpbench_sdk::prelude::*;
+
+/// Latents per parallel chunk.
+const LATENT_CHUNK: usize = 512;
 
 /// Jensen-Shannon concept separability (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -50,18 +54,28 @@ const LEVELS: usize = 8;
 const STATES: usize = LEVELS + 2;
 
 /// `½ KL(P‖M) + ½ KL(Q‖M)` in bits for count vectors `p` (total `np`) and `q` (total `nq`).
+/// `JSD(P, Q)` in bits for count histograms `p` (total `np`) and `q`
+/// (total `nq`), clamped to `[0, 1]`. A state where one side is 0 adds
+/// exactly half the other side's mass (`log₂ 2 = 1`): that shortcut skips
+/// the logarithms without changing a bit.
 fn jsd(p: &[u64], np: u64, q: &[u64], nq: u64) -> f64 {
     let (np, nq) = (np as f64, nq as f64);
     let mut out = 0.0;
     for (&a, &b) in p.iter().zip(q) {
         let (pa, qb) = (a as f64 / np, b as f64 / nq);
+        if a == 0 {
+            if b > 0 {
+                out += 0.5 * qb;
+            }
+            continue;
+        }
+        if b == 0 {
+            out += 0.5 * pa;
+            continue;
+        }
         let m = 0.5 * (pa + qb);
-        if pa > 0.0 {
-            out += 0.5 * pa * (pa / m).log2();
-        }
-        if qb > 0.0 {
-            out += 0.5 * qb * (qb / m).log2();
-        }
+        out += 0.5 * pa * (pa / m).log2();
+        out += 0.5 * qb * (qb / m).log2();
     }
     out.clamp(0.0, 1.0)
 }
@@ -125,69 +139,71 @@ impl Metric for JsSeparability {
             labels.n_rows
         );
         let (n, f, nc) = (codes.n_rows, codes.n_cols, labels.n_cols);
-        let mut hi = vec![0.0f64; f];
-        for t in 0..n {
-            for (j, a) in codes.row_iter(t) {
-                if a > 0.0 {
-                    hi[j] = hi[j].max(a as f64);
-                }
-            }
-        }
-        let state = |j: usize, a: f32| -> usize {
-            1 + ((a as f64 / hi[j]) * LEVELS as f64)
-                .round()
-                .min(LEVELS as f64) as usize
-        };
-        let mut all = vec![0u64; f * STATES];
-        let mut given = vec![0u64; f * nc * STATES];
         let mut n_c = vec![0u64; nc];
         for t in 0..n {
-            let concepts = labels.row_indices(t);
-            for &c in concepts {
+            for &c in labels.row_indices(t) {
                 n_c[c as usize] += 1;
             }
-            for (j, a) in codes.row_iter(t) {
-                if a <= 0.0 {
-                    continue;
-                }
-                let s = state(j, a);
-                all[j * STATES + s] += 1;
-                for &c in concepts {
-                    given[(j * nc + c as usize) * STATES + s] += 1;
-                }
-            }
         }
-        let mut per_latent = vec![None; f];
+        // Latent-major: each latent's state counts, overall and per concept,
+        // in one `[n_concepts, STATES]` buffer per thread.
+        let by_latent = LatentMajor::build(&codes, Firing::Positive);
+        let parts = map_chunks(f, LATENT_CHUNK, |latents| {
+            let mut given = vec![0u64; nc * STATES];
+            let mut touched: Vec<u32> = Vec::new();
+            let mut p = [0u64; STATES];
+            let mut q = [0u64; STATES];
+            latents
+                .map(|j| {
+                    let vals = by_latent.values(j);
+                    if vals.is_empty() {
+                        return None;
+                    }
+                    let hi = vals.iter().fold(0.0f64, |h, &a| h.max(a as f64));
+                    let state = |a: f32| -> usize {
+                        1 + ((a as f64 / hi) * LEVELS as f64).round().min(LEVELS as f64) as usize
+                    };
+                    let mut all = [0u64; STATES];
+                    touched.clear();
+                    for (&t, &a) in by_latent.tokens(j).iter().zip(vals) {
+                        let s = state(a);
+                        all[s] += 1;
+                        for &c in labels.row_indices(t as usize) {
+                            let g = &mut given[c as usize * STATES..(c as usize + 1) * STATES];
+                            if g.iter().all(|&x| x == 0) {
+                                touched.push(c);
+                            }
+                            g[s] += 1;
+                        }
+                    }
+                    let mut best: Option<f64> = None;
+                    for c in 0..nc {
+                        let (np, nq) = (n_c[c], n as u64 - n_c[c]);
+                        if np == 0 || nq == 0 {
+                            continue;
+                        }
+                        let g = &given[c * STATES..(c + 1) * STATES];
+                        for s in 1..STATES {
+                            p[s] = g[s];
+                            q[s] = all[s] - g[s];
+                        }
+                        p[0] = np - g[1..].iter().sum::<u64>();
+                        q[0] = nq - q[1..].iter().sum::<u64>();
+                        let d = jsd(&p, np, &q, nq).sqrt();
+                        best = Some(best.map_or(d, |b: f64| b.max(d)));
+                    }
+                    for &c in &touched {
+                        given[c as usize * STATES..(c as usize + 1) * STATES].fill(0);
+                    }
+                    best
+                })
+                .collect::<Vec<_>>()
+        });
+        let per_latent: Vec<Option<f64>> = parts.into_iter().flatten().collect();
         let (mut sum, mut k) = (0.0f64, 0usize);
-        let mut p = [0u64; STATES];
-        let mut q = [0u64; STATES];
-        for j in 0..f {
-            let aj = &all[j * STATES..(j + 1) * STATES];
-            let fired: u64 = aj.iter().sum();
-            if fired == 0 {
-                continue;
-            }
-            let mut best: Option<f64> = None;
-            for c in 0..nc {
-                let (np, nq) = (n_c[c], n as u64 - n_c[c]);
-                if np == 0 || nq == 0 {
-                    continue;
-                }
-                let g = &given[(j * nc + c) * STATES..(j * nc + c + 1) * STATES];
-                for s in 1..STATES {
-                    p[s] = g[s];
-                    q[s] = aj[s] - g[s];
-                }
-                p[0] = np - g[1..].iter().sum::<u64>();
-                q[0] = nq - q[1..].iter().sum::<u64>();
-                let d = jsd(&p, np, &q, nq).sqrt();
-                best = Some(best.map_or(d, |b: f64| b.max(d)));
-            }
-            if let Some(b) = best {
-                per_latent[j] = Some(b);
-                sum += b;
-                k += 1;
-            }
+        for b in per_latent.iter().flatten() {
+            sum += b;
+            k += 1;
         }
         if k == 0 {
             return Ok(MetricOutput::undefined(
@@ -244,6 +260,39 @@ mod tests {
             })
             .collect();
         (codes, labels)
+    }
+
+    /// The textbook sum over states, every term with its logarithms.
+    fn jsd_reference(p: &[u64], np: u64, q: &[u64], nq: u64) -> f64 {
+        let (np, nq) = (np as f64, nq as f64);
+        let mut out = 0.0;
+        for (&a, &b) in p.iter().zip(q) {
+            let (pa, qb) = (a as f64 / np, b as f64 / nq);
+            let m = 0.5 * (pa + qb);
+            if pa > 0.0 {
+                out += 0.5 * pa * (pa / m).log2();
+            }
+            if qb > 0.0 {
+                out += 0.5 * qb * (qb / m).log2();
+            }
+        }
+        out.clamp(0.0, 1.0)
+    }
+
+    #[test]
+    fn jsd_shortcut_for_one_sided_states_changes_no_bit() {
+        assert_eq!(2f64.log2(), 1.0);
+        let cases: [([u64; 4], [u64; 4]); 4] = [
+            ([5, 0, 3, 0], [0, 7, 2, 1]),
+            ([1, 0, 0, 0], [0, 0, 0, 9]),
+            ([3, 3, 3, 3], [1, 2, 3, 4]),
+            ([0, 0, 7, 0], [13, 0, 0, 0]),
+        ];
+        for (p, q) in cases {
+            let (np, nq) = (p.iter().sum(), q.iter().sum());
+            let (a, b) = (jsd(&p, np, &q, nq), jsd_reference(&p, np, &q, nq));
+            assert_eq!(a.to_bits(), b.to_bits(), "{p:?} {q:?}: {a} vs {b}");
+        }
     }
 
     #[test]

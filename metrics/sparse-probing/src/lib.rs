@@ -36,9 +36,14 @@
 //! variance). Dead latents have zero variance and are never selected, so
 //! padding with dead latents changes nothing. Cost `O(nnz(codes) · (labels
 //! per sample + k · fan-out) + N · n_concepts + d_sae · n_concepts · k)` time,
-//! `O(d_sae · n_concepts)` memory; fixed-order `f64` sums.
+//! `O(d_sae · n_concepts)` memory; fixed-order `f64` sums (each latent's
+//! train sums in token order, each thread owning a latent range; concepts
+//! selected in parallel,
+//! recorded in concept order), so the thread count changes no bit.
 #![deny(unsafe_code)]
 
+use rdpbench_kernels::map_chunks;
+use rdpbench_kernels::parallel::balanced_chunk_len;
 use rdpbench_sdk::prelude::*;
 use serde::Deserialize;
 
@@ -49,6 +54,11 @@ pub struct SparseProbing;
 const ID: &str = "sparse-probing";
 const DESCRIPTION: &str = "Mean over concepts of the held-out balanced accuracy of a nearest-class-mean \
     probe on the k latents with the largest standardized mean difference for that concept.";
+
+/// Fewest latents per thread for the train statistics.
+const MIN_LATENTS: usize = 2048;
+/// Concepts per parallel chunk of the latent selection.
+const CONCEPT_CHUNK: usize = 16;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -153,31 +163,55 @@ impl Metric for SparseProbing {
         let is_train = |t: usize| t.is_multiple_of(2);
         let n_train = n.div_ceil(2);
         // Train statistics.
-        let mut s = vec![0.0f64; f];
-        let mut q = vec![0.0f64; f];
-        let mut s_pos = vec![0.0f64; f * nc];
         let mut pos_train = vec![0u64; nc];
         let mut pos_test = vec![0u64; nc];
         for t in 0..n {
-            let concepts = labels.row_indices(t);
-            if !is_train(t) {
-                for &c in concepts {
-                    pos_test[c as usize] += 1;
+            let count = if is_train(t) {
+                &mut pos_train
+            } else {
+                &mut pos_test
+            };
+            for &c in labels.row_indices(t) {
+                count[c as usize] += 1;
+            }
+        }
+        ensure!(n <= u32::MAX as usize, "more than 2^32 tokens");
+        // Each thread owns a fixed latent range and scans the train tokens in
+        // order: every sum runs in token order whatever the thread count.
+        let len = balanced_chunk_len(f, 1, MIN_LATENTS);
+        let per_latent = map_chunks(f, len, |latents| {
+            let (lo, hi) = (latents.start as u32, latents.end as u32);
+            let w = latents.len();
+            let mut s = vec![0.0f64; w];
+            let mut q = vec![0.0f64; w];
+            let mut s_pos = vec![0.0f64; w * nc];
+            for t in (0..n).filter(|&t| is_train(t)) {
+                let concepts = labels.row_indices(t);
+                let idx = codes.row_indices(t);
+                let vals = codes.row_values(t);
+                for (k, &j) in idx.iter().enumerate() {
+                    if j < lo || j >= hi {
+                        continue;
+                    }
+                    let r = (j - lo) as usize;
+                    let a = vals.map_or(1.0, |v| v[k]) as f64;
+                    s[r] += a;
+                    q[r] += a * a;
+                    let row = &mut s_pos[r * nc..(r + 1) * nc];
+                    for &c in concepts {
+                        row[c as usize] += a;
+                    }
                 }
-                continue;
             }
-            for &c in concepts {
-                pos_train[c as usize] += 1;
-            }
-            for (j, a) in codes.row_iter(t) {
-                let a = a as f64;
-                s[j] += a;
-                q[j] += a * a;
-                let row = &mut s_pos[j * nc..(j + 1) * nc];
-                for &c in concepts {
-                    row[c as usize] += a;
-                }
-            }
+            (s, q, s_pos)
+        });
+        let mut s = Vec::with_capacity(f);
+        let mut q = Vec::with_capacity(f);
+        let mut s_pos = Vec::with_capacity(f * nc);
+        for (sc, qc, pc) in per_latent {
+            s.extend_from_slice(&sc);
+            q.extend_from_slice(&qc);
+            s_pos.extend_from_slice(&pc);
         }
         let n_test = n - n_train;
         let sigma: Vec<f64> = (0..f)
@@ -189,41 +223,51 @@ impl Metric for SparseProbing {
         // Selection and probe per evaluable concept: `sel[j]` lists
         // (concept, weight) with weight = δ_s / σ_j, so that the decision
         // value is Σ a_j · weight − bias.
+        // Concepts are independent: select in parallel (fixed chunks), then
+        // record in concept order.
+        let chosen = map_chunks(nc, CONCEPT_CHUNK, |concepts| {
+            let mut cand: Vec<(f64, usize, f64, f64)> = Vec::with_capacity(f);
+            concepts
+                .map(|c| {
+                    let (np, nn) = (pos_train[c], n_train as u64 - pos_train[c]);
+                    let (tp, tn) = (pos_test[c], n_test as u64 - pos_test[c]);
+                    if np == 0 || nn == 0 || tp == 0 || tn == 0 {
+                        return None;
+                    }
+                    cand.clear();
+                    for j in 0..f {
+                        // Relative floor: a variance at rounding level is no variance.
+                        let floor = 1e-12 * (q[j] / n_train as f64).sqrt();
+                        if sigma[j].is_nan() || sigma[j] <= floor {
+                            continue;
+                        }
+                        let mp = s_pos[j * nc + c] / np as f64 / sigma[j];
+                        let mn = (s[j] - s_pos[j * nc + c]) / nn as f64 / sigma[j];
+                        cand.push((mp - mn, j, mp, mn));
+                    }
+                    if cand.is_empty() {
+                        return None;
+                    }
+                    let k = cfg.k.min(cand.len());
+                    // Largest difference first; ties to the lower latent index.
+                    let order = |x: &(f64, usize, f64, f64), y: &(f64, usize, f64, f64)| {
+                        y.0.total_cmp(&x.0).then(x.1.cmp(&y.1))
+                    };
+                    if k < cand.len() {
+                        cand.select_nth_unstable_by(k - 1, order);
+                    }
+                    cand[..k].sort_by(order);
+                    Some(cand[..k].to_vec())
+                })
+                .collect::<Vec<_>>()
+        });
         let mut sel: Vec<Vec<(u32, f64)>> = vec![Vec::new(); f];
         let mut bias = vec![0.0f64; nc];
         let mut evaluable = vec![false; nc];
-        let mut cand: Vec<(f64, usize, f64, f64)> = Vec::with_capacity(f);
-        for c in 0..nc {
-            let (np, nn) = (pos_train[c], n_train as u64 - pos_train[c]);
-            let (tp, tn) = (pos_test[c], n_test as u64 - pos_test[c]);
-            if np == 0 || nn == 0 || tp == 0 || tn == 0 {
-                continue;
-            }
-            cand.clear();
-            for j in 0..f {
-                // Relative floor: a variance at rounding level is no variance.
-                let floor = 1e-12 * (q[j] / n_train as f64).sqrt();
-                if sigma[j].is_nan() || sigma[j] <= floor {
-                    continue;
-                }
-                let mp = s_pos[j * nc + c] / np as f64 / sigma[j];
-                let mn = (s[j] - s_pos[j * nc + c]) / nn as f64 / sigma[j];
-                cand.push((mp - mn, j, mp, mn));
-            }
-            if cand.is_empty() {
-                continue;
-            }
-            let k = cfg.k.min(cand.len());
-            // Largest difference first; ties to the lower latent index.
-            let order = |x: &(f64, usize, f64, f64), y: &(f64, usize, f64, f64)| {
-                y.0.total_cmp(&x.0).then(x.1.cmp(&y.1))
-            };
-            if k < cand.len() {
-                cand.select_nth_unstable_by(k - 1, order);
-            }
-            cand[..k].sort_by(order);
+        for (c, picked) in chosen.into_iter().flatten().enumerate() {
+            let Some(picked) = picked else { continue };
             evaluable[c] = true;
-            for &(_, j, mp, mn) in &cand[..k] {
+            for (_, j, mp, mn) in picked {
                 sel[j].push((c as u32, (mp - mn) / sigma[j]));
                 bias[c] += 0.5 * (mp * mp - mn * mn);
             }

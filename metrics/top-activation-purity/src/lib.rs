@@ -26,11 +26,15 @@
 //! score; undefined when no latent fires. Reads only the order of each
 //! latent's codes: exactly invariant to positive rescaling. Cost
 //! `O(nnz(codes) · labels per token)` expected time (a transposed copy of the
-//! codes and one selection per latent), `O(nnz + d_sae + n_concepts)`
-//! memory.
+//! codes and one selection per latent), latent-major on all cores,
+//! `O(nnz + d_sae + n_concepts)` memory.
 #![deny(unsafe_code)]
 
+use rdpbench_kernels::{Firing, LatentMajor, map_chunks};
 use rdpbench_sdk::prelude::*;
+
+/// Latents per parallel chunk.
+const LATENT_CHUNK: usize = 1024;
 
 /// Top-decile activation purity (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -108,69 +112,49 @@ impl Metric for TopActivationPurity {
             codes.n_rows,
             labels.n_rows
         );
-        let (n, f, nc) = (codes.n_rows, codes.n_cols, labels.n_cols);
-        // Transposed firings: (token, value) per latent.
-        let mut fires = vec![0usize; f];
-        for t in 0..n {
-            for (j, a) in codes.row_iter(t) {
-                if a > 0.0 {
-                    fires[j] += 1;
-                }
-            }
-        }
-        let mut start = vec![0usize; f + 1];
-        for j in 0..f {
-            start[j + 1] = start[j] + fires[j];
-        }
-        let mut tok = vec![0u32; start[f]];
-        let mut val = vec![0f32; start[f]];
-        let mut fill = start.clone();
-        for t in 0..n {
-            for (j, a) in codes.row_iter(t) {
-                if a > 0.0 {
-                    tok[fill[j]] = t as u32;
-                    val[fill[j]] = a;
-                    fill[j] += 1;
-                }
-            }
-        }
-        let mut scratch: Vec<f32> = Vec::new();
-        let mut count = vec![0u64; nc];
-        let mut touched: Vec<u32> = Vec::new();
-        let mut per_latent = vec![None; f];
-        let (mut sum, mut live) = (0.0f64, 0usize);
-        for j in 0..f {
-            let fj = fires[j];
-            if fj == 0 {
-                continue;
-            }
-            let (a, b) = (start[j], start[j + 1]);
-            let k = fj.div_ceil(10);
-            scratch.clear();
-            scratch.extend_from_slice(&val[a..b]);
-            // k-th largest = element at index fj − k in ascending order.
-            let (_, theta, _) = scratch.select_nth_unstable_by(fj - k, f32::total_cmp);
-            let theta = *theta;
-            let mut top = 0u64;
-            touched.clear();
-            for i in a..b {
-                if val[i] >= theta {
-                    top += 1;
-                    for &c in labels.row_indices(tok[i] as usize) {
-                        if count[c as usize] == 0 {
-                            touched.push(c);
-                        }
-                        count[c as usize] += 1;
+        let (f, nc) = (codes.n_cols, labels.n_cols);
+        let by_latent = LatentMajor::build(&codes, Firing::Positive);
+        let parts = map_chunks(f, LATENT_CHUNK, |latents| {
+            let mut scratch: Vec<f32> = Vec::new();
+            let mut count = vec![0u64; nc];
+            let mut touched: Vec<u32> = Vec::new();
+            latents
+                .map(|j| {
+                    let (tok, val) = (by_latent.tokens(j), by_latent.values(j));
+                    let fj = val.len();
+                    if fj == 0 {
+                        return None;
                     }
-                }
-            }
-            let mut best = 0u64;
-            for &c in &touched {
-                best = best.max(count[c as usize]);
-                count[c as usize] = 0;
-            }
-            let p = best as f64 / top as f64;
-            per_latent[j] = Some(p);
+                    let k = fj.div_ceil(10);
+                    scratch.clear();
+                    scratch.extend_from_slice(val);
+                    let (_, theta, _) = scratch.select_nth_unstable_by(fj - k, f32::total_cmp);
+                    let theta = *theta;
+                    let mut top = 0u64;
+                    touched.clear();
+                    for (&t, &a) in tok.iter().zip(val) {
+                        if a >= theta {
+                            top += 1;
+                            for &c in labels.row_indices(t as usize) {
+                                if count[c as usize] == 0 {
+                                    touched.push(c);
+                                }
+                                count[c as usize] += 1;
+                            }
+                        }
+                    }
+                    let mut best = 0u64;
+                    for &c in &touched {
+                        best = best.max(count[c as usize]);
+                        count[c as usize] = 0;
+                    }
+                    Some(best as f64 / top as f64)
+                })
+                .collect::<Vec<_>>()
+        });
+        let per_latent: Vec<Option<f64>> = parts.into_iter().flatten().collect();
+        let (mut sum, mut live) = (0.0f64, 0usize);
+        for p in per_latent.iter().flatten() {
             sum += p;
             live += 1;
         }
