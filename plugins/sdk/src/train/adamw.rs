@@ -111,10 +111,10 @@ fn update(theta: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], c: StepCon
 /// is not already a contiguous slice of its storage.
 fn with_cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
     let (storage, layout) = t.storage_and_layout();
-    if let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) {
-        if t.dtype() == DType::F32 {
-            return Ok(f(&cpu.as_slice::<f32>()?[start..end]));
-        }
+    if let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets())
+        && t.dtype() == DType::F32
+    {
+        return Ok(f(&cpu.as_slice::<f32>()?[start..end]));
     }
     drop(storage);
     let v = t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;

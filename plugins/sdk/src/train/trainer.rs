@@ -643,18 +643,19 @@ pub fn train(arch: &dyn Architecture, request: TrainRequest<'_>) -> Result<SaeWe
     let resume_dir = checkpoint_dir.map(|d| d.join(resume::DIR));
     let mut log = LogSums::default();
     let mut rows_read = 0u64;
-    if let Some(dir) = &resume_dir {
-        if let Some((state, tensors)) = resume::read(dir)? {
-            session
-                .restore(&state, &tensors)
-                .with_context(|| format!("cannot resume from {}", dir.display()))?;
-            skip(data, &mut batch, state.rows_read)?;
-            rows_read = state.rows_read;
-            log = state.log;
-        }
+    if let Some(dir) = &resume_dir
+        && let Some((state, tensors)) = resume::read(dir)?
+    {
+        session
+            .restore(&state, &tensors)
+            .with_context(|| format!("cannot resume from {}", dir.display()))?;
+        skip(data, &mut batch, state.rows_read)?;
+        rows_read = state.rows_read;
+        log = state.log;
     }
-    let mut steps_done = session.step_count();
-    for step in steps_done..config.steps {
+    let first_step = session.step_count();
+    let mut steps_done = first_step;
+    for step in first_step..config.steps {
         let n = fill(data, &mut batch, config.batch_size)?;
         if n == 0 {
             observer.on_progress(
@@ -700,19 +701,18 @@ pub fn train(arch: &dyn Architecture, request: TrainRequest<'_>) -> Result<SaeWe
                 &serde_json::Value::Object(m).to_string(),
             );
         }
-        if let (Some(dir), Some(resume_dir)) = (checkpoint_dir, &resume_dir) {
-            if config.checkpoint_every > 0
-                && steps_done.is_multiple_of(config.checkpoint_every)
-                && !last
-            {
-                write_checkpoint(
-                    &dir.join(format!("step_{steps_done}")),
-                    &session.export()?,
-                    &dev,
-                )?;
-                let (state, tensors) = session.snapshot(rows_read, log)?;
-                resume::write(resume_dir, &state, &tensors)?;
-            }
+        if let (Some(dir), Some(resume_dir)) = (checkpoint_dir, &resume_dir)
+            && config.checkpoint_every > 0
+            && steps_done.is_multiple_of(config.checkpoint_every)
+            && !last
+        {
+            write_checkpoint(
+                &dir.join(format!("step_{steps_done}")),
+                &session.export()?,
+                &dev,
+            )?;
+            let (state, tensors) = session.snapshot(rows_read, log)?;
+            resume::write(resume_dir, &state, &tensors)?;
         }
     }
     if steps_done == 0 {
