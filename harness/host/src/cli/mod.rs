@@ -3,6 +3,7 @@
 
 mod check;
 mod compare;
+mod lm;
 mod plugins;
 mod report;
 mod reproduce;
@@ -57,6 +58,10 @@ enum Command {
     /// Reproduce the paper's toy claims (`rdp`: R1-R3 rate-distortion curves).
     #[command(subcommand)]
     Reproduce(reproduce::ReproduceCommand),
+    /// The real language model (SmolLM2-135M; data from scripts/fetch-real-data.sh):
+    /// greedy generation, Brown perplexity, activation extraction.
+    #[command(subcommand)]
+    Lm(lm::LmCommand),
     /// Print the embedded default configuration (commented TOML), or with
     /// --effective the configuration in force after layering.
     Config {
@@ -149,6 +154,7 @@ pub fn run() -> Exit {
         Command::Validity(args) => {
             load_config(cli.config.as_deref()).and_then(|c| validity::validity(c, args))
         }
+        Command::Lm(cmd) => lm::lm(cmd),
         Command::New(NewCommand::Metric { name, dir }) => plugins::new_metric(&name, dir),
         Command::Config { effective } => {
             if effective {

@@ -1,0 +1,246 @@
+//! `rdpbench lm`: the real language model (SmolLM2-135M over its GGUF, from
+//! `scripts/fetch-real-data.sh`): greedy generation and Brown-passage perplexity, to
+//! show the forward reproduces the model's own behaviour.
+
+use super::plugins::out;
+use anyhow::Result;
+use rdpbench::exit::{Exit, usage_error};
+use rdpbench_lm::activation_cache::{self, ExtractSettings};
+use rdpbench_lm::{BpeTokenizer, GgufFile, Llama, brown, corpus, real_data};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LmCommand {
+    /// Greedy continuation of a prompt (plain text, no chat template).
+    Generate(GenerateArgs),
+    /// Perplexity of the model on one Brown-corpus passage.
+    Perplexity(PerplexityArgs),
+    /// Extract residual-stream activations of a labelled corpus into a resumable,
+    /// checksummed cache (safetensors shards + manifest.json).
+    Extract(ExtractArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExtractArgs {
+    /// `brown` (all passages, or --brown-passages) or `sae-probes:NAME` (the file
+    /// cleaned_data/NAME.csv, e.g. sae-probes:100_news_fake).
+    #[arg(long, default_value = "brown")]
+    corpus: String,
+    /// Brown passage ids (comma-separated); default: every passage.
+    #[arg(long, value_delimiter = ',')]
+    brown_passages: Vec<String>,
+    /// Residual stream after this block (0-based; SmolLM2 has 30).
+    #[arg(long, default_value_t = 15)]
+    layer: usize,
+    /// Tokens per forward window.
+    #[arg(long, default_value_t = 128)]
+    seq_len: usize,
+    /// Windows per forward batch.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Tokens per shard (shards hold whole documents).
+    #[arg(long, default_value_t = 16384)]
+    shard_tokens: usize,
+    /// Stop once this many tokens are cached.
+    #[arg(long)]
+    max_tokens: Option<usize>,
+    /// Cache folder (default: rdpbench-out/activations/<corpus>-L<layer>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ModelArg {
+    /// GGUF file (default: $RDPBENCH_REAL_DATA/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf,
+    /// RDPBENCH_REAL_DATA defaulting to target/real-data).
+    #[arg(long, value_name = "GGUF")]
+    model: Option<PathBuf>,
+    /// JSON on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    #[arg(long)]
+    prompt: String,
+    /// Tokens to generate (stops early at EOS).
+    #[arg(long, default_value_t = 8)]
+    max_new: usize,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PerplexityArgs {
+    /// Brown passage id, e.g. ca01 (genre a: press reportage).
+    #[arg(long, default_value = "ca01")]
+    brown: String,
+    /// Score only the passage's first N tokens.
+    #[arg(long, default_value_t = 1024)]
+    max_tokens: usize,
+    /// Tokens per forward window (non-overlapping).
+    #[arg(long, default_value_t = 512)]
+    window: usize,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+fn load(model: Option<&Path>) -> Result<(Llama, BpeTokenizer)> {
+    let path = model.map_or_else(real_data::smollm2_gguf, Path::to_path_buf);
+    real_data::require(&path).map_err(usage_error)?;
+    let t0 = Instant::now();
+    let gguf = GgufFile::read(&path)?;
+    let tok = BpeTokenizer::from_gguf(&gguf)?;
+    let llama = Llama::from_gguf(&gguf)?;
+    eprintln!(
+        "loaded {} ({} blocks, d_model {}, vocab {}) in {:.2} s",
+        path.display(),
+        llama.config.n_layers,
+        llama.config.d_model,
+        llama.config.vocab_size,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok((llama, tok))
+}
+
+pub fn lm(cmd: LmCommand) -> Result<Exit> {
+    match cmd {
+        LmCommand::Generate(a) => generate(a),
+        LmCommand::Perplexity(a) => perplexity(a),
+        LmCommand::Extract(a) => extract(a),
+    }
+}
+
+fn generate(a: GenerateArgs) -> Result<Exit> {
+    let (llama, tok) = load(a.model.model.as_deref())?;
+    let prompt = tok.encode(&a.prompt);
+    anyhow::ensure!(!prompt.is_empty(), "--prompt is empty");
+    let t0 = Instant::now();
+    let new = llama.generate_greedy(&prompt, a.max_new, Some(tok.eos_id))?;
+    let secs = t0.elapsed().as_secs_f64();
+    let continuation = tok.decode(&new);
+    eprintln!("generated {} tokens in {secs:.2} s", new.len());
+    if a.model.json {
+        let v = serde_json::json!({
+            "prompt": a.prompt,
+            "prompt_ids": prompt,
+            "new_ids": new,
+            "continuation": continuation,
+            "seconds": secs,
+        });
+        out(&serde_json::to_string_pretty(&v)?)?;
+    } else {
+        out(&format!("{}{}", a.prompt, continuation))?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn perplexity(a: PerplexityArgs) -> Result<Exit> {
+    let dir = real_data::brown_dir();
+    real_data::require(&dir).map_err(usage_error)?;
+    let passage = brown::read_passage(&dir, &a.brown).map_err(usage_error)?;
+    let (llama, tok) = load(a.model.model.as_deref())?;
+    let mut ids = tok.encode(&passage.text);
+    ids.truncate(a.max_tokens);
+    let t0 = Instant::now();
+    let (nll, n) = llama.mean_nll(&ids, a.window)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let ppl = nll.exp();
+    eprintln!("scored {n} tokens in {secs:.2} s");
+    if a.model.json {
+        let v = serde_json::json!({
+            "brown_passage": a.brown,
+            "tokens": ids.len(),
+            "predicted_tokens": n,
+            "window": a.window,
+            "mean_nll_nats": nll,
+            "perplexity": ppl,
+            "seconds": secs,
+        });
+        out(&serde_json::to_string_pretty(&v)?)?;
+    } else {
+        out(&format!(
+            "Brown {}: perplexity {ppl:.3} (mean NLL {nll:.4} nats over {n} predicted tokens, windows of {})",
+            a.brown, a.window
+        ))?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn extract(a: ExtractArgs) -> Result<Exit> {
+    let corpus = if a.corpus == "brown" {
+        let dir = real_data::brown_dir();
+        real_data::require(&dir).map_err(usage_error)?;
+        corpus::brown_corpus(&dir, &a.brown_passages).map_err(usage_error)?
+    } else if let Some(name) = a.corpus.strip_prefix("sae-probes:") {
+        let path = real_data::sae_probes_dir().join(format!("{name}.csv"));
+        real_data::require(&path).map_err(usage_error)?;
+        corpus::sae_probes_corpus(&path).map_err(usage_error)?
+    } else {
+        return Err(usage_error(anyhow::anyhow!(
+            "--corpus '{}': expected 'brown' or 'sae-probes:NAME'",
+            a.corpus
+        )));
+    };
+    let model_path = a
+        .model
+        .model
+        .clone()
+        .unwrap_or_else(real_data::smollm2_gguf);
+    let (llama, tok) = load(Some(&model_path))?;
+    if a.layer >= llama.config.n_layers {
+        return Err(usage_error(anyhow::anyhow!(
+            "--layer {}: the model has blocks 0..{}",
+            a.layer,
+            llama.config.n_layers - 1
+        )));
+    }
+    let out_dir = a.out.unwrap_or_else(|| {
+        PathBuf::from("rdpbench-out/activations").join(format!(
+            "{}-L{}",
+            corpus.name.replace('/', "-"),
+            a.layer
+        ))
+    });
+    let settings = ExtractSettings {
+        layer: a.layer,
+        seq_len: a.seq_len,
+        batch: a.batch,
+        shard_tokens: a.shard_tokens,
+        max_tokens: a.max_tokens,
+    };
+    let r = activation_cache::extract(&llama, &tok, &model_path, &corpus, &settings, &out_dir)?;
+    eprintln!(
+        "{}: {} shards verified and kept, {} written ({} new tokens, {} in the cache)",
+        out_dir.display(),
+        r.shards_verified,
+        r.shards_written,
+        r.tokens_written,
+        r.tokens_total
+    );
+    if a.model.json {
+        let mut v = serde_json::to_value(&r)?;
+        v["forward_tokens_per_second"] = r.forward_tokens_per_second().into();
+        v["total_tokens_per_second"] = r.total_tokens_per_second().into();
+        v["cache"] = out_dir.display().to_string().into();
+        out(&serde_json::to_string_pretty(&v)?)?;
+    } else if r.tokens_written > 0 {
+        out(&format!(
+            "extracted {} tokens (layer {}, windows of {}, batch {}): forward {:.1} tokens/s, end to end {:.1} tokens/s ({:.1} s)",
+            r.tokens_written,
+            a.layer,
+            a.seq_len,
+            a.batch,
+            r.forward_tokens_per_second(),
+            r.total_tokens_per_second(),
+            r.total_seconds
+        ))?;
+    } else {
+        out("nothing to do: the cache is complete")?;
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,480 @@
+//! On-disk cache of residual-stream activations: safetensors shards plus a JSON manifest,
+//! resumable and checksummed, so one extraction serves many SAEs and metrics.
+//!
+//! Folder layout: `manifest.json` and `shard-00000.safetensors`, … Each shard covers
+//! whole documents `[doc_start, doc_end)` (a shard closes once it holds at least
+//! `shard_tokens` tokens) and holds, for its `n` tokens in document order:
+//! - `activations` f32 `[n, d_model]`: the residual stream after block `layer`;
+//! - `token_ids` u32 `[n]`, `doc_index` u32 `[n]`, `position` u32 `[n]` (position in
+//!   the forward window);
+//! - `token_label` i32 `[n]` (index into `token_label_names`, −1 = none) and
+//!   `doc_label` i32 `[n]` (index into `doc_label_names`, −1 = none).
+//!
+//! Documents are cut into windows of `seq_len` tokens, each run from position 0 (the
+//! model never sees across a window edge). No BOS is prepended (SmolLM2 does not use
+//! one). The manifest is rewritten atomically after every shard, with the shard's
+//! SHA-256; on a re-run every listed shard is re-hashed, and the run resumes after the
+//! last one that verifies (a corrupt or missing shard and all after it are redone). A
+//! manifest written for another model, layer, window, or corpus is an error.
+
+use crate::corpus::{LabelledCorpus, token_label};
+use crate::llama::Llama;
+use crate::tokenizer::BpeTokenizer;
+use anyhow::{Context, Result, ensure};
+use safetensors::{Dtype, tensor::TensorView};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::time::Instant;
+
+/// Manifest schema version.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Manifest file name inside the cache folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// What to extract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtractSettings {
+    /// Residual stream after this block (0-based).
+    pub layer: usize,
+    /// Tokens per forward window.
+    pub seq_len: usize,
+    /// Windows per forward batch.
+    pub batch: usize,
+    /// A shard closes once it holds at least this many tokens.
+    pub shard_tokens: usize,
+    /// Stop after the document that brings the total to at least this many tokens.
+    pub max_tokens: Option<usize>,
+}
+
+/// One finished shard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    pub file: String,
+    pub sha256: String,
+    pub n_tokens: usize,
+    pub doc_start: usize,
+    pub doc_end: usize,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub model_file: String,
+    pub model_sha256: String,
+    pub d_model: usize,
+    pub corpus: String,
+    pub n_documents: usize,
+    pub token_label_names: Vec<String>,
+    pub doc_label_names: Vec<String>,
+    pub layer: usize,
+    pub seq_len: usize,
+    pub shards: Vec<ShardEntry>,
+    /// Tokens in all shards.
+    pub n_tokens: usize,
+    /// Every document (up to `max_tokens`) is in a shard.
+    pub complete: bool,
+}
+
+/// What one run did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtractReport {
+    pub shards_verified: usize,
+    pub shards_written: usize,
+    pub tokens_written: usize,
+    pub tokens_total: usize,
+    /// Seconds in the model forward only.
+    pub forward_seconds: f64,
+    /// Seconds for the whole run (tokenizing, forward, writing, hashing).
+    pub total_seconds: f64,
+}
+
+impl ExtractReport {
+    /// Throughput of the forward alone, tokens/s.
+    pub fn forward_tokens_per_second(&self) -> f64 {
+        self.tokens_written as f64 / self.forward_seconds.max(1e-9)
+    }
+    /// End-to-end throughput, tokens/s.
+    pub fn total_tokens_per_second(&self) -> f64 {
+        self.tokens_written as f64 / self.total_seconds.max(1e-9)
+    }
+}
+
+/// SHA-256 of a file as lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(sha256_hex(&bytes))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+}
+
+/// Reads the manifest of a cache folder.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(MANIFEST_FILE);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Keeps the leading shards whose files hash to their recorded SHA-256.
+fn verified_prefix(dir: &Path, shards: &[ShardEntry]) -> Vec<ShardEntry> {
+    let mut ok = Vec::new();
+    for s in shards {
+        match sha256_file(&dir.join(&s.file)) {
+            Ok(h) if h == s.sha256 => ok.push(s.clone()),
+            Ok(_) => {
+                tracing::warn!(
+                    "{}: checksum mismatch, redoing it and every later shard",
+                    s.file
+                );
+                break;
+            }
+            Err(e) => {
+                tracing::warn!("{}: {e:#}; redoing it and every later shard", s.file);
+                break;
+            }
+        }
+    }
+    ok
+}
+
+/// Per-token rows of one shard, before writing.
+#[derive(Default)]
+struct ShardRows {
+    activations: Vec<f32>,
+    token_ids: Vec<u32>,
+    doc_index: Vec<u32>,
+    position: Vec<u32>,
+    token_label: Vec<i32>,
+    doc_label: Vec<i32>,
+}
+
+fn le_bytes<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
+    v.iter().flat_map(|&x| f(x)).collect()
+}
+
+impl ShardRows {
+    fn serialize(&self, d: usize) -> Result<Vec<u8>> {
+        let n = self.token_ids.len();
+        let tensors: Vec<(&str, Dtype, Vec<usize>, Vec<u8>)> = vec![
+            (
+                "activations",
+                Dtype::F32,
+                vec![n, d],
+                le_bytes(&self.activations, f32::to_le_bytes),
+            ),
+            (
+                "token_ids",
+                Dtype::U32,
+                vec![n],
+                le_bytes(&self.token_ids, u32::to_le_bytes),
+            ),
+            (
+                "doc_index",
+                Dtype::U32,
+                vec![n],
+                le_bytes(&self.doc_index, u32::to_le_bytes),
+            ),
+            (
+                "position",
+                Dtype::U32,
+                vec![n],
+                le_bytes(&self.position, u32::to_le_bytes),
+            ),
+            (
+                "token_label",
+                Dtype::I32,
+                vec![n],
+                le_bytes(&self.token_label, i32::to_le_bytes),
+            ),
+            (
+                "doc_label",
+                Dtype::I32,
+                vec![n],
+                le_bytes(&self.doc_label, i32::to_le_bytes),
+            ),
+        ];
+        let views = tensors
+            .iter()
+            .map(|(name, dt, shape, b)| {
+                Ok((name.to_string(), TensorView::new(*dt, shape.clone(), b)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(safetensors::serialize(views, None)?)
+    }
+}
+
+/// One forward window: document, token range within it.
+struct Window {
+    doc: usize,
+    start: usize,
+    ids: Vec<u32>,
+    /// Row of its first token in the shard.
+    row: usize,
+}
+
+/// Extracts (or resumes extracting) the corpus into `dir`.
+pub fn extract(
+    model: &Llama,
+    tokenizer: &BpeTokenizer,
+    model_file: &Path,
+    corpus: &LabelledCorpus,
+    settings: &ExtractSettings,
+    dir: &Path,
+) -> Result<ExtractReport> {
+    let t_all = Instant::now();
+    ensure!(
+        settings.seq_len >= 1 && settings.batch >= 1,
+        "seq_len and batch must be at least 1"
+    );
+    ensure!(
+        settings.shard_tokens >= 1,
+        "shard_tokens must be at least 1"
+    );
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let d = model.config.d_model;
+    let fresh = Manifest {
+        schema_version: SCHEMA_VERSION,
+        model_file: model_file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        model_sha256: sha256_file(model_file)?,
+        d_model: d,
+        corpus: corpus.name.clone(),
+        n_documents: corpus.documents.len(),
+        token_label_names: corpus.token_label_names.clone(),
+        doc_label_names: corpus.doc_label_names.clone(),
+        layer: settings.layer,
+        seq_len: settings.seq_len,
+        shards: Vec::new(),
+        n_tokens: 0,
+        complete: false,
+    };
+    let mut manifest = if dir.join(MANIFEST_FILE).exists() {
+        let old = read_manifest(dir)?;
+        fn same(m: &Manifest) -> (u32, &str, usize, &str, usize, usize, usize) {
+            (
+                m.schema_version,
+                &m.model_sha256,
+                m.d_model,
+                &m.corpus,
+                m.n_documents,
+                m.layer,
+                m.seq_len,
+            )
+        }
+        ensure!(
+            same(&old) == same(&fresh) && old.token_label_names == fresh.token_label_names,
+            "{}: the cache there was made for another model, corpus, layer or window \
+             (corpus '{}', layer {}, seq_len {}); use a new folder",
+            dir.display(),
+            old.corpus,
+            old.layer,
+            old.seq_len
+        );
+        let shards = verified_prefix(dir, &old.shards);
+        Manifest {
+            n_tokens: shards.iter().map(|s| s.n_tokens).sum(),
+            shards,
+            ..fresh
+        }
+    } else {
+        fresh
+    };
+    let shards_verified = manifest.shards.len();
+    let mut next_doc = manifest.shards.last().map_or(0, |s| s.doc_end);
+    let mut report = ExtractReport {
+        shards_verified,
+        shards_written: 0,
+        tokens_written: 0,
+        tokens_total: manifest.n_tokens,
+        forward_seconds: 0.0,
+        total_seconds: 0.0,
+    };
+    let limit = settings.max_tokens.unwrap_or(usize::MAX);
+    let mut forward_seconds = 0.0;
+
+    while next_doc < corpus.documents.len() && manifest.n_tokens < limit {
+        // Gather whole documents until the shard is full (or the token limit is reached).
+        let doc_start = next_doc;
+        let mut rows = ShardRows::default();
+        let mut windows = Vec::new();
+        while next_doc < corpus.documents.len()
+            && rows.token_ids.len() < settings.shard_tokens
+            && manifest.n_tokens + rows.token_ids.len() < limit
+        {
+            let doc = &corpus.documents[next_doc];
+            let enc = tokenizer.encode_with_offsets(&doc.text);
+            for (k, &(id, at)) in enc.iter().enumerate() {
+                let end = enc.get(k + 1).map_or(doc.text.len(), |e| e.1);
+                rows.token_ids.push(id);
+                rows.doc_index.push(next_doc as u32);
+                rows.position.push((k % settings.seq_len) as u32);
+                rows.token_label.push(
+                    token_label(&doc.text, &doc.word_labels, at..end).map_or(-1, |l| l as i32),
+                );
+                rows.doc_label.push(doc.doc_label.map_or(-1, |l| l as i32));
+            }
+            let base = rows.token_ids.len() - enc.len();
+            let ids: Vec<u32> = enc.iter().map(|e| e.0).collect();
+            for (w, chunk) in ids.chunks(settings.seq_len).enumerate() {
+                windows.push(Window {
+                    doc: next_doc,
+                    start: w * settings.seq_len,
+                    ids: chunk.to_vec(),
+                    row: base + w * settings.seq_len,
+                });
+            }
+            next_doc += 1;
+        }
+        let n = rows.token_ids.len();
+        rows.activations = vec![0f32; n * d];
+        // Batch windows of equal length together.
+        windows.sort_by_key(|w| (std::cmp::Reverse(w.ids.len()), w.row));
+        let t_fwd = Instant::now();
+        for group in windows.chunk_by(|a, b| a.ids.len() == b.ids.len()) {
+            for batch in group.chunks(settings.batch) {
+                let ids: Vec<Vec<u32>> = batch.iter().map(|w| w.ids.clone()).collect();
+                let out = model
+                    .forward(&ids, Some(settings.layer), false)
+                    .with_context(|| {
+                        format!(
+                            "document {} window at token {}",
+                            batch[0].doc, batch[0].start
+                        )
+                    })?;
+                let res = out.residual.expect("asked for the residual");
+                let flat: Vec<f32> = res.flatten_all()?.to_vec1()?;
+                let len = batch[0].ids.len();
+                for (b, w) in batch.iter().enumerate() {
+                    let src = &flat[b * len * d..(b + 1) * len * d];
+                    rows.activations[w.row * d..(w.row + len) * d].copy_from_slice(src);
+                }
+            }
+        }
+        forward_seconds += t_fwd.elapsed().as_secs_f64();
+
+        let file = format!("shard-{:05}.safetensors", manifest.shards.len());
+        let bytes = rows.serialize(d)?;
+        write_atomic(&dir.join(&file), &bytes)?;
+        manifest.shards.push(ShardEntry {
+            file,
+            sha256: sha256_hex(&bytes),
+            n_tokens: n,
+            doc_start,
+            doc_end: next_doc,
+        });
+        manifest.n_tokens += n;
+        manifest.complete = next_doc == corpus.documents.len() || manifest.n_tokens >= limit;
+        write_atomic(
+            &dir.join(MANIFEST_FILE),
+            &serde_json::to_vec_pretty(&manifest)?,
+        )?;
+        report.shards_written += 1;
+        report.tokens_written += n;
+        tracing::info!(
+            "shard {} : {n} tokens, documents {doc_start}..{next_doc}, total {}",
+            manifest.shards.len() - 1,
+            manifest.n_tokens
+        );
+    }
+    if !manifest.complete {
+        manifest.complete = next_doc == corpus.documents.len() || manifest.n_tokens >= limit;
+        write_atomic(
+            &dir.join(MANIFEST_FILE),
+            &serde_json::to_vec_pretty(&manifest)?,
+        )?;
+    }
+    report.tokens_total = manifest.n_tokens;
+    report.forward_seconds = forward_seconds;
+    report.total_seconds = t_all.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// One shard read back: activations `[n, d_model]` and per-token columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shard {
+    pub n_tokens: usize,
+    pub d_model: usize,
+    pub activations: Vec<f32>,
+    pub token_ids: Vec<u32>,
+    pub doc_index: Vec<u32>,
+    pub position: Vec<u32>,
+    pub token_label: Vec<i32>,
+    pub doc_label: Vec<i32>,
+}
+
+/// Reads shard `i` of a cache folder, verifying its checksum and shapes.
+pub fn read_shard(dir: &Path, manifest: &Manifest, i: usize) -> Result<Shard> {
+    let entry = manifest.shards.get(i).with_context(|| {
+        format!(
+            "{}: no shard {i} (the manifest lists {})",
+            dir.display(),
+            manifest.shards.len()
+        )
+    })?;
+    let path = dir.join(&entry.file);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    ensure!(
+        sha256_hex(&bytes) == entry.sha256,
+        "{}: SHA-256 does not match the manifest",
+        path.display()
+    );
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .with_context(|| format!("parsing {}", path.display()))?;
+    let (n, d) = (entry.n_tokens, manifest.d_model);
+    let get = |name: &str, dtype: Dtype, shape: &[usize]| -> Result<Vec<[u8; 4]>> {
+        let t = st
+            .tensor(name)
+            .with_context(|| format!("{}: tensor '{name}' missing", path.display()))?;
+        ensure!(
+            t.dtype() == dtype && t.shape() == shape,
+            "{}: tensor '{name}' is {:?} {:?}, expected {dtype:?} {shape:?}",
+            path.display(),
+            t.dtype(),
+            t.shape()
+        );
+        Ok(t.data()
+            .chunks_exact(4)
+            .map(|c| [c[0], c[1], c[2], c[3]])
+            .collect())
+    };
+    let u = |name| -> Result<Vec<u32>> {
+        Ok(get(name, Dtype::U32, &[n])?
+            .into_iter()
+            .map(u32::from_le_bytes)
+            .collect())
+    };
+    let i32s = |name| -> Result<Vec<i32>> {
+        Ok(get(name, Dtype::I32, &[n])?
+            .into_iter()
+            .map(i32::from_le_bytes)
+            .collect())
+    };
+    Ok(Shard {
+        n_tokens: n,
+        d_model: d,
+        activations: get("activations", Dtype::F32, &[n, d])?
+            .into_iter()
+            .map(f32::from_le_bytes)
+            .collect(),
+        token_ids: u("token_ids")?,
+        doc_index: u("doc_index")?,
+        position: u("position")?,
+        token_label: i32s("token_label")?,
+        doc_label: i32s("doc_label")?,
+    })
+}

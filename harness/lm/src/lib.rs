@@ -1,0 +1,20 @@
+//! Real language-model data for rdpbench (issue #7): a GGUF reader and dequantizer, a
+//! small llama forward over SmolLM2-135M's weights that exposes the residual stream,
+//! the byte-level BPE tokenizer rebuilt from the GGUF metadata, and where the optional
+//! downloaded data lives (`scripts/fetch-real-data.sh`).
+#![forbid(unsafe_code)]
+
+pub mod activation_cache;
+pub mod brown;
+pub mod corpus;
+pub mod dequant;
+pub mod gguf;
+pub mod gguf_writer;
+pub mod llama;
+pub mod real_data;
+pub mod sae_probes;
+pub mod tokenizer;
+
+pub use gguf::GgufFile;
+pub use llama::{Llama, LlamaConfig};
+pub use tokenizer::BpeTokenizer;
