@@ -3,6 +3,7 @@
 //! a thin command-line layer over it.
 #![deny(unsafe_code)]
 
+pub mod bench;
 pub mod check;
 pub mod config;
 pub mod exit;

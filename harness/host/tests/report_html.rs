@@ -332,3 +332,180 @@ fn report_renders_from_a_results_folder() {
     assert!(h.contains("plain-metric"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Training, reproduction and benchmark results with a hostile architecture
+/// name and metric id, for the sections fed by other commands.
+fn toy_inputs() -> ReportInputs {
+    use rdpbench::bench::{BenchRun, BenchSettings, MetricBench, ScalingFit, SizeResult};
+    use rdpbench::reproduce::{Claim, CurvePoint, PgtPoint, RateGap, RdpReport, RdpSettings};
+    use rdpbench::train::{JobOutcome, Sparsity, SweepSummary, ToyEval, TrainJob};
+    let eval = |l0: f64, p_gt: Option<f64>| ToyEval {
+        n_samples: 100,
+        explained_variance: Some(0.9),
+        mse: Some(1e-3 * l0),
+        l0: Some(l0),
+        mcc: Some(0.8),
+        mmcs: Some(0.8),
+        p_gt,
+        polysemantic_fraction: Some(0.1),
+        n_live: 30,
+        d_sae: 32,
+    };
+    let job = |arch: &str, id: &str| TrainJob {
+        id: id.into(),
+        architecture: arch.into(),
+        d_sae: 32,
+        sparsity: Sparsity::K(4.0),
+        seed: 0,
+        hyperparameters: serde_json::json!({}),
+        toy: Config::defaults().toy,
+        toy_seed: 0,
+    };
+    let train = SweepSummary {
+        schema_version: 1,
+        rdpbench_version: rdpbench::VERSION.into(),
+        jobs: vec![
+            JobOutcome {
+                job: job(XSS, "hostile-arch"),
+                folder: PathBuf::from("saes/x"),
+                trained: true,
+                eval: eval(4.0, Some(0.3)),
+            },
+            JobOutcome {
+                job: job("topk", "topk-w32-k4-s0"),
+                folder: PathBuf::from("saes/y"),
+                trained: true,
+                eval: eval(3.0, Some(0.1)),
+            },
+        ],
+    };
+    let point = |family: &str, data: &str, k: f64, mse: f64| CurvePoint {
+        family: family.into(),
+        data: data.into(),
+        k,
+        l0: k,
+        mse,
+        explained_variance: 1.0 - mse,
+        p_gt: Some(0.0),
+    };
+    let rdp = RdpReport {
+        schema_version: 1,
+        rdpbench_version: rdpbench::VERSION.into(),
+        settings: RdpSettings::default(),
+        curves: vec![
+            point("restricted", "cooccurring", 1.0, 0.2),
+            point("restricted", "cooccurring", 2.0, 0.1),
+            point("unrestricted", "cooccurring", 1.0, 0.1),
+            point("unrestricted", "cooccurring", 2.0, 0.05),
+        ],
+        gaps: vec![RateGap {
+            data: "cooccurring".into(),
+            restricted_l0_at_target: Some(1.6),
+            unrestricted_l0_at_target: Some(1.45),
+            measured_gap: Some(0.15),
+            analytic_tax: 0.15,
+            empirical_tax: 0.149,
+            empirical_tax_se: 0.004,
+            restricted_above_fraction: Some(1.0),
+        }],
+        pgt_vs_q: [0.1, 1.0]
+            .iter()
+            .map(|&f| PgtPoint {
+                q_factor: f,
+                q: 0.1 * f,
+                seed: 0,
+                eval: eval(2.0, Some(f)),
+            })
+            .collect(),
+        claims: vec![Claim {
+            id: "R1".into(),
+            holds: true,
+            evidence: format!("gap matches {XSS}"),
+        }],
+    };
+    let size = |n: usize, d: usize| SizeResult {
+        d_sae: d,
+        n_tokens: n,
+        bench_id: format!("{XSS}/d_sae={d} N={n}"),
+        median_ns: Some(10.0 * n as f64),
+        median_ci_low_ns: Some(9.0 * n as f64),
+        median_ci_high_ns: Some(11.0 * n as f64),
+        mean_ns: Some(10.0 * n as f64),
+        outcome: "value".into(),
+        message: None,
+    };
+    let bench = BenchRun {
+        schema_version: rdpbench::bench::BENCH_SCHEMA_VERSION,
+        tool: "rdpbench".into(),
+        tool_version: rdpbench::VERSION.into(),
+        settings: BenchSettings::default(),
+        saes: Vec::new(),
+        metrics: vec![MetricBench {
+            metric: XSS.into(),
+            oracle: false,
+            library: PathBuf::from("/p/lib.so"),
+            sha256: "ef".repeat(32),
+            sizes: vec![size(1000, 32), size(4000, 32), size(1000, 64), size(4000, 64)],
+            fit: ScalingFit {
+                n_exponent: Some(1.0),
+                d_sae_exponent: Some(0.0),
+                r_squared: Some(1.0),
+                n_points: 4,
+            },
+        }],
+    };
+    let mut inputs = ReportInputs::from_check(run());
+    inputs.train = Some(train);
+    inputs.rdp = Some(rdp);
+    inputs.bench = Some(bench);
+    inputs
+}
+
+#[test]
+fn sections_from_training_reproduction_and_benchmarks_render_when_present() {
+    let h = HtmlReport.render_inputs(&toy_inputs()).expect("report renders");
+    for id in [
+        "<section id=\"sae-leaderboard\">",
+        "<section id=\"rate-distortion\">",
+        "<section id=\"pgt-cooccurrence\">",
+        "<section id=\"runtime-scaling\">",
+        "id=\"sae-rate-distortion\"",
+        "id=\"rd-curves\"",
+        "id=\"pgt-vs-q\"",
+        "id=\"runtime-vs-n\"",
+        "id=\"runtime-vs-dsae\"",
+    ] {
+        assert!(h.contains(id), "missing {id}");
+    }
+    assert!(!h.contains("SAE architecture leaderboard</strong>: omitted"));
+    assert!(!h.contains("Runtime scaling</strong>: omitted"));
+    // The leaderboard gains runtime and scaling for the benchmarked metric:
+    // median at the largest size (N = 4000, d_sae = 64) is 40 µs; t ∝ N.
+    assert!(h.contains(">scaling</th>"));
+    assert!(h.contains("40.0 µs (N = 4000, d_sae = 64)"), "runtime cell");
+    assert!(h.contains("N^1.00 · d_sae^0.00"), "scaling cell");
+    // The SAE with the lower P_gt ranks first.
+    let topk = h.find("topk-w32-k4-s0").unwrap();
+    let hostile = h.find("hostile-arch").unwrap();
+    assert!(topk < hostile);
+    // Plugin- and user-provided strings stay text everywhere, SVG included.
+    assert!(!h.to_lowercase().contains("<script"));
+    assert!(h.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"));
+    for tag in ["section", "table", "svg", "figure", "tr", "td"] {
+        let open = h.matches(&format!("<{tag}>")).count() + h.matches(&format!("<{tag} ")).count();
+        let close = h.matches(&format!("</{tag}>")).count();
+        assert_eq!(open, close, "<{tag}> opened {open} times, closed {close}");
+    }
+}
+
+#[test]
+fn absent_inputs_are_listed_with_the_command_that_produces_them() {
+    // tera escapes `/` as `&#x2F;`.
+    let h = html().replace("&#x2F;", "/");
+    assert!(h.contains("SAE architecture leaderboard</strong>: omitted, it needs saes/train.json"));
+    assert!(h.contains("run `rdpbench train`"));
+    assert!(h.contains("Rate-distortion curves</strong>: omitted, it needs rdp.json"));
+    assert!(h.contains("run `rdpbench reproduce rdp`"));
+    assert!(h.contains("Runtime scaling</strong>: omitted, it needs bench.json"));
+    assert!(h.contains("run `rdpbench bench`"));
+}

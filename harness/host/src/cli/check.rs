@@ -14,7 +14,7 @@ use rdpbench_core::conditions::ConditionId;
 use std::path::PathBuf;
 use std::time::Instant;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct CheckArgs {
     /// Only these metric ids (comma-separated); default: every loaded metric.
     #[arg(long, value_delimiter = ',')]

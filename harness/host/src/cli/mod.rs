@@ -1,12 +1,14 @@
 //! Command-line interface: argument types (clap derive) and dispatch.
 //! Machine output goes to stdout, everything for humans to stderr.
 
+mod bench;
 mod check;
 mod compare;
 mod lm;
 mod plugins;
 mod report;
 mod reproduce;
+mod run;
 mod train;
 mod validity;
 
@@ -55,6 +57,13 @@ enum Command {
     /// Metric validity on trained toy SAEs: Spearman ρ with P_gt and
     /// discriminability over a population ([validity]); writes validity.json/.csv/.md.
     Validity(validity::ValidityArgs),
+    /// The main job: check, train, reproduce rdp, validity, bench and the
+    /// HTML report, all into one results folder; a failed stage does not stop
+    /// the later ones.
+    Run(run::RunArgs),
+    /// Time every metric with criterion on trained SAEs at several sizes
+    /// (d_sae x N) and fit its scaling exponents; writes bench.json/.csv/.md.
+    Bench(bench::BenchArgs),
     /// Reproduce the paper's toy claims (`rdp`: R1-R3 rate-distortion curves).
     #[command(subcommand)]
     Reproduce(reproduce::ReproduceCommand),
@@ -155,6 +164,10 @@ pub fn run() -> Exit {
             load_config(cli.config.as_deref()).and_then(|c| validity::validity(c, args))
         }
         Command::Lm(cmd) => lm::lm(cmd),
+        Command::Run(args) => load_config(cli.config.as_deref()).and_then(|c| run::run(c, args)),
+        Command::Bench(args) => {
+            load_config(cli.config.as_deref()).and_then(|c| bench::bench(c, args))
+        }
         Command::New(NewCommand::Metric { name, dir }) => plugins::new_metric(&name, dir),
         Command::Config { effective } => {
             if effective {

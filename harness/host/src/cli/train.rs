@@ -11,7 +11,7 @@ use rdpbench::train::{SweepObserver, TrainJob, jobs, run_sweep};
 use rdpbench_sdk::TrainObserver;
 use std::path::PathBuf;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct TrainArgs {
     /// Architectures (comma-separated); default from [train].architectures.
     #[arg(long = "arch", value_delimiter = ',')]

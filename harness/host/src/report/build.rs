@@ -87,6 +87,9 @@ pub fn build(inputs: &ReportInputs) -> ReportData {
             .collect(),
         leaderboard: {
             let mut board = leaderboard(run);
+            if let Some(bench) = &inputs.bench {
+                super::runtime::fill_leaderboard(&mut board, bench);
+            }
             if let Some(validity) = &inputs.validity {
                 super::validity::fill_leaderboard(&mut board, validity);
             }
@@ -226,6 +229,7 @@ fn leaderboard(run: &CheckRun) -> Leaderboard {
                 errors: 0,
                 validity_rho: None,
                 runtime: None,
+                scaling: None,
             };
             for c in ConditionId::ALL {
                 let sums: Vec<&ConditionSummary> =
@@ -524,36 +528,14 @@ fn ground_truth(seeds: &[SeedLadders]) -> Option<GroundTruth> {
     })
 }
 
-/// The sections fed by other commands' results. None exists yet: each is
-/// listed with the input it needs, and the template shows the note.
+/// The sections fed by other commands' results: each carries its content
+/// when its input exists, else the note naming what produces it.
 fn extra_sections(inputs: &ReportInputs) -> Vec<ExtraSection> {
-    const LATER: &str =
-        "results of SAE training on the toy model (a command not in this version of rdpbench yet)";
     vec![
-        ExtraSection {
-            id: "sae-leaderboard",
-            title: "SAE architecture leaderboard",
-            content: None,
-            needs: LATER,
-        },
-        ExtraSection {
-            id: "rate-distortion",
-            title: "Rate-distortion curves",
-            content: None,
-            needs: LATER,
-        },
-        ExtraSection {
-            id: "pgt-cooccurrence",
-            title: "P_gt vs co-occurrence",
-            content: None,
-            needs: LATER,
-        },
+        super::toy_sections::sae_leaderboard(inputs.train.as_ref()),
+        super::toy_sections::rate_distortion(inputs.rdp.as_ref()),
+        super::toy_sections::pgt_vs_cooccurrence(inputs.rdp.as_ref()),
         super::validity::section(inputs.validity.as_ref()),
-        ExtraSection {
-            id: "runtime-scaling",
-            title: "Runtime scaling",
-            content: None,
-            needs: "metric runtime benchmarks (a command not in this version of rdpbench yet)",
-        },
+        super::runtime::section(inputs.bench.as_ref()),
     ]
 }

@@ -230,6 +230,47 @@ pub fn layout(spec: &ChartSpec) -> Chart {
     }
 }
 
+/// Lays out `spec` on log-log axes: points are placed at `(log10 x,
+/// log10 y)` (non-positive values are dropped) and tick labels show the
+/// original values through `x_label_of` / `y_label_of`, so a power law
+/// `y ∝ x^a` draws as a straight line of slope `a`.
+pub fn layout_log_log(
+    spec: &ChartSpec,
+    x_label_of: fn(f64) -> String,
+    y_label_of: fn(f64) -> String,
+) -> Chart {
+    let log = |v: f64| if v > 0.0 { v.log10() } else { f64::NAN };
+    let logged = ChartSpec {
+        x_integer: false,
+        y_from_zero: false,
+        series: spec
+            .series
+            .iter()
+            .map(|s| Series {
+                points: s
+                    .points
+                    .iter()
+                    .map(|p| Point {
+                        x: log(p.x),
+                        y: log(p.y),
+                        tip: p.tip.clone(),
+                    })
+                    .collect(),
+                ..s.clone()
+            })
+            .collect(),
+        ..spec.clone()
+    };
+    let mut chart = layout(&logged);
+    for t in &mut chart.x_ticks {
+        t.label = x_label_of(10f64.powf(t.label.parse::<f64>().unwrap_or(f64::NAN)));
+    }
+    for t in &mut chart.y_ticks {
+        t.label = y_label_of(10f64.powf(t.label.parse::<f64>().unwrap_or(f64::NAN)));
+    }
+    chart
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +346,23 @@ mod tests {
                 .iter()
                 .all(|p| p.cx.is_finite() && p.cy.is_finite())
         );
+    }
+
+    #[test]
+    fn log_log_places_a_power_law_on_a_straight_line() {
+        // y = x²: in log space the three points are collinear, so the middle
+        // point sits halfway between the outer two in both pixel coordinates.
+        let mut sp = spec(&[(10.0, 100.0), (100.0, 10_000.0), (1000.0, 1_000_000.0)]);
+        sp.series[0].points.push(Point {
+            x: 0.0,
+            y: 1.0,
+            tip: String::new(),
+        });
+        let c = layout_log_log(&sp, |v| format!("{v:.0}"), |v| format!("{v:.0}"));
+        let p = &c.series[0].points;
+        assert_eq!(p.len(), 3, "x = 0 has no logarithm and is dropped");
+        assert!((p[1].cx - (p[0].cx + p[2].cx) / 2.0).abs() <= 0.1, "{p:?}");
+        assert!((p[1].cy - (p[0].cy + p[2].cy) / 2.0).abs() <= 0.1, "{p:?}");
+        assert!(c.x_ticks.iter().any(|t| t.label == "100"), "{:?}", c.x_ticks);
     }
 }

@@ -113,8 +113,10 @@ pub struct LeaderRow {
     pub errors: usize,
     /// Spearman ρ between the metric and P_gt on trained SAEs (later).
     pub validity_rho: Option<String>,
-    /// Median runtime (later).
+    /// Median time per call at the largest benchmarked size (`bench.json`).
     pub runtime: Option<String>,
+    /// Fitted scaling exponents, e.g. `N^1.02 · d_sae^0.98` (`bench.json`).
+    pub scaling: Option<String>,
 }
 
 /// One metric's row of the condition matrix.

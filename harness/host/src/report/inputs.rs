@@ -2,8 +2,11 @@
 //! results of other commands, each optional. A section whose input is
 //! missing is omitted from the report with a note naming what produces it.
 
+use crate::bench::{BENCH_FILE, BenchRun};
+use crate::reproduce::RdpReport;
 use crate::results::CheckRun;
-use anyhow::Result;
+use crate::train::SweepSummary;
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
 /// The results file every report needs.
@@ -11,16 +14,18 @@ pub const CHECK_FILE: &str = "check.json";
 
 /// The inputs of a report.
 ///
-/// Only `check` exists today. Results of SAE training (architecture
-/// leaderboard, rate-distortion curves), metric validity on trained SAEs
-/// (ρ with P_gt, metric vs P_gt scatter), co-occurrence sweeps and runtime
-/// benchmarks get one `Option` field each here when their commands land;
-/// `build.rs` turns each into an [`super::data::ExtraSection`].
+/// `check` is required; every other command's results are one `Option`
+/// field each, read from beside `check.json` when present; `build.rs`
+/// turns each into an [`super::data::ExtraSection`].
 #[derive(Debug, Clone)]
 pub struct ReportInputs {
     pub check: CheckRun,
-    /// `validity.json` (`rdpbench validity`): the leaderboard's validity ρ and the metric vs P_gt section.
-    pub validity: Option<crate::validity::ValidityRun>,
+    /// `saes/train.json` (`rdpbench train`): the SAE architecture leaderboard.
+    pub train: Option<SweepSummary>,
+    /// `rdp.json` (`rdpbench reproduce rdp`): rate-distortion curves and P_gt vs co-occurrence.
+    pub rdp: Option<RdpReport>,
+    /// `bench.json` (`rdpbench bench`): runtime scaling and the leaderboard's runtime columns.
+    pub bench: Option<BenchRun>,
 }
 
 impl ReportInputs {
@@ -28,7 +33,9 @@ impl ReportInputs {
     pub fn from_check(check: CheckRun) -> Self {
         Self {
             check,
-            validity: None,
+            train: None,
+            rdp: None,
+            bench: None,
         }
     }
 
@@ -43,15 +50,34 @@ impl ReportInputs {
         );
         let check_path = check_file(path);
         let mut inputs = Self::from_check(CheckRun::load(&check_path)?);
-        let validity = check_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(crate::validity::VALIDITY_FILE);
-        if validity.is_file() {
-            inputs.validity = Some(crate::validity::ValidityRun::load(&validity)?);
-        }
+        let dir = check_path.parent().unwrap_or(Path::new("."));
+        inputs.train = optional(&dir.join(TRAIN_FILE), |p| {
+            let text = std::fs::read_to_string(p)?;
+            Ok(serde_json::from_str(&text)?)
+        })?;
+        inputs.rdp = optional(&dir.join(RDP_FILE), |p| {
+            let text = std::fs::read_to_string(p)?;
+            Ok(serde_json::from_str(&text)?)
+        })?;
+        inputs.bench = optional(&dir.join(BENCH_FILE), BenchRun::load)?;
         Ok(inputs)
     }
+}
+
+/// The training sweep summary, relative to the results folder (the default `[train].dir`).
+pub const TRAIN_FILE: &str = "saes/train.json";
+/// The `reproduce rdp` results, relative to the results folder.
+pub const RDP_FILE: &str = "rdp.json";
+
+/// Reads an optional input: `None` when the file does not exist, an error
+/// naming the file when it exists and cannot be read.
+fn optional<T>(path: &Path, read: impl FnOnce(&Path) -> Result<T>) -> Result<Option<T>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    read(path)
+        .map(Some)
+        .with_context(|| format!("cannot read report input {}", path.display()))
 }
 
 /// `path` itself when it is a file, else `path/check.json`.

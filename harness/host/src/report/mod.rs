@@ -13,6 +13,8 @@ pub mod compare;
 pub mod data;
 pub mod html;
 pub mod inputs;
+pub mod runtime;
+pub mod toy_sections;
 pub mod validity;
 
 pub use build::build;

@@ -1,0 +1,199 @@
+//! `rdpbench bench`: time every metric with criterion at several sizes, fit
+//! its scaling exponents, write bench.json/.csv/.md into the results folder.
+
+use super::plugins::{out, report_errors, search_of};
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use rdpbench::bench::{
+    self, BenchObserver, BenchRun, CRITERION_DIR, build_cases, format_ns, run_bench,
+    train_bench_saes,
+};
+use rdpbench::config::Config;
+use rdpbench::exit::{Exit, usage_error};
+use rdpbench::plugin::PluginSet;
+use rdpbench::train::{SweepObserver, TrainJob};
+use rdpbench_sdk::{NoProgress, TrainObserver};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BenchArgs {
+    /// SAELens folders to benchmark on (default: train one SAE per [bench].widths).
+    #[arg(long = "sae", value_name = "DIR", num_args = 1..)]
+    pub saes: Vec<PathBuf>,
+    /// Only these metric ids (comma-separated); default: [plugins].metrics, else all.
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Vec<String>,
+    /// Token counts N (comma-separated); default from [bench].n_tokens.
+    #[arg(long = "n-tokens", value_delimiter = ',')]
+    pub n_tokens: Vec<usize>,
+    /// Widths d_sae of the trained benchmark SAEs; default from [bench].widths.
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Vec<usize>,
+    /// Criterion measurement time per benchmark, seconds; default from [bench].
+    #[arg(long)]
+    pub measurement_secs: Option<f64>,
+    /// Results folder; default from [output].dir.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print bench.json on stdout instead of the summary table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Progress of the benchmark SAEs' training and of the metrics.
+pub struct Progress {
+    pub bar: ProgressBar,
+    quiet: NoProgress,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .expect("valid template"),
+        );
+        Self {
+            bar,
+            quiet: NoProgress,
+        }
+    }
+}
+
+impl SweepObserver for Progress {
+    fn job_started(&mut self, index: usize, total: usize, job: &TrainJob, resumed: bool) {
+        let what = if resumed { "found" } else { "training" };
+        self.bar.set_message(format!(
+            "benchmark SAE [{}/{total}] {what} {}",
+            index + 1,
+            job.id
+        ));
+    }
+    fn training_observer(&mut self) -> &mut dyn TrainObserver {
+        &mut self.quiet
+    }
+}
+
+impl BenchObserver for Progress {
+    fn metric_started(&mut self, index: usize, total: usize, id: &str) {
+        self.bar
+            .set_message(format!("benchmarking [{}/{total}] {id}", index + 1));
+        eprintln!("[{}/{total}] benchmarking {id}", index + 1);
+    }
+    fn size_failed(&mut self, id: &str, label: &str, error: &str) {
+        eprintln!("error: {id} at {label} not timed: {error}");
+    }
+}
+
+/// Runs the benchmarks and writes their outputs; returns the run and the
+/// exit class (plugin errors → 3).
+pub fn run_benchmarks(config: &Config, args: &BenchArgs) -> Result<(BenchRun, Exit)> {
+    let mut settings = config.bench.clone();
+    if !args.n_tokens.is_empty() {
+        settings.n_tokens = args.n_tokens.clone();
+    }
+    if !args.widths.is_empty() {
+        settings.widths = args.widths.clone();
+    }
+    if let Some(t) = args.measurement_secs {
+        settings.measurement_secs = t;
+    }
+    settings.validate().map_err(usage_error)?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| config.output.dir.clone());
+    let bench_dir = out_dir.join(&settings.dir);
+    let mut plugins = PluginSet::discover(&search_of(config));
+    let selection = if args.metrics.is_empty() {
+        &config.plugins.metrics
+    } else {
+        &args.metrics
+    };
+    plugins.select_metrics(selection).map_err(usage_error)?;
+    let mut exit = report_errors(&plugins);
+    if plugins.metrics.is_empty() {
+        return Err(usage_error(anyhow::anyhow!(
+            "no metric plugin loaded: build them with `cargo build --release --workspace`, \
+             or add folders to [plugins].paths / RDPBENCH_PLUGIN_PATH"
+        )));
+    }
+    let mut progress = Progress::new();
+    let folders = if args.saes.is_empty() {
+        train_bench_saes(
+            &plugins,
+            &settings,
+            &config.train,
+            &config.toy,
+            &bench_dir.join("saes"),
+            &mut progress,
+        )?
+    } else {
+        args.saes.clone()
+    };
+    let (saes, cases) =
+        build_cases(&plugins, &folders, &settings.n_tokens, &config.toy).map_err(usage_error)?;
+    let started = std::time::Instant::now();
+    progress.bar.finish_and_clear();
+    let run = run_bench(
+        &plugins,
+        saes,
+        &cases,
+        &settings,
+        &bench_dir.join(CRITERION_DIR),
+        &mut progress,
+    )?;
+    bench::write_outputs(&run, &out_dir)?;
+    eprintln!(
+        "benchmarked {} metric(s) at {} size(s) in {:.1} s; bench.json, bench.csv, bench.md in {}",
+        run.metrics.len(),
+        cases.len(),
+        started.elapsed().as_secs_f64(),
+        out_dir.display()
+    );
+    if run
+        .metrics
+        .iter()
+        .any(|m| m.sizes.iter().any(|s| s.outcome == "error"))
+    {
+        exit = exit.max(Exit::Plugin);
+    }
+    Ok((run, exit))
+}
+
+/// The summary table: median at the largest size, exponents, R².
+pub fn table(run: &BenchRun) -> String {
+    let e = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+    let mut t = format!(
+        "{:<28} {:>12} {:>18} {:>7} {:>7} {:>6}\n",
+        "metric", "median", "at (N, d_sae)", "N^", "d_sae^", "R2"
+    );
+    for m in &run.metrics {
+        let (median, at) = m.largest().map_or(("-".into(), "-".into()), |s| {
+            (
+                format_ns(s.median_ns.unwrap_or(f64::NAN)),
+                format!("({}, {})", s.n_tokens, s.d_sae),
+            )
+        });
+        t.push_str(&format!(
+            "{:<28} {:>12} {:>18} {:>7} {:>7} {:>6}\n",
+            m.metric,
+            median,
+            at,
+            e(m.fit.n_exponent),
+            e(m.fit.d_sae_exponent),
+            e(m.fit.r_squared)
+        ));
+    }
+    t
+}
+
+pub fn bench(config: Config, args: BenchArgs) -> Result<Exit> {
+    let (run, exit) = run_benchmarks(&config, &args)?;
+    if args.json {
+        out(&serde_json::to_string_pretty(&run)?)?;
+    } else {
+        out(&table(&run))?;
+    }
+    Ok(exit)
+}

@@ -1,0 +1,160 @@
+//! `rdpbench run`: the main job, from nothing to the HTML report on the
+//! embedded toy default: check → train → reproduce rdp → validity → bench
+//! → report, all into one results folder.
+//!
+//! Each stage writes its own outputs as soon as it finishes, so a later
+//! failure loses nothing already computed. A stage that fails is reported
+//! on stderr and the run goes on to the stages that do not need its
+//! output; the report is rendered whenever `check.json` exists (the other
+//! sections are optional and say what produces them when absent).
+
+use super::bench::{BenchArgs, run_benchmarks, table};
+use super::check::{CheckArgs, check};
+use super::plugins::{out, search_of};
+use super::reproduce::{ReproduceCommand, reproduce};
+use super::train::{TrainArgs, train};
+use anyhow::{Context, Result};
+use rdpbench::config::Config;
+use rdpbench::exit::{Exit, classify};
+use rdpbench::plugin::PluginSet;
+use rdpbench::report::{HtmlReport, ReportInputs};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Results folder; default from [output].dir.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Stages to skip (comma-separated): check, train, rdp, validity, bench.
+    #[arg(long, value_delimiter = ',')]
+    skip: Vec<String>,
+}
+
+/// The stages, in order.
+const STAGES: [&str; 6] = ["check", "train", "rdp", "validity", "bench", "report"];
+
+/// How one stage ended.
+struct StageOutcome {
+    name: &'static str,
+    secs: f64,
+    /// The stage's exit class, or its error message and exit class.
+    result: std::result::Result<Exit, (String, Exit)>,
+}
+
+fn validity_stage(config: &Config, out_dir: &std::path::Path) -> Result<Exit> {
+    let mut plugins = PluginSet::discover(&search_of(config));
+    plugins
+        .select_metrics(&config.plugins.metrics)
+        .map_err(rdpbench::exit::usage_error)?;
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut silent = rdpbench::validity::Silent;
+    let run = rdpbench::validity::run_validity(config, &plugins, out_dir, jobs, &mut silent)?;
+    eprintln!(
+        "validity: {} metric(s) scored; validity.json in {}",
+        run.metrics.len(),
+        out_dir.display()
+    );
+    Ok(Exit::Ok)
+}
+
+fn report_stage(out_dir: &std::path::Path) -> Result<Exit> {
+    let inputs = ReportInputs::load(out_dir)?;
+    let html = HtmlReport.render_inputs(&inputs)?;
+    let path = out_dir.join("report.html");
+    std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("report: {}", path.display());
+    Ok(Exit::Ok)
+}
+
+pub fn run(config: Config, args: RunArgs) -> Result<Exit> {
+    for s in &args.skip {
+        if !STAGES[..5].contains(&s.as_str()) {
+            return Err(rdpbench::exit::usage_error(anyhow::anyhow!(
+                "--skip {s}: unknown stage (check, train, rdp, validity, bench)"
+            )));
+        }
+    }
+    let mut config = config;
+    if let Some(dir) = &args.out {
+        config.output.dir = dir.clone();
+    }
+    let out_dir = config.output.dir.clone();
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create results folder {}", out_dir.display()))?;
+    let started = Instant::now();
+    let mut outcomes: Vec<StageOutcome> = Vec::new();
+    for (i, &name) in STAGES.iter().enumerate() {
+        if args.skip.iter().any(|s| s == name) {
+            eprintln!("==> [{}/{}] {name}: skipped", i + 1, STAGES.len());
+            continue;
+        }
+        eprintln!(
+            "==> [{}/{}] {name} ({:.0} s elapsed)",
+            i + 1,
+            STAGES.len(),
+            started.elapsed().as_secs_f64()
+        );
+        let t = Instant::now();
+        let result = match name {
+            "check" => check(config.clone(), CheckArgs::default()),
+            "train" => train(config.clone(), TrainArgs::default()),
+            "rdp" => reproduce(
+                config.clone(),
+                ReproduceCommand::Rdp {
+                    out: Some(out_dir.clone()),
+                    steps: None,
+                    seeds: Vec::new(),
+                    strict: false,
+                },
+            ),
+            "validity" => validity_stage(&config, &out_dir),
+            "bench" => {
+                let args = BenchArgs {
+                    out: Some(out_dir.clone()),
+                    ..BenchArgs::default()
+                };
+                run_benchmarks(&config, &args).and_then(|(run, exit)| {
+                    out(&table(&run))?;
+                    Ok(exit)
+                })
+            }
+            _ => report_stage(&out_dir),
+        };
+        let secs = t.elapsed().as_secs_f64();
+        let result = result.map_err(|e| {
+            eprintln!("==> {name} FAILED after {secs:.1} s: {e:#}");
+            (format!("{e:#}"), classify(&e))
+        });
+        if let Ok(exit) = &result {
+            eprintln!("==> {name} done in {secs:.1} s (exit {})", exit.code());
+        }
+        outcomes.push(StageOutcome { name, secs, result });
+    }
+    eprintln!(
+        "rdpbench run: {:.1} s in all; results in {}",
+        started.elapsed().as_secs_f64(),
+        out_dir.display()
+    );
+    // The first failed stage decides the exit code; else a plugin problem
+    // in any stage gives 3; else 0.
+    let mut failed = None;
+    let mut plugin_trouble = false;
+    for o in &outcomes {
+        match &o.result {
+            Ok(e) => {
+                eprintln!("  {:<9} ok      {:>7.1} s", o.name, o.secs);
+                plugin_trouble |= *e == Exit::Plugin;
+            }
+            Err((msg, e)) => {
+                eprintln!("  {:<9} FAILED  {:>7.1} s  {msg}", o.name, o.secs);
+                failed.get_or_insert(*e);
+            }
+        }
+    }
+    Ok(failed.unwrap_or(if plugin_trouble {
+        Exit::Plugin
+    } else {
+        Exit::Ok
+    }))
+}
