@@ -153,7 +153,7 @@ pub fn per_latent_ms(codes: &CsrView<'_>, x: &MatrixView<'_>) -> anyhow::Result<
         let mut terms: Vec<(u32, f64)> = Vec::new();
         for block_end in (TOKEN_BLOCK..n + TOKEN_BLOCK).step_by(TOKEN_BLOCK) {
             for (i, j) in latents.clone().enumerate() {
-                if !(range[i] > 0.0 && range[i].is_finite()) {
+                if range[i] <= 0.0 || !range[i].is_finite() {
                     continue;
                 }
                 let toks = by_latent.tokens(j);
@@ -174,7 +174,7 @@ pub fn per_latent_ms(codes: &CsrView<'_>, x: &MatrixView<'_>) -> anyhow::Result<
         }
         for (i, j) in latents.enumerate() {
             let count = by_latent.count(j);
-            if count == 0 || !(range[i] > 0.0) || !range[i].is_finite() {
+            if count == 0 || range[i] <= 0.0 || !range[i].is_finite() {
                 continue;
             }
             let (s1, s2, diag, nz_stored) = stats[i];
