@@ -86,7 +86,7 @@ fn f16_at(bytes: &[u8], at: usize) -> f32 {
 pub fn dequantize(ty: GgmlType, bytes: &[u8], n: usize) -> Result<Vec<f32>> {
     let (block, block_bytes) = ty.block_layout();
     ensure!(
-        n % block == 0,
+        n.is_multiple_of(block),
         "{n} elements is not a multiple of the {ty:?} block size {block}"
     );
     let expected = n / block * block_bytes;

@@ -325,12 +325,12 @@ impl GgufFile {
             );
             let (block, _) = ggml_type.block_layout();
             ensure!(
-                info.dims[0] % block as u64 == 0,
+                info.dims[0].is_multiple_of(block as u64),
                 "{what}: innermost dimension {} is not a multiple of the {ggml_type:?} block size {block}",
                 info.dims[0]
             );
             ensure!(
-                offset % alignment == 0,
+                offset.is_multiple_of(alignment),
                 "{what}: data offset {offset} is not a multiple of the alignment {alignment}"
             );
             ensure!(

@@ -54,7 +54,7 @@ fn put_value(out: &mut Vec<u8>, v: &MetadataValue) -> Result<()> {
 pub fn quantize(ty: GgmlType, x: &[f32]) -> Result<Vec<u8>> {
     let (block, _) = ty.block_layout();
     ensure!(
-        x.len() % block == 0,
+        x.len().is_multiple_of(block),
         "{} values is not a multiple of {block}",
         x.len()
     );

@@ -48,12 +48,12 @@ impl LlamaConfig {
         let n_heads = u("attention.head_count")?;
         let n_kv_heads = u("attention.head_count_kv").unwrap_or(n_heads);
         ensure!(
-            n_heads > 0 && d_model % n_heads == 0,
+            n_heads > 0 && d_model.is_multiple_of(n_heads),
             "{}: llama.embedding_length {d_model} is not divisible by llama.attention.head_count {n_heads}",
             gguf.source
         );
         ensure!(
-            n_kv_heads > 0 && n_heads % n_kv_heads == 0,
+            n_kv_heads > 0 && n_heads.is_multiple_of(n_kv_heads),
             "{}: llama.attention.head_count {n_heads} is not a multiple of head_count_kv {n_kv_heads}",
             gguf.source
         );
@@ -66,7 +66,7 @@ impl LlamaConfig {
             );
         }
         ensure!(
-            head_dim % 2 == 0,
+            head_dim.is_multiple_of(2),
             "{}: head dim {head_dim} is odd",
             gguf.source
         );

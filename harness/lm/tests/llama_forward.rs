@@ -60,8 +60,8 @@ fn reference(t: Tiny, w: &TinyWeights, ids: &[u32]) -> (Vec<Vec<Vec<f32>>>, Vec<
                 let mut q = qs[pos][h * hd..(h + 1) * hd].to_vec();
                 rope(&mut q, pos, 10_000.0);
                 let mut scores = Vec::new();
-                for j in 0..=pos {
-                    let mut k = ks[j][kvh * hd..(kvh + 1) * hd].to_vec();
+                for (j, kj) in ks.iter().enumerate().take(pos + 1) {
+                    let mut k = kj[kvh * hd..(kvh + 1) * hd].to_vec();
                     rope(&mut k, j, 10_000.0);
                     scores.push(
                         q.iter().zip(&k).map(|(a, b)| a * b).sum::<f32>() / (hd as f32).sqrt(),
