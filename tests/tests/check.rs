@@ -257,3 +257,47 @@ fn unknown_metric_or_condition_is_a_usage_error() {
     assert_eq!(code, 2);
     assert!(stderr.contains("C12"), "{stderr}");
 }
+
+#[test]
+fn isolated_check_survives_an_aborting_plugin_and_matches_in_process_verdicts() {
+    let (s, cfg) = setup(
+        "isolate",
+        &["rdpbench_metric_template", "test_plugin_aborts"],
+    );
+    let out = s.path().join("out");
+    let args = ["--conditions", "C3,C10", "--seeds", "0", "--jobs", "2"];
+    let (code, _, stderr) = check(&cfg, &out, &[&args[..], &["--isolate"]].concat());
+    // The run completes and writes every result; exit 3 says a plugin failed.
+    assert_eq!(
+        code, 3,
+        "a crashed metric is a verdict, not a dead run\n{stderr}"
+    );
+    let json = results(&out);
+    for condition in ["C3", "C10"] {
+        let v = verdicts(&json, "aborts", condition);
+        assert_eq!(v.len(), 1, "{condition}: {v:?}");
+        assert_eq!(v[0]["status"], "error");
+        let reason = v[0]["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("signal 6 (SIGABRT)") && reason.contains("during C10"),
+            "{reason}"
+        );
+    }
+
+    // The surviving metric's verdicts are exactly those of an in-process run.
+    let (s2, cfg2) = setup("isolate-ref", &["rdpbench_metric_template"]);
+    let out2 = s2.path().join("out");
+    let (code, _, stderr) = check(&cfg2, &out2, &args);
+    assert_eq!(code, 0, "{stderr}");
+    let reference = results(&out2);
+    let entropy = |j: &Value| {
+        j["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["spec"]["id"] == "label-entropy")
+            .unwrap()["verdicts"]
+            .clone()
+    };
+    assert_eq!(entropy(&json), entropy(&reference));
+}

@@ -7,6 +7,7 @@ use anyhow::Result;
 use rdpbench_core::conditions::{CheckSettings, ConditionId, Workbench, check_metric};
 use rdpbench_core::toy::ToyConfig;
 use rdpbench_sdk::Metric;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -27,6 +28,17 @@ pub trait CheckObserver {
 pub struct Silent;
 impl CheckObserver for Silent {}
 
+/// Where each metric's conditions run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Isolation {
+    /// In this process (fast; a plugin that segfaults or aborts ends the run).
+    #[default]
+    InProcess,
+    /// One child process of `exe` per metric (see [`crate::isolate`]): a
+    /// crashing plugin costs only its own verdicts.
+    Process { exe: PathBuf },
+}
+
 /// Runs the conditions on every metric of `plugins`, `jobs` metrics at a time. Plugin load errors are
 /// carried into the results; a metric that errors or panics gets error
 /// verdicts and the run goes on.
@@ -35,6 +47,25 @@ pub fn run_check(
     toy: &ToyConfig,
     settings: &CheckSettings,
     jobs: usize,
+    observer: &mut (dyn CheckObserver + Send),
+) -> Result<CheckRun> {
+    run_check_with(
+        plugins,
+        toy,
+        settings,
+        jobs,
+        &Isolation::InProcess,
+        observer,
+    )
+}
+
+/// [`run_check`] with a choice of [`Isolation`].
+pub fn run_check_with(
+    plugins: &PluginSet,
+    toy: &ToyConfig,
+    settings: &CheckSettings,
+    jobs: usize,
+    isolation: &Isolation,
     observer: &mut (dyn CheckObserver + Send),
 ) -> Result<CheckRun> {
     observer.building_workbench();
@@ -60,10 +91,21 @@ pub fn run_check(
                     };
                     let spec = m.cached_spec().clone();
                     notify(&mut |o| o.metric_started(i, total, &spec.id));
-                    let shared: Arc<dyn Metric> = Arc::new(m.clone());
-                    let report = check_metric(shared, &spec, &bench, &mut |c| {
-                        notify(&mut |o| o.condition_started(&spec.id, c))
-                    });
+                    let mut progress = |c| notify(&mut |o| o.condition_started(&spec.id, c));
+                    let report = match isolation {
+                        Isolation::InProcess => {
+                            let shared: Arc<dyn Metric> = Arc::new(m.clone());
+                            check_metric(shared, &spec, &bench, &mut progress)
+                        }
+                        Isolation::Process { exe } => crate::isolate::check_in_worker(
+                            exe,
+                            m.library().path(),
+                            &spec,
+                            toy,
+                            settings,
+                            &mut progress,
+                        ),
+                    };
                     let failures = report
                         .verdicts
                         .iter()

@@ -8,6 +8,7 @@ pub mod check;
 pub mod config;
 pub mod exit;
 pub mod export;
+pub mod isolate;
 pub mod plugin;
 pub mod report;
 pub mod reproduce;

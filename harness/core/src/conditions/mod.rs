@@ -164,6 +164,18 @@ pub fn check_metric(
     finish(spec, verdicts)
 }
 
+/// The report of a metric that could not be checked at all (say, its
+/// isolated worker process died): one [`Status::Error`] verdict with `reason`
+/// for every selected condition.
+pub fn error_report(spec: &MetricSpec, settings: &CheckSettings, reason: &str) -> MetricReport {
+    let verdicts = ConditionId::ALL
+        .into_iter()
+        .filter(|&c| selected(settings, c))
+        .map(|c| Verdict::new(c, None, None).with(Status::Error, reason.to_string()))
+        .collect();
+    finish(spec, verdicts)
+}
+
 fn finish(spec: &MetricSpec, mut verdicts: Vec<Verdict>) -> MetricReport {
     verdicts.sort_by_key(|v| (v.condition, v.family, v.seed));
     let summary = summarize(&verdicts);

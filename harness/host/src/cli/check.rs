@@ -4,7 +4,7 @@
 use super::plugins::{out, report_errors, search_of};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use rdpbench::check::{CheckObserver, run_check};
+use rdpbench::check::{CheckObserver, Isolation, run_check_with};
 use rdpbench::config::Config;
 use rdpbench::exit::{Exit, usage_error};
 use rdpbench::export::{Exporter, Text, file_exporters};
@@ -44,6 +44,11 @@ pub struct CheckArgs {
     /// not depend on it.
     #[arg(long, short)]
     jobs: Option<usize>,
+    /// Check each metric in its own child process, so a plugin that
+    /// segfaults or aborts costs only its own verdicts (slower: every worker
+    /// rebuilds the toy workbench).
+    #[arg(long)]
+    isolate: bool,
 }
 
 struct Progress {
@@ -135,8 +140,23 @@ pub fn check(config: Config, args: CheckArgs) -> Result<Exit> {
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let run = run_check(&plugins, &config.toy, &config.check, jobs, &mut progress)
-        .map_err(|e| usage_error(e.context("cannot build the toy workbench from [toy]/[check]")))?;
+    let isolation = if args.isolate {
+        Isolation::Process {
+            exe: std::env::current_exe()
+                .context("cannot find the rdpbench executable to start isolated workers")?,
+        }
+    } else {
+        Isolation::InProcess
+    };
+    let run = run_check_with(
+        &plugins,
+        &config.toy,
+        &config.check,
+        jobs,
+        &isolation,
+        &mut progress,
+    )
+    .map_err(|e| usage_error(e.context("cannot build the toy workbench from [toy]/[check]")))?;
     progress.bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
 

@@ -67,6 +67,10 @@ enum Command {
     /// Reproduce the paper's toy claims (`rdp`: R1-R3 rate-distortion curves).
     #[command(subcommand)]
     Reproduce(reproduce::ReproduceCommand),
+    /// Internal: check one metric for `check --isolate` (job on stdin, JSON
+    /// lines on stdout).
+    #[command(name = "__check-worker", hide = true)]
+    CheckWorker,
     /// The real language model (SmolLM2-135M; data from scripts/fetch-real-data.sh):
     /// greedy generation, Brown perplexity, activation extraction.
     #[command(subcommand)]
@@ -160,14 +164,18 @@ pub fn run() -> Exit {
         Command::Reproduce(cmd) => {
             load_config(cli.config.as_deref()).and_then(|c| reproduce::reproduce(c, cmd))
         }
-        Command::Validity(args) => {
-            load_config(cli.config.as_deref()).and_then(|c| validity::validity(c, args))
-        }
-        Command::Lm(cmd) => lm::lm(cmd),
         Command::Run(args) => load_config(cli.config.as_deref()).and_then(|c| run::run(c, args)),
         Command::Bench(args) => {
             load_config(cli.config.as_deref()).and_then(|c| bench::bench(c, args))
         }
+        Command::Validity(args) => {
+            load_config(cli.config.as_deref()).and_then(|c| validity::validity(c, args))
+        }
+        Command::CheckWorker => {
+            rdpbench::isolate::run_worker(std::io::stdin().lock(), std::io::stdout().lock())
+                .map(|()| Exit::Ok)
+        }
+        Command::Lm(cmd) => lm::lm(cmd),
         Command::New(NewCommand::Metric { name, dir }) => plugins::new_metric(&name, dir),
         Command::Config { effective } => {
             if effective {
