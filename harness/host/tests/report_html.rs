@@ -445,7 +445,12 @@ fn toy_inputs() -> ReportInputs {
             oracle: false,
             library: PathBuf::from("/p/lib.so"),
             sha256: "ef".repeat(32),
-            sizes: vec![size(1000, 32), size(4000, 32), size(1000, 64), size(4000, 64)],
+            sizes: vec![
+                size(1000, 32),
+                size(4000, 32),
+                size(1000, 64),
+                size(4000, 64),
+            ],
             fit: ScalingFit {
                 n_exponent: Some(1.0),
                 d_sae_exponent: Some(0.0),
@@ -463,7 +468,9 @@ fn toy_inputs() -> ReportInputs {
 
 #[test]
 fn sections_from_training_reproduction_and_benchmarks_render_when_present() {
-    let h = HtmlReport.render_inputs(&toy_inputs()).expect("report renders");
+    let h = HtmlReport
+        .render_inputs(&toy_inputs())
+        .expect("report renders");
     for id in [
         "<section id=\"sae-leaderboard\">",
         "<section id=\"rate-distortion\">",
