@@ -57,10 +57,3 @@ impl Architecture for Relu {
 }
 
 rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(Relu)]);
-
-/// This library's own allocator. Each plugin library has its own (everything
-/// it allocates is freed through its own ABI functions, never by the host), and
-/// mimalloc reuses the large tensor buffers of a training step where glibc
-/// maps fresh pages for each (page faults were 25-30% of a step).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
