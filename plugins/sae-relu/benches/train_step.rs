@@ -15,8 +15,8 @@
 //! 85.9 GFLOP. The "GEMM rate" of `scripts/bench-train-step.sh` counts the
 //! five GEMMs rdpbench runs.
 //!
-//! The global allocator is the one the relu plugin library declares
-//! (mimalloc), so the step is measured with the allocator it runs with.
+//! Allocator: the system's, tuned by the SDK as in the plugin library (the
+//! measured 1.50x run used mimalloc, which the plugins no longer declare).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rdpbench_sae_relu::Relu;
