@@ -283,33 +283,23 @@ fn heldout_json(
     Ok(m)
 }
 
-/// mimalloc's `mi_option_purge_delay` (`include/mimalloc.h` of mimalloc v2,
-/// the enum entry after `mi_option_eager_commit_delay` = 14).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Keeps freed tensor buffers mapped instead of returning them to the kernel
-/// (each fresh mapping costs page faults and kernel page clearing on first
-/// touch), once per process:
-/// - mimalloc (the SAE plugin libraries' global allocator): never purge
-///   (`purge_delay = -1`; the default, 10 ms, returns a step's 64 MiB buffers
-///   between uses: `perf` showed `clear_page_erms` at 38% of a step, and the
-///   page-fault rate fell 4.6x without purging);
-/// - glibc malloc (used where the global allocator is the system's): no
-///   `mmap` for large blocks, no trimming.
+/// Lets glibc keep freed blocks instead of returning every large tensor to
+/// the kernel (each fresh `mmap` costs page faults and kernel page clearing
+/// on first touch: `perf` showed `clear_page_erms` at 38% of a step with an
+/// allocator that returned them). Once per process.
 #[allow(unsafe_code)]
 fn tune_allocator() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: mi_option_set only stores an option value in the statically
-        // linked mimalloc of this library; it is valid at any time.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: mallopt only changes allocator parameters.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_MAX, 0);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-        }
-    });
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: mallopt only changes allocator parameters; called once.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_MAX, 0);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+            }
+        });
+    }
 }
 
 /// Statistics of one optimiser step.
