@@ -85,7 +85,7 @@ fn tiny_population_end_to_end() {
     assert_eq!(noop.discriminability.f_ratio, None);
 
     // Always NaN: errors counted, never numbers.
-    let nan = run.metric("nan").unwrap();
+    let nan = run.metric("returns-nan").unwrap();
     assert_eq!(nan.n_errors, run.population.len());
     assert!(
         nan.scores
@@ -108,7 +108,10 @@ fn tiny_population_end_to_end() {
     let loaded = ValidityRun::load(out).unwrap();
     assert_eq!(loaded, without_trained_flags(run.clone()));
     let csv = std::fs::read_to_string(out.join("validity.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 5 * run.population.len());
+    assert_eq!(
+        csv.lines().count(),
+        1 + run.metrics.len() * run.population.len()
+    );
     assert!(
         std::fs::read_to_string(out.join("validity.md"))
             .unwrap()
