@@ -53,6 +53,18 @@ const DESCRIPTION: &str = "Bits per token to transmit the codes: per latent, the
 /// Quantization levels per unit of a latent's maximum.
 const LEVELS: usize = 16;
 
+/// `x.round() as usize` for finite `x ∈ [0, 2⁵²)` (ties away from zero),
+/// without the libm `round` call: `x − ⌊x⌋` is exact in that range, so the
+/// result is bit-identical to `f64::round`.
+fn round_half_away(x: f64) -> usize {
+    let whole = x as usize;
+    if x - whole as f64 >= 0.5 {
+        whole + 1
+    } else {
+        whole
+    }
+}
+
 fn plogp(p: f64) -> f64 {
     if p > 0.0 { -p * p.log2() } else { 0.0 }
 }
@@ -130,13 +142,15 @@ impl Metric for DescriptionLength {
         let mut hi = vec![0.0f64; f];
         for (fc, hc) in &pass1 {
             fires.iter_mut().zip(fc).for_each(|(a, &b)| *a += b as u64);
-            hi.iter_mut().zip(hc).for_each(|(a, &b)| *a = a.max(b as f64));
+            hi.iter_mut()
+                .zip(hc)
+                .for_each(|(a, &b)| *a = a.max(b as f64));
         }
         let pass2 = map_chunks(n, TOKEN_CHUNK, |tokens| {
             let mut hist = vec![0u32; f * width];
             for t in tokens {
                 for (j, a) in firing(t) {
-                    let level = ((a as f64 / hi[j]) * LEVELS as f64).round() as usize;
+                    let level = round_half_away(a as f64 / hi[j] * LEVELS as f64);
                     hist[j * width + level.min(LEVELS)] += 1;
                 }
             }
@@ -185,6 +199,25 @@ mod tests {
     use super::*;
     use rdpbench_core::conditions::{CheckSettings, ConditionId};
     use rdpbench_sdk::testing::{ExampleData, check_examples};
+
+    #[test]
+    fn round_half_away_matches_f64_round() {
+        let halfway_below = 0.5 - f64::EPSILON / 4.0;
+        let mut xs = vec![
+            0.0,
+            halfway_below,
+            0.5,
+            1.5,
+            2.5,
+            15.5,
+            16.0,
+            1.0 + halfway_below,
+        ];
+        xs.extend((0..=16_000).map(|i| i as f64 * 0.001));
+        for x in xs {
+            assert_eq!(round_half_away(x), x.round() as usize, "x = {x:e}");
+        }
+    }
 
     fn run(codes: Vec<Vec<f32>>) -> MetricOutput {
         let ex = Example {
