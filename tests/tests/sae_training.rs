@@ -1,15 +1,17 @@
 //! SAE architecture plugins end to end: each of the six libraries trains
 //! through the ABI on the default toy, saves a SAELens folder that loads back
 //! bit-identically, and encodes the same codes from the loaded folder; the
-//! `rdpbench train` command resumes a finished sweep without retraining.
+//! `rdpbench train` command resumes a finished sweep without retraining; an
+//! SAE whose training is interrupted resumes from its last checkpoint and ends
+//! bit-identical to an uninterrupted run.
 
 mod common;
 
 use rdpbench::plugin::PluginSet;
 use rdpbench::saelens;
-use rdpbench::train::{evaluate_on_toy, train_on_toy};
+use rdpbench::train::{TRAIN_DRAW, ToySource, evaluate_on_toy, train_on_toy};
 use rdpbench_core::toy::{ToyConfig, ToyModel};
-use rdpbench_sdk::{NoProgress, SaeArchitecture};
+use rdpbench_sdk::{BatchSource, NoProgress, SaeArchitecture, SaeWeights, TrainRequest};
 
 const ARCHS: [(&str, &str); 6] = [
     ("relu", "standard"),
@@ -120,4 +122,66 @@ fn train_command_resumes_without_retraining() {
         before
     );
     std::fs::remove_dir_all(&out).ok();
+}
+
+/// The toy stream, failing once `rows_left` rows have been read (an interruption).
+struct Interrupted<'a> {
+    inner: ToySource<'a>,
+    rows_left: u64,
+}
+
+impl BatchSource for Interrupted<'_> {
+    fn d_in(&self) -> usize {
+        self.inner.d_in()
+    }
+    fn next_batch(&mut self, out: &mut [f32], rows: usize) -> anyhow::Result<usize> {
+        anyhow::ensure!(self.rows_left >= rows as u64, "interrupted");
+        self.rows_left -= rows as u64;
+        self.inner.next_batch(out, rows)
+    }
+}
+
+/// BatchTopK (a running threshold buffer, AuxK on dead latents) through the
+/// plugin ABI: 60 steps in one go vs. a run interrupted in step 47 and
+/// resumed from its step-40 checkpoint. Same weights, bit for bit.
+#[test]
+fn interrupted_training_resumes_bit_identical_through_the_abi() {
+    let set = plugins();
+    let sae = set.saes.iter().find(|s| s.id() == "batchtopk").unwrap();
+    let model = ToyModel::new(&ToyConfig::default(), 0).unwrap();
+    let tmp = std::env::temp_dir().join(format!("rdpbench-sae-resume-{}", std::process::id()));
+    let train = |dir: &str, rows_left: u64| -> anyhow::Result<SaeWeights> {
+        let config = serde_json::json!({
+            "d_sae": 32, "k": 2, "steps": 60, "batch_size": 128, "lr": 3e-3, "eval_rows": 256,
+            "dead_after_rows": 512, "checkpoint_every": 20,
+            "checkpoint_dir": tmp.join(dir),
+        });
+        let config = rdpbench::train::merge_objects([&sae.spec().default_hyperparameters, &config]);
+        sae.train(TrainRequest {
+            config: &config.to_string(),
+            data: &mut Interrupted {
+                inner: ToySource::new(&model, TRAIN_DRAW),
+                rows_left,
+            },
+            observer: &mut NoProgress,
+        })
+    };
+    let whole = train("whole", u64::MAX).unwrap();
+    let err = train("split", 256 + 46 * 128 + 5).unwrap_err();
+    assert!(format!("{err:#}").contains("interrupted"), "{err:#}");
+    assert!(tmp.join("split/resume/state.json").is_file());
+    let resumed = train("split", u64::MAX).unwrap();
+    assert_eq!(resumed.cfg_json.replace("split", "whole"), whole.cfg_json);
+    for (a, b) in resumed.tensors.iter().zip(&whole.tensors) {
+        assert_eq!((&a.name, &a.shape), (&b.name, &b.shape));
+        assert!(
+            a.data
+                .iter()
+                .zip(&b.data)
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "`{}` differs after resuming",
+            a.name
+        );
+    }
+    std::fs::remove_dir_all(&tmp).ok();
 }

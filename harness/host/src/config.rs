@@ -20,8 +20,8 @@ pub struct Config {
     pub toy: rdpbench_core::toy::ToyConfig,
     pub check: rdpbench_core::conditions::CheckSettings,
     pub train: crate::train::TrainSettings,
-    pub bench: crate::bench::BenchSettings,
     pub validity: crate::validity::ValiditySettings,
+    pub bench: crate::bench::BenchSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,8 +139,8 @@ mod tests {
         assert_eq!(d.toy, rdpbench_core::toy::ToyConfig::default());
         assert_eq!(d.check, rdpbench_core::conditions::CheckSettings::default());
         assert_eq!(d.train, crate::train::TrainSettings::default());
-        assert_eq!(d.bench, crate::bench::BenchSettings::default());
         assert_eq!(d.validity, crate::validity::ValiditySettings::default());
+        assert_eq!(d.bench, crate::bench::BenchSettings::default());
     }
 
     #[test]

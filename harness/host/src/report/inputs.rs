@@ -26,6 +26,8 @@ pub struct ReportInputs {
     pub rdp: Option<RdpReport>,
     /// `bench.json` (`rdpbench bench`): runtime scaling and the leaderboard's runtime columns.
     pub bench: Option<BenchRun>,
+    /// `validity.json` (`rdpbench validity`): the leaderboard's validity ρ and the metric vs P_gt section.
+    pub validity: Option<crate::validity::ValidityRun>,
 }
 
 impl ReportInputs {
@@ -36,6 +38,7 @@ impl ReportInputs {
             train: None,
             rdp: None,
             bench: None,
+            validity: None,
         }
     }
 
@@ -60,6 +63,10 @@ impl ReportInputs {
             Ok(serde_json::from_str(&text)?)
         })?;
         inputs.bench = optional(&dir.join(BENCH_FILE), BenchRun::load)?;
+        inputs.validity = optional(
+            &dir.join(crate::validity::VALIDITY_FILE),
+            crate::validity::ValidityRun::load,
+        )?;
         Ok(inputs)
     }
 }
