@@ -363,6 +363,10 @@ mod tests {
         assert_eq!(p.len(), 3, "x = 0 has no logarithm and is dropped");
         assert!((p[1].cx - (p[0].cx + p[2].cx) / 2.0).abs() <= 0.1, "{p:?}");
         assert!((p[1].cy - (p[0].cy + p[2].cy) / 2.0).abs() <= 0.1, "{p:?}");
-        assert!(c.x_ticks.iter().any(|t| t.label == "100"), "{:?}", c.x_ticks);
+        assert!(
+            c.x_ticks.iter().any(|t| t.label == "100"),
+            "{:?}",
+            c.x_ticks
+        );
     }
 }
