@@ -31,7 +31,7 @@
 //! `O(d_sae · n_chunks + nnz(labels))` memory.
 #![deny(unsafe_code)]
 
-use rdpbench_kernels::map_chunks;
+use rdpbench_kernels::{Firing, LatentMajor, map_chunks};
 use rdpbench_sdk::prelude::*;
 
 /// Tokens per parallel chunk of the firing counts.
@@ -136,27 +136,14 @@ impl Metric for ConceptEntropy {
         // tokens in increasing order, so each (latent, concept) sum runs in
         // token order), its entropy terms added per latent; concept chunks
         // are fixed and merged in order, so the thread count changes no bit.
-        let mut start = vec![0usize; nc + 1];
-        for &c in labels.indices {
-            start[c as usize + 1] += 1;
-        }
-        for c in 0..nc {
-            start[c + 1] += start[c];
-        }
-        let mut tokens_of = vec![0u32; start[nc]];
-        let mut fill = start.clone();
-        for t in 0..n {
-            for &c in labels.row_indices(t) {
-                tokens_of[fill[c as usize]] = t as u32;
-                fill[c as usize] += 1;
-            }
-        }
+        // Tokens of each concept, increasing (the labels' transpose).
+        let by_concept = LatentMajor::build(&labels, Firing::Stored);
         let mut h = vec![0.0f64; f];
         for part in map_chunks(nc, CONCEPT_CHUNK, |concepts| {
             let mut column = vec![0.0f64; f];
             let mut h = vec![0.0f64; f];
             for c in concepts {
-                for &t in &tokens_of[start[c]..start[c + 1]] {
+                for &t in by_concept.tokens(c) {
                     let share = 1.0 / labels.row_indices(t as usize).len() as f64;
                     firing(t as usize).for_each(|j| column[j] += share);
                 }

@@ -28,7 +28,7 @@
 //! nnz(labels))` memory: no `d_sae × n_concepts` table.
 #![deny(unsafe_code)]
 
-use rdpbench_kernels::map_chunks;
+use rdpbench_kernels::{Firing, LatentMajor, map_chunks};
 use rdpbench_sdk::prelude::*;
 
 /// Tokens per parallel chunk of the firing counts.
@@ -131,27 +131,14 @@ impl Metric for ConceptPurity {
         // column of counts at a time (a `[d_sae]` buffer that stays in
         // cache), folded into a running per-latent maximum. Exact integers,
         // so the concept chunks merge in any order.
-        let mut start = vec![0usize; nc + 1];
-        for &c in labels.indices {
-            start[c as usize + 1] += 1;
-        }
-        for c in 0..nc {
-            start[c + 1] += start[c];
-        }
-        let mut tokens_of = vec![0u32; start[nc]];
-        let mut fill = start.clone();
-        for t in 0..n {
-            for &c in labels.row_indices(t) {
-                tokens_of[fill[c as usize]] = t as u32;
-                fill[c as usize] += 1;
-            }
-        }
+        // Tokens of each concept, increasing (the labels' transpose).
+        let by_concept = LatentMajor::build(&labels, Firing::Stored);
         let mut best = vec![0u32; f];
         for part in map_chunks(nc, CONCEPT_CHUNK, |concepts| {
             let mut column = vec![0u32; f];
             let mut best = vec![0u32; f];
             for c in concepts {
-                for &t in &tokens_of[start[c]..start[c + 1]] {
+                for &t in by_concept.tokens(c) {
                     firing(t as usize).for_each(|j| column[j] += 1);
                 }
                 for (b, x) in best.iter_mut().zip(column.iter_mut()) {

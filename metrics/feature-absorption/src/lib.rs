@@ -41,7 +41,7 @@
 //! `O(d_sae · n_chunks + nnz(labels) + n_concepts²)` memory.
 #![deny(unsafe_code)]
 
-use rdpbench_kernels::map_chunks;
+use rdpbench_kernels::{Firing, LatentMajor, map_chunks};
 use rdpbench_sdk::prelude::*;
 
 /// Tokens per parallel chunk of the firing counts.
@@ -198,21 +198,8 @@ impl Metric for FeatureAbsorption {
         // tp[·, c] = #{t : a_tj > 0, c ∈ y_t} in a cache-resident `[d_sae]`
         // buffer; maximal tp / (fires + n_c) over latents in index order,
         // all ties kept, compared exactly in integers.
-        let mut start = vec![0usize; nc + 1];
-        for &c in labels.indices {
-            start[c as usize + 1] += 1;
-        }
-        for c in 0..nc {
-            start[c + 1] += start[c];
-        }
-        let mut tokens_of = vec![0u32; start[nc]];
-        let mut fill = start.clone();
-        for t in 0..n {
-            for &c in labels.row_indices(t) {
-                tokens_of[fill[c as usize]] = t as u32;
-                fill[c as usize] += 1;
-            }
-        }
+        // Tokens of each concept, increasing (the labels' transpose).
+        let by_concept = LatentMajor::build(&labels, Firing::Stored);
         let best: Vec<Vec<u32>> = map_chunks(nc, CONCEPT_CHUNK, |concepts| {
             let mut column = vec![0u64; f];
             concepts
@@ -221,7 +208,7 @@ impl Metric for FeatureAbsorption {
                     if !is_involved[c] {
                         return best;
                     }
-                    for &t in &tokens_of[start[c]..start[c + 1]] {
+                    for &t in by_concept.tokens(c) {
                         fires_at(t as usize).for_each(|j| column[j] += 1);
                     }
                     let (mut bt, mut bd) = (0u128, 1u128);
