@@ -3,12 +3,12 @@
 
 use crate::plugin::PluginSet;
 use crate::results::{CheckRun, MetricResult, PluginRecord, SCHEMA_VERSION, SeedLadders};
+use crate::work_queue::map_indexed;
 use anyhow::Result;
 use rdpbench_core::conditions::{CheckSettings, ConditionId, Workbench, check_metric};
 use rdpbench_core::toy::ToyConfig;
 use rdpbench_sdk::Metric;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Receives progress; every hook defaults to doing nothing.
@@ -71,64 +71,43 @@ pub fn run_check_with(
     observer.building_workbench();
     let bench = Workbench::build(toy, settings)?;
     let total = plugins.metrics.len();
-    let jobs = jobs.clamp(1, total.max(1));
-    // Metrics are independent: `jobs` workers take them in order; results are
-    // stored by index, so the output does not depend on scheduling.
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<MetricResult>>> = Mutex::new(vec![None; total]);
+    // Metrics are independent: see `map_indexed` (output independent of scheduling).
     let observer = Mutex::new(observer);
     let notify = |f: &mut dyn FnMut(&mut dyn CheckObserver)| {
         let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut **guard);
     };
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(m) = plugins.metrics.get(i) else {
-                        break;
-                    };
-                    let spec = m.cached_spec().clone();
-                    notify(&mut |o| o.metric_started(i, total, &spec.id));
-                    let mut progress = |c| notify(&mut |o| o.condition_started(&spec.id, c));
-                    let report = match isolation {
-                        Isolation::InProcess => {
-                            let shared: Arc<dyn Metric> = Arc::new(m.clone());
-                            check_metric(shared, &spec, &bench, &mut progress)
-                        }
-                        Isolation::Process { exe } => crate::isolate::check_in_worker(
-                            exe,
-                            m.library().path(),
-                            &spec,
-                            toy,
-                            settings,
-                            &mut progress,
-                        ),
-                    };
-                    let failures = report
-                        .verdicts
-                        .iter()
-                        .filter(|v| v.status.is_failure())
-                        .count();
-                    notify(&mut |o| o.metric_finished(i, &spec.id, failures));
-                    let result = MetricResult {
-                        library: m.library().path().to_path_buf(),
-                        sha256: m.library().sha256().to_string(),
-                        oracle: spec.is_oracle(),
-                        report,
-                    };
-                    slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
-                }
-            });
+    let metrics = map_indexed(&plugins.metrics, jobs, |i, m| {
+        let spec = m.cached_spec().clone();
+        notify(&mut |o| o.metric_started(i, total, &spec.id));
+        let mut progress = |c| notify(&mut |o| o.condition_started(&spec.id, c));
+        let report = match isolation {
+            Isolation::InProcess => {
+                let shared: Arc<dyn Metric> = Arc::new(m.clone());
+                check_metric(shared, &spec, &bench, &mut progress)
+            }
+            Isolation::Process { exe } => crate::isolate::check_in_worker(
+                exe,
+                m.library().path(),
+                &spec,
+                toy,
+                settings,
+                &mut progress,
+            ),
+        };
+        let failures = report
+            .verdicts
+            .iter()
+            .filter(|v| v.status.is_failure())
+            .count();
+        notify(&mut |o| o.metric_finished(i, &spec.id, failures));
+        MetricResult {
+            library: m.library().path().to_path_buf(),
+            sha256: m.library().sha256().to_string(),
+            oracle: spec.is_oracle(),
+            report,
         }
     });
-    let metrics: Vec<MetricResult> = slots
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .map(|r| r.expect("every metric was checked"))
-        .collect();
     Ok(CheckRun {
         schema_version: SCHEMA_VERSION,
         tool: "rdpbench".into(),

@@ -17,6 +17,7 @@ pub mod saelens;
 pub mod scaffold;
 pub mod train;
 pub mod validity;
+pub mod work_queue;
 
 /// The rdpbench version, recorded in every result.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

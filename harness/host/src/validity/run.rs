@@ -12,13 +12,13 @@ use crate::plugin::{LoadedMetric, PluginSet};
 use crate::results::PluginRecord;
 use crate::saelens;
 use crate::train::{EVAL_DRAW, JobOutcome, SweepObserver, TrainJob, matrix, run_sweep};
+use crate::work_queue::map_indexed;
 use anyhow::{Context, Result, bail};
 use rdpbench_core::eval::evaluate;
 use rdpbench_core::toy::{EvalCase, ToyModel};
 use rdpbench_sdk::{SaeArchitecture, TrainObserver};
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Progress of a validity run; every hook defaults to doing nothing.
 pub trait ValidityObserver {
@@ -243,39 +243,23 @@ pub fn compute_validity(
         .map(|o| eval_case(plugins, o, settings.eval_samples))
         .collect::<Result<_>>()?;
 
-    // Metrics are independent: `jobs` workers take them in order and store
-    // results by index, so the output does not depend on scheduling.
+    // Metrics are independent: see `map_indexed` (output independent of scheduling).
     let total = plugins.metrics.len();
-    let workers = jobs.clamp(1, total.max(1));
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<Vec<SaeScore>>>> = Mutex::new(vec![None; total]);
     let observer = Mutex::new(observer);
     let notify = |f: &mut dyn FnMut(&mut dyn ValidityObserver)| {
         let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut **guard);
     };
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(m) = plugins.metrics.get(i) else {
-                        break;
-                    };
-                    notify(&mut |o| o.metric_started(i, total, m.id()));
-                    let scores: Vec<SaeScore> = cases.iter().map(|c| score(m, c)).collect();
-                    notify(&mut |o| o.metric_finished(i, m.id()));
-                    slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(scores);
-                }
-            });
-        }
+    let scores = map_indexed(&plugins.metrics, jobs, |i, m| {
+        notify(&mut |o| o.metric_started(i, total, m.id()));
+        let scores: Vec<SaeScore> = cases.iter().map(|c| score(m, c)).collect();
+        notify(&mut |o| o.metric_finished(i, m.id()));
+        scores
     });
-    let metrics: Vec<MetricValidity> = slots
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
+    let metrics: Vec<MetricValidity> = scores
         .into_iter()
         .zip(&plugins.metrics)
-        .map(|(s, m)| summarise(m, s.expect("every metric was scored"), &rows, settings))
+        .map(|(s, m)| summarise(m, s, &rows, settings))
         .collect();
 
     let n_configs = rows.iter().map(|r| r.config_index + 1).max().unwrap_or(0);
