@@ -22,6 +22,7 @@ pub struct Config {
     pub train: crate::train::TrainSettings,
     pub validity: crate::validity::ValiditySettings,
     pub bench: crate::bench::BenchSettings,
+    pub real: crate::real::RealSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +142,7 @@ mod tests {
         assert_eq!(d.train, crate::train::TrainSettings::default());
         assert_eq!(d.validity, crate::validity::ValiditySettings::default());
         assert_eq!(d.bench, crate::bench::BenchSettings::default());
+        assert_eq!(d.real, crate::real::RealSettings::default());
     }
 
     #[test]

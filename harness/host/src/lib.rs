@@ -11,6 +11,7 @@ pub mod export;
 pub mod isolate;
 pub mod plugin;
 pub mod report;
+pub mod real;
 pub mod reproduce;
 pub mod results;
 pub mod saelens;

@@ -6,6 +6,7 @@ mod check;
 mod compare;
 mod lm;
 mod plugins;
+mod real;
 mod report;
 mod reproduce;
 mod run;
@@ -75,6 +76,11 @@ enum Command {
     /// greedy generation, Brown perplexity, activation extraction.
     #[command(subcommand)]
     Lm(lm::LmCommand),
+    /// Real data: train a small SAE sweep on an activation cache (`lm extract`),
+    /// evaluate L0/EV/MSE and every non-oracle metric on held-out documents with
+    /// bootstrap intervals, rank against the same configurations on the toy
+    /// model; writes real.json/.csv/.md.
+    Real(real::RealArgs),
     /// Print the embedded default configuration (commented TOML), or with
     /// --effective the configuration in force after layering.
     Config {
@@ -176,6 +182,8 @@ pub fn run() -> Exit {
                 .map(|()| Exit::Ok)
         }
         Command::Lm(cmd) => lm::lm(cmd),
+        Command::Real(args) => {
+            load_config(cli.config.as_deref()).and_then(|c| real::real(c, args))
         Command::New(NewCommand::Metric { name, dir }) => plugins::new_metric(&name, dir),
         Command::Config { effective } => {
             if effective {

@@ -46,6 +46,10 @@ pub fn report(config: Config, args: ReportArgs) -> Result<Exit> {
                     v,
                 ));
             }
+            if let Some(r) = &inputs.real {
+                md.push('\n');
+                md.push_str(&rdpbench::real::markdown(r));
+            }
             md
         }
         Format::Csv => Csv.render(&inputs.check)?,

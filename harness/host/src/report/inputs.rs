@@ -28,6 +28,8 @@ pub struct ReportInputs {
     pub bench: Option<BenchRun>,
     /// `validity.json` (`rdpbench validity`): the leaderboard's validity ρ and the metric vs P_gt section.
     pub validity: Option<crate::validity::ValidityRun>,
+    /// `real.json` (`rdpbench real`): the "Real data" section.
+    pub real: Option<crate::real::RealRun>,
 }
 
 impl ReportInputs {
@@ -39,6 +41,7 @@ impl ReportInputs {
             rdp: None,
             bench: None,
             validity: None,
+            real: None,
         }
     }
 
@@ -67,6 +70,7 @@ impl ReportInputs {
             &dir.join(crate::validity::VALIDITY_FILE),
             crate::validity::ValidityRun::load,
         )?;
+        inputs.real = optional(&dir.join(crate::real::REAL_FILE), crate::real::RealRun::load)?;
         Ok(inputs)
     }
 }

@@ -15,6 +15,7 @@ pub mod html;
 pub mod inputs;
 pub mod runtime;
 pub mod toy_sections;
+pub mod real;
 pub mod validity;
 
 pub use build::build;

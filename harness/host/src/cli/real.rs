@@ -1,0 +1,124 @@
+//! `rdpbench real`: train (or resume) the `[real]` sweep on an activation
+//! cache, evaluate it on held-out documents, compare with the toy
+//! counterparts, write real.json/.csv/.md, print the Markdown.
+
+use super::plugins::{out, report_errors, search_of};
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use rdpbench::config::Config;
+use rdpbench::exit::{Exit, usage_error};
+use rdpbench::plugin::PluginSet;
+use rdpbench::real::{RealObserver, markdown, run_real};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct RealArgs {
+    /// Activation cache folder (from `rdpbench lm extract`).
+    #[arg(long)]
+    cache: PathBuf,
+    /// Results folder (real.json beside check.json); default from [output].dir.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Only these metric ids (comma-separated); default: every loaded metric.
+    #[arg(long, value_delimiter = ',')]
+    metrics: Vec<String>,
+    /// Optimiser steps per real SAE; default from [real].steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Held-out tokens evaluated; default from [real].eval_tokens.
+    #[arg(long)]
+    eval_tokens: Option<usize>,
+    /// Print the full results JSON on stdout instead of the Markdown.
+    #[arg(long)]
+    json: bool,
+    /// Metrics scored in parallel (default: the number of CPUs). Results do
+    /// not depend on it.
+    #[arg(long, short)]
+    jobs: Option<usize>,
+}
+
+struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+}
+
+impl RealObserver for Progress {
+    fn stage(&mut self, name: &str) {
+        self.bar.set_message(format!(
+            "{name} ({:.1} s)",
+            self.started.elapsed().as_secs_f64()
+        ));
+    }
+    fn training_started(&mut self, index: usize, total: usize, id: &str, resumed: bool) {
+        self.bar.set_position(0);
+        self.bar.set_message(if resumed {
+            format!(
+                "train [{}/{total}] {id}: finished folder found, not retrained",
+                index + 1
+            )
+        } else {
+            format!("train [{}/{total}] {id}", index + 1)
+        });
+    }
+    fn training_progress(&mut self, step: u64, total_steps: u64, _json: &str) {
+        self.bar.set_length(total_steps);
+        self.bar.set_position(step);
+    }
+    fn metric_started(&mut self, index: usize, total: usize, id: &str) {
+        self.bar.set_length(total as u64);
+        self.bar.set_position(index as u64);
+        self.bar.set_message(format!("scoring {id}"));
+    }
+}
+
+pub fn real(mut config: Config, args: RealArgs) -> Result<Exit> {
+    if let Some(s) = args.steps {
+        config.real.steps = s;
+    }
+    if let Some(n) = args.eval_tokens {
+        config.real.eval_tokens = n;
+    }
+    let dir = args.out.unwrap_or_else(|| config.output.dir.clone());
+    let mut plugins = PluginSet::discover(&search_of(&config));
+    let exit = report_errors(&plugins);
+    let ids = if args.metrics.is_empty() {
+        config.plugins.metrics.clone()
+    } else {
+        args.metrics
+    };
+    plugins.select_metrics(&ids).map_err(usage_error)?;
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let bar = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("valid template"),
+    );
+    let started = Instant::now();
+    let mut progress = Progress { bar, started };
+    let outcome = run_real(&config, &plugins, &args.cache, &dir, jobs, &mut progress)?;
+    progress.bar.finish_and_clear();
+    let run = &outcome.run;
+    let trained = outcome.trained.iter().filter(|t| **t).count();
+    let toy_trained = outcome.toy_trained.iter().filter(|t| **t).count();
+    eprintln!(
+        "{} real SAE(s) ({trained} trained, {} reused), {} toy counterpart(s) ({toy_trained} trained), \
+         {} metric(s), {} held-out tokens in {:.1} s; wrote {}/real.{{json,csv,md}}",
+        run.saes.len(),
+        run.saes.len() - trained,
+        outcome.toy_trained.len(),
+        run.metrics.len(),
+        run.cache.eval_tokens,
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    if args.json {
+        out(&serde_json::to_string_pretty(run)?)?;
+    } else {
+        out(&markdown(run))?;
+    }
+    Ok(exit)
+}

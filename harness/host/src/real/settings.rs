@@ -1,0 +1,113 @@
+//! The `[real]` section of the configuration (`rdpbench real`).
+
+use anyhow::{Result, ensure};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A training sweep on a cached real activation set, its held-out
+/// evaluation, and the toy counterpart used for the rank comparison.
+///
+/// The sparsity axis an architecture sweeps is its own, as in `[train]`:
+/// `k` for TopK/BatchTopK/Matryoshka, `l1_coefficient` for ReLU/Gated,
+/// `l0_coefficient` for JumpReLU. Every SAE has `d_sae = width_factor ·
+/// d_model` on real data and `width_factor · [toy].d` on the toy model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealSettings {
+    /// Architecture plugin ids.
+    pub architectures: Vec<String>,
+    /// `k` values (TopK: per row; BatchTopK/Matryoshka: mean per row).
+    pub k: Vec<f64>,
+    /// L1 coefficients (ReLU, Gated), for inputs normalised to `E‖x‖ = √d`.
+    pub l1_coefficient: Vec<f64>,
+    /// L0 coefficients (JumpReLU).
+    pub l0_coefficient: Vec<f64>,
+    /// `d_sae = width_factor · d_in`.
+    pub width_factor: usize,
+    /// Training seed (initialisation and the order rows are streamed in).
+    pub seed: u64,
+    /// Optimiser steps per real SAE.
+    pub steps: u64,
+    /// Rows per step.
+    pub batch_size: usize,
+    /// Peak AdamW learning rate.
+    pub lr: f64,
+    /// Document `i` of the cache is held out iff `i % held_out_every ==
+    /// held_out_every − 1` (document level: no held-out token's document is
+    /// ever trained on).
+    pub held_out_every: usize,
+    /// At most this many held-out tokens are evaluated (whole documents in a
+    /// seeded order; the last one may be cut).
+    pub eval_tokens: usize,
+    /// Bootstrap resamples of held-out documents for every interval.
+    pub bootstrap_resamples: usize,
+    /// Two-sided confidence level of the intervals.
+    pub confidence: f64,
+    /// Seed of the held-out document order, the bootstrap, and ρ's bootstrap.
+    pub bootstrap_seed: u64,
+    /// Caches whose training split is at most this many bytes of activations
+    /// are held in memory while training (else streamed shard by shard).
+    pub resident_bytes: u64,
+    /// Optimiser steps per toy counterpart SAE (0: no toy comparison).
+    pub toy_steps: u64,
+    /// Held-out toy rows for the toy counterparts' scores.
+    pub toy_eval_samples: usize,
+    /// Folder of the real SAEs (and `toy/` for their counterparts), relative
+    /// to the results folder.
+    pub dir: PathBuf,
+    /// Further training hyperparameters passed to every plugin.
+    pub hyperparameters: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for RealSettings {
+    fn default() -> Self {
+        Self {
+            architectures: vec!["topk".into(), "relu".into()],
+            k: vec![8.0, 16.0, 32.0],
+            l1_coefficient: vec![1.0, 5.0],
+            l0_coefficient: vec![0.5],
+            width_factor: 4,
+            seed: 0,
+            steps: 1000,
+            batch_size: 1024,
+            lr: 1e-3,
+            held_out_every: 5,
+            eval_tokens: 20_000,
+            bootstrap_resamples: 30,
+            confidence: 0.95,
+            bootstrap_seed: 0,
+            resident_bytes: 2 << 30,
+            toy_steps: 400,
+            toy_eval_samples: 4096,
+            dir: PathBuf::from("real-saes"),
+            hyperparameters: serde_json::Map::new(),
+        }
+    }
+}
+
+impl RealSettings {
+    /// Checks what serde cannot; errors name the `[real]` field.
+    pub fn validate(&self) -> Result<()> {
+        ensure!(
+            !self.architectures.is_empty(),
+            "[real].architectures is empty"
+        );
+        ensure!(
+            self.width_factor > 0,
+            "[real].width_factor must be positive"
+        );
+        ensure!(self.batch_size > 0, "[real].batch_size must be positive");
+        ensure!(
+            self.held_out_every >= 2,
+            "[real].held_out_every = {} must be at least 2 (1 would hold out every document)",
+            self.held_out_every
+        );
+        ensure!(self.eval_tokens > 0, "[real].eval_tokens must be positive");
+        ensure!(
+            self.confidence > 0.0 && self.confidence < 1.0,
+            "[real].confidence = {} is outside (0, 1)",
+            self.confidence
+        );
+        Ok(())
+    }
+}

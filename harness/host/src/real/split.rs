@@ -1,0 +1,41 @@
+//! The document-level train / held-out split of an activation cache.
+
+use rdpbench_lm::activation_cache::Manifest;
+use serde::{Deserialize, Serialize};
+
+/// Document `i` is held out iff `i % every == every − 1`; every other
+/// document is training data. The split is by document, so no token of a
+/// held-out document (nor its neighbours in the same window) is ever seen in
+/// training, and it depends only on the document index, so it is the same
+/// for every cache of the same corpus however many tokens it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentSplit {
+    pub held_out_every: usize,
+}
+
+impl DocumentSplit {
+    /// Whether document `doc` is held out.
+    pub fn is_held_out(&self, doc: u32) -> bool {
+        let every = self.held_out_every as u64;
+        every > 0 && u64::from(doc) % every == every - 1
+    }
+
+    /// Documents of the cache (`0..` the last shard's `doc_end`) in each part:
+    /// `(train, held_out)`, ascending.
+    pub fn documents(&self, manifest: &Manifest) -> (Vec<u32>, Vec<u32>) {
+        let end = manifest.shards.last().map_or(0, |s| s.doc_end) as u32;
+        (0..end).partition(|&d| !self.is_held_out(d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fifth_document_is_held_out() {
+        let s = DocumentSplit { held_out_every: 5 };
+        let held: Vec<u32> = (0..12).filter(|&d| s.is_held_out(d)).collect();
+        assert_eq!(held, vec![4, 9]);
+    }
+}

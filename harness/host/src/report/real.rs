@@ -1,0 +1,173 @@
+//! The report's "Real data" section, from a `real.json` (`rdpbench real`):
+//! the real SAE leaderboard (L0, EV, MSE with document-bootstrap
+//! intervals), every metric's scores on those SAEs, and how each metric
+//! ranks the configurations compared with the same configurations on the
+//! toy model. Every plugin-provided string lands in a table cell, which the
+//! template escapes.
+
+use super::data::{ExtraSection, SectionContent, Table};
+use crate::real::{Estimate, RealRun};
+use crate::validity::{RhoEstimate, SaeScore};
+
+fn est(v: Option<f64>, ci: Option<[f64; 2]>) -> String {
+    match (v, ci) {
+        (None, _) => "–".into(),
+        (Some(v), None) => format!("{v:.4}"),
+        (Some(v), Some([lo, hi])) => format!("{v:.4} [{lo:.4}, {hi:.4}]"),
+    }
+}
+
+fn estimate(e: &Estimate) -> String {
+    est(e.value, e.ci)
+}
+
+fn rho(r: Option<&RhoEstimate>) -> String {
+    match r {
+        None => "–".into(),
+        Some(r) => match (r.rho, r.ci) {
+            (Some(v), Some([lo, hi])) => format!("{v:.2} [{lo:.2}, {hi:.2}] (n {})", r.n),
+            (Some(v), None) => format!("{v:.2} (n {})", r.n),
+            (None, _) => format!("undefined (n {})", r.n),
+        },
+    }
+}
+
+/// The "Real data" section; without `real.json`, the note naming the command.
+pub fn section(real: Option<&RealRun>) -> ExtraSection {
+    ExtraSection {
+        id: "real-data",
+        title: "Real data: SAEs on language-model activations",
+        content: real.map(content),
+        needs: "real.json beside check.json (`rdpbench real --cache DIR`)",
+    }
+}
+
+fn content(run: &RealRun) -> SectionContent {
+    let c = &run.cache;
+    let s = &run.settings;
+    let intro = format!(
+        "{} SAEs trained on {} (layer {}, hook {}, corpus {}; {} cached tokens, {} training \
+         documents), evaluated on {} held-out tokens from {} documents (document i held out \
+         iff i mod {} = {}). Inputs scaled by {:.4} so that E‖x‖ ≈ √d. Intervals: {:.0}% \
+         percentile bootstrap over held-out documents ({} resamples). Metric scores are \
+         oriented (higher = more polysemantic), with the tokens' labels ({}) as concepts; \
+         oracle metrics need true directions and are n/a. ρ vs toy: Spearman's rank \
+         correlation over configurations between a metric's real scores and its scores on \
+         the same configurations trained on the toy model ({} steps), and vs those toy SAEs' \
+         P_gt.",
+        run.saes.len(),
+        c.model_name,
+        c.layer,
+        c.hook_name,
+        c.corpus,
+        c.n_tokens,
+        c.train_documents,
+        c.eval_tokens,
+        c.eval_documents.len(),
+        s.held_out_every,
+        s.held_out_every - 1,
+        c.activation_scale,
+        100.0 * s.confidence,
+        s.bootstrap_resamples,
+        c.token_label_names.join(", "),
+        s.toy_steps,
+    );
+    let leaderboard = Table {
+        caption: "Real SAE leaderboard (held-out documents)".into(),
+        columns: ["SAE", "d_sae", "L0", "EV", "MSE", "live latents"]
+            .map(String::from)
+            .to_vec(),
+        rows: run
+            .saes
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    r.d_sae.to_string(),
+                    estimate(&r.quality.l0),
+                    estimate(&r.quality.explained_variance),
+                    estimate(&r.quality.mse),
+                    r.quality.n_live.to_string(),
+                ]
+            })
+            .collect(),
+    };
+    let mut columns = vec!["metric".to_string()];
+    columns.extend(run.saes.iter().map(|r| r.id.clone()));
+    let scores = Table {
+        caption: "Metrics on the real SAEs [95% interval]".into(),
+        columns,
+        rows: run
+            .metrics
+            .iter()
+            .map(|m| {
+                let mut row = vec![m.id.clone()];
+                if m.not_applicable.is_some() {
+                    row.extend(run.saes.iter().map(|_| "n/a (oracle)".to_string()));
+                } else {
+                    row.extend(m.scores.iter().map(|s| match &s.score {
+                        SaeScore::Value { value } => est(Some(*value), s.ci),
+                        SaeScore::Undefined { .. } => "undefined".into(),
+                        SaeScore::Error { .. } => "error".into(),
+                    }));
+                }
+                row
+            })
+            .collect(),
+    };
+    let ranking = Table {
+        caption: "Do metrics rank the configurations as on toy data?".into(),
+        columns: [
+            "metric",
+            "ρ real vs toy score",
+            "ρ real vs toy P_gt",
+            "defined / undefined / errors",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: run
+            .metrics
+            .iter()
+            .map(|m| {
+                if let Some(why) = &m.not_applicable {
+                    vec![m.id.clone(), "n/a".into(), "n/a".into(), why.clone()]
+                } else {
+                    vec![
+                        m.id.clone(),
+                        rho(m.rank_vs_toy.as_ref()),
+                        rho(m.rank_vs_toy_p_gt.as_ref()),
+                        format!("{} / {} / {}", m.n_defined, m.n_undefined, m.n_errors),
+                    ]
+                }
+            })
+            .collect(),
+    };
+    let mut tables = vec![leaderboard, scores, ranking];
+    if !run.toy.is_empty() {
+        let f = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.4}"));
+        tables.push(Table {
+            caption: "Toy counterparts (same configurations)".into(),
+            columns: ["SAE", "L0", "EV", "P_gt", "MCC"]
+                .map(String::from)
+                .to_vec(),
+            rows: run
+                .toy
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.id.clone(),
+                        f(t.l0),
+                        f(t.explained_variance),
+                        f(t.p_gt),
+                        f(t.mcc),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    SectionContent {
+        intro,
+        tables,
+        charts: Vec::new(),
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The real-data pipeline end to end (issue #7), printing each stage's wall time:
+#
+#   1. rdpbench lm extract --corpus brown --max-tokens N   (activation cache, resumable)
+#   2. rdpbench real --cache CACHE --out OUT               (train sweep, held-out eval, toy ranking)
+#   3. rdpbench report OUT                                 (HTML report with the "Real data" section)
+#
+# Usage: scripts/real-run.sh [MAX_TOKENS] (default 20000)
+# Environment: OUT (results folder, default rdpbench-out), CACHE (default
+# rdpbench-out/activations/brown-L15-N<MAX_TOKENS>), RDPBENCH (the binary, default
+# target/release/rdpbench), LAYER (default 15), JOBS (metrics in parallel, default
+# all CPUs), REAL_ARGS (extra arguments for `rdpbench real`, e.g. "--steps 300").
+# Needs scripts/fetch-real-data.sh first and a release build:
+#   cargo build --release --workspace
+# Each stage resumes: a finished cache shard is not re-extracted and a finished SAE
+# is not retrained.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+max_tokens="${1:-20000}"
+layer="${LAYER:-15}"
+out="${OUT:-rdpbench-out}"
+cache="${CACHE:-rdpbench-out/activations/brown-L${layer}-N${max_tokens}}"
+bin="${RDPBENCH:-target/release/rdpbench}"
+jobs="${JOBS:-$(nproc)}"
+
+[[ -x "$bin" ]] || { echo "real-run: $bin not found; run: cargo build --release --workspace" >&2; exit 2; }
+
+stage() {
+    local name="$1"; shift
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@"
+    t1=$(date +%s.%N)
+    printf 'real-run: stage %-8s %8.1f s\n' "$name" "$(echo "$t1 - $t0" | bc)" >&2
+}
+
+stage extract "$bin" lm extract --corpus brown --layer "$layer" --max-tokens "$max_tokens" --out "$cache"
+# shellcheck disable=SC2086
+stage real "$bin" real --cache "$cache" --out "$out" -j "$jobs" ${REAL_ARGS:-} >/dev/null
+if [[ -f "$out/check.json" ]]; then
+    stage report "$bin" report "$out"
+else
+    echo "real-run: no $out/check.json (run \`rdpbench check --out $out\` or \`rdpbench run\`); report stage skipped, see $out/real.md" >&2
+fi

@@ -1,0 +1,323 @@
+//! `rdpbench real` on tiny data the test makes itself: a random 1-block
+//! llama written as GGUF (`gguf_writer`), a synthetic corpus whose words are
+//! labelled by word class, `lm extract` into a sharded cache, then the real
+//! pipeline with two tiny SAEs (TopK, ReLU) and a handful of steps.
+//!
+//! Checked: the train / held-out split is by document and disjoint; EV ≤ 1
+//! and MSE ≥ 0; a TopK SAE's held-out L0 is exactly k; every bootstrap
+//! interval contains its point estimate (for these statistics); oracle
+//! metrics are n/a; the SAELens metadata names model, hook and cache; a
+//! rerun retrains nothing and writes a byte-identical real.json; a corrupted
+//! shard is an error naming the shard file.
+
+mod common;
+
+use common::Scratch;
+use rdpbench::config::Config;
+use rdpbench::plugin::PluginSet;
+use rdpbench::real::{
+    CacheTrainingSet, DocumentSplit, Quiet, REAL_FILE, RealRun, load_held_out, run_real,
+    training_rows,
+};
+use rdpbench_core::rng::Rng;
+use rdpbench_lm::activation_cache::{ExtractSettings, extract, read_manifest, read_shard};
+use rdpbench_lm::corpus::{Document, LabelledCorpus};
+use rdpbench_lm::dequant::GgmlType;
+use rdpbench_lm::gguf::MetadataValue as V;
+use rdpbench_lm::gguf_writer::GgufWriter;
+use rdpbench_lm::{BpeTokenizer, GgufFile, Llama};
+use std::path::Path;
+
+const D: usize = 32;
+const D_FF: usize = 64;
+const HEADS: usize = 4;
+const KV_HEADS: usize = 2;
+const N_DOCS: usize = 24;
+
+/// Printable ASCII plus `Ġ` (space), in GPT-2's byte-to-char mapping.
+fn tokens() -> Vec<String> {
+    let mut t: Vec<String> = (b'!'..=b'~').map(|b| char::from(b).to_string()).collect();
+    t.push("\u{120}".to_string());
+    t
+}
+
+/// A random 1-block llama over [`tokens`] (every value from `seed`).
+fn tiny_gguf(seed: u64) -> Vec<u8> {
+    let vocab = tokens().len();
+    let mut rng = Rng::new(seed);
+    let mut vals = |n: usize, scale: f64, offset: f64| -> Vec<f32> {
+        (0..n)
+            .map(|_| (offset + scale * rng.uniform_range(-1.0, 1.0)) as f32)
+            .collect()
+    };
+    let kv = KV_HEADS * (D / HEADS);
+    let mut g = GgufWriter::new();
+    g.metadata("general.architecture", V::String("llama".into()))
+        .metadata("llama.block_count", V::U32(1))
+        .metadata("llama.context_length", V::U32(64))
+        .metadata("llama.embedding_length", V::U32(D as u32))
+        .metadata("llama.feed_forward_length", V::U32(D_FF as u32))
+        .metadata("llama.attention.head_count", V::U32(HEADS as u32))
+        .metadata("llama.attention.head_count_kv", V::U32(KV_HEADS as u32))
+        .metadata("llama.rope.freq_base", V::F32(10_000.0))
+        .metadata("llama.attention.layer_norm_rms_epsilon", V::F32(1e-5))
+        .metadata("llama.rope.dimension_count", V::U32((D / HEADS) as u32));
+    let mut tensors: Vec<(String, Vec<usize>, Vec<f32>)> = vec![(
+        "token_embd.weight".into(),
+        vec![vocab, D],
+        vals(vocab * D, 1.0, 0.0),
+    )];
+    for (n, shape) in [
+        ("attn_norm", vec![D]),
+        ("attn_q", vec![D, D]),
+        ("attn_k", vec![kv, D]),
+        ("attn_v", vec![kv, D]),
+        ("attn_output", vec![D, D]),
+        ("ffn_norm", vec![D]),
+        ("ffn_gate", vec![D_FF, D]),
+        ("ffn_up", vec![D_FF, D]),
+        ("ffn_down", vec![D, D_FF]),
+    ] {
+        let numel = shape.iter().product();
+        let data = if shape.len() == 1 {
+            vals(numel, 0.2, 1.0)
+        } else {
+            vals(numel, 0.3, 0.0)
+        };
+        tensors.push((format!("blk.0.{n}.weight"), shape, data));
+    }
+    tensors.push(("output_norm.weight".into(), vec![D], vals(D, 0.2, 1.0)));
+    for (name, shape, data) in &tensors {
+        g.tensor(name, shape, GgmlType::F32, data).unwrap();
+    }
+    g.to_bytes().unwrap()
+}
+
+/// Documents of 6–10 words drawn (seeded) from three word classes; each
+/// word is labelled with its class.
+fn corpus(seed: u64) -> LabelledCorpus {
+    let classes: [&[&str]; 3] = [
+        &["cat", "dog", "tree", "house"],
+        &["runs", "sat", "saw", "ate"],
+        &["red", "big", "old", "tall"],
+    ];
+    let mut rng = Rng::derive(seed, &[0x434f_5250]);
+    let documents = (0..N_DOCS)
+        .map(|i| {
+            let n_words = 6 + rng.below(5) as usize;
+            let (mut text, mut word_labels) = (String::new(), Vec::new());
+            for w in 0..n_words {
+                let c = rng.below(3) as usize;
+                let word = classes[c][rng.below(4) as usize];
+                if w > 0 {
+                    text.push(' ');
+                }
+                word_labels.push((text.len()..text.len() + word.len(), c as u32));
+                text.push_str(word);
+            }
+            Document {
+                id: format!("d{i:02}"),
+                text,
+                doc_label: Some((i % 2) as u32),
+                word_labels,
+            }
+        })
+        .collect();
+    LabelledCorpus {
+        name: "tiny-classes".into(),
+        documents,
+        token_label_names: vec!["ADJ".into(), "NOUN".into(), "VERB".into()],
+        doc_label_names: vec!["even".into(), "odd".into()],
+    }
+}
+
+/// Writes the tiny model and extracts the corpus at block 0 into `dir/cache`.
+fn make_cache(dir: &Path) -> std::path::PathBuf {
+    let model_file = dir.join("tiny-llama.F32.gguf");
+    std::fs::write(&model_file, tiny_gguf(11)).unwrap();
+    let model = Llama::from_gguf(&GgufFile::read(&model_file).unwrap()).unwrap();
+    let tok = BpeTokenizer::new(tokens(), &[], vec![false; tokens().len()], 0, 0, false).unwrap();
+    let cache = dir.join("cache");
+    let settings = ExtractSettings {
+        layer: 0,
+        seq_len: 16,
+        batch: 8,
+        shard_tokens: 300,
+        max_tokens: None,
+    };
+    extract(&model, &tok, &model_file, &corpus(5), &settings, &cache).unwrap();
+    cache
+}
+
+const TINY: &str = r#"
+[real]
+architectures = ["topk", "relu"]
+k = [4.0]
+l1_coefficient = [1.0]
+width_factor = 2
+steps = 60
+batch_size = 64
+lr = 3e-3
+held_out_every = 4
+eval_tokens = 100000
+bootstrap_resamples = 40
+toy_steps = 40
+toy_eval_samples = 512
+"#;
+
+fn plugins() -> PluginSet {
+    let mut set = PluginSet::default();
+    for stem in [
+        "rdpbench_sae_topk",
+        "rdpbench_sae_relu",
+        "rdpbench_metric_decoder_cosine",
+        "rdpbench_metric_firing_density",
+        "rdpbench_metric_concept_purity",
+        "rdpbench_metric_oracle_pgt",
+    ] {
+        set.load_file(&common::lib(stem));
+    }
+    assert!(set.errors.is_empty(), "{:?}", set.errors);
+    set
+}
+
+#[test]
+fn tiny_real_pipeline_end_to_end() {
+    let scratch = Scratch::new("real");
+    let cache = make_cache(scratch.path());
+    let manifest = read_manifest(&cache).unwrap();
+    assert!(manifest.shards.len() >= 3, "several shards: {manifest:?}");
+    let config = Config::from_layers(Some((Path::new("tiny.toml"), TINY))).unwrap();
+    let split = DocumentSplit { held_out_every: 4 };
+
+    // The split: disjoint by document; training rows are exactly the tokens
+    // of training documents; the held-out set is exactly the held-out ones.
+    let (train_docs, held_docs) = split.documents(&manifest);
+    assert_eq!(train_docs.len() + held_docs.len(), N_DOCS);
+    assert!(train_docs.iter().all(|d| !held_docs.contains(d)));
+    assert_eq!(held_docs, vec![3, 7, 11, 15, 19, 23]);
+    let (mut train_tokens, mut held_tokens) = (0, 0);
+    for i in 0..manifest.shards.len() {
+        let shard = read_shard(&cache, &manifest, i).unwrap();
+        let held = shard
+            .doc_index
+            .iter()
+            .filter(|&&d| split.is_held_out(d))
+            .count();
+        held_tokens += held;
+        train_tokens += shard.n_tokens - held;
+        assert_eq!(
+            training_rows(&cache, &manifest, split, i, 1.0)
+                .unwrap()
+                .len(),
+            (shard.n_tokens - held) * D
+        );
+    }
+    let set = CacheTrainingSet::open(&cache, split, 1 << 30).unwrap();
+    let held = load_held_out(&cache, split, usize::MAX, 0, set.scale()).unwrap();
+    assert_eq!(held.n_tokens(), held_tokens);
+    assert!(train_tokens > 0 && held_tokens > 0);
+    let mut docs = held.documents.clone();
+    docs.sort();
+    assert_eq!(docs, held_docs, "every held-out document once");
+    assert_eq!(
+        held.units.iter().map(|u| u.len()).sum::<usize>(),
+        held_tokens
+    );
+
+    // The pipeline.
+    let out = scratch.path().join("out");
+    let plugins = plugins();
+    let first = run_real(&config, &plugins, &cache, &out, 2, &mut Quiet).unwrap();
+    assert_eq!(first.trained, vec![true, true]);
+    let run = &first.run;
+    assert_eq!(run.saes.len(), 2);
+    assert_eq!(run.cache.eval_tokens, held_tokens);
+    assert_eq!(run.cache.hook_name, "blocks.0.hook_resid_post");
+    for s in &run.saes {
+        let q = &s.quality;
+        let ev = q.explained_variance.value.expect("EV defined");
+        let mse = q.mse.value.expect("MSE defined");
+        assert!(ev <= 1.0 && mse >= 0.0, "{}: EV {ev}, MSE {mse}", s.id);
+        for (name, e) in [
+            ("l0", &q.l0),
+            ("ev", &q.explained_variance),
+            ("mse", &q.mse),
+        ] {
+            let [lo, hi] =
+                e.ci.unwrap_or_else(|| panic!("{} {name}: no interval", s.id));
+            let v = e.value.unwrap();
+            assert!(
+                lo <= v && v <= hi,
+                "{} {name}: {v} outside [{lo}, {hi}]",
+                s.id
+            );
+            assert_eq!(e.n_resamples, 40);
+        }
+        let cfg: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(&s.folder).join("cfg.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(cfg["metadata"]["model_name"], "tiny-llama");
+        assert_eq!(cfg["metadata"]["hook_name"], "blocks.0.hook_resid_post");
+        assert_eq!(cfg["metadata"]["rdpbench_real"]["corpus"], "tiny-classes");
+    }
+    let topk = run.saes.iter().find(|s| s.architecture == "topk").unwrap();
+    assert_eq!(
+        topk.quality.l0.value,
+        Some(4.0),
+        "TopK L0 = k on held-out rows"
+    );
+    assert_eq!(topk.quality.l0.ci, Some([4.0, 4.0]));
+
+    let oracle = run.metric("oracle-p-gt").unwrap();
+    assert!(oracle.oracle && oracle.not_applicable.is_some() && oracle.scores.is_empty());
+    let cosine = run.metric("mean-max-decoder-cosine").unwrap();
+    assert_eq!(cosine.n_defined, 2);
+    for s in &cosine.scores {
+        // Reads only the decoder: every resample gives the same value.
+        let v = s.score.value().unwrap();
+        assert_eq!(s.ci, Some([v, v]));
+    }
+    for m in run.metrics.iter().filter(|m| !m.oracle) {
+        assert_eq!(m.toy_scores.len(), 2, "{}", m.id);
+        let r = m.rank_vs_toy.as_ref().unwrap();
+        assert_eq!(
+            r.rho, None,
+            "{}: two configurations cannot be ranked (ρ needs 3)",
+            m.id
+        );
+    }
+    assert_eq!(run.toy.len(), 2);
+    assert_eq!(
+        run.toy[0].id, run.saes[0].id,
+        "same configurations, same ids"
+    );
+
+    // Rerun: nothing retrained, byte-identical real.json.
+    let bytes = std::fs::read(out.join(REAL_FILE)).unwrap();
+    let second = run_real(&config, &plugins, &cache, &out, 1, &mut Quiet).unwrap();
+    assert_eq!(second.trained, vec![false, false]);
+    assert_eq!(second.toy_trained, vec![false, false]);
+    assert_eq!(std::fs::read(out.join(REAL_FILE)).unwrap(), bytes);
+    assert_eq!(RealRun::load(&out.join(REAL_FILE)).unwrap(), first.run);
+
+    // A corrupted shard: the error names the shard file.
+    let bad = &manifest.shards[1].file;
+    let path = cache.join(bad);
+    let mut b = std::fs::read(&path).unwrap();
+    let at = b.len() - 5;
+    b[at] ^= 0x40;
+    std::fs::write(&path, b).unwrap();
+    let e = run_real(
+        &config,
+        &plugins,
+        &cache,
+        &scratch.path().join("out2"),
+        1,
+        &mut Quiet,
+    )
+    .unwrap_err();
+    let msg = format!("{e:#}");
+    assert!(msg.contains(bad.as_str()), "{msg}");
+}
