@@ -13,8 +13,10 @@
 //! order, as `candle_nn::AdamW` (which builds each line from separate tensor
 //! ops with a temporary per op): the results are bit-identical (tested), but
 //! one pass reads `θ, g, m, v` once and writes `θ, m, v` once, split over the
-//! rayon pool. CPU parameters only; on other devices it falls back to tensor
-//! ops with the same formulas.
+//! rayon pool. That pass is for CPU parameters; a parameter on another
+//! device (CUDA) keeps its moments as tensors on that device and is updated
+//! with candle's own composition of tensor ops (same formulas, no host copy
+//! per step). Both paths are bit-identical on the CPU (tested).
 
 use anyhow::{Context as _, Result, ensure};
 use candle_core::backprop::GradStore;
@@ -43,10 +45,19 @@ pub struct Moments {
     pub v: Vec<f32>,
 }
 
+/// Where a parameter's optimiser state lives and which path updates it.
+#[derive(Debug)]
+enum SlotState {
+    /// Host slices, updated by the fused parallel pass (CPU parameters).
+    Host(Moments),
+    /// Tensors on the parameter's device, updated by tensor ops (GPU parameters).
+    Device { m: Tensor, v: Tensor },
+}
+
 #[derive(Debug)]
 struct Slot {
     var: Var,
-    moments: Moments,
+    state: SlotState,
 }
 
 /// Fused AdamW over a fixed list of parameters.
@@ -122,8 +133,18 @@ fn with_cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
 }
 
 impl AdamW {
-    /// An optimiser over `vars` (all `f32`), moments at zero, `t = 0`.
+    /// An optimiser over `vars` (all `f32`), moments at zero, `t = 0`. CPU
+    /// parameters take the fused path, others the on-device tensor path.
     pub fn new(vars: Vec<Var>, params: AdamWParams) -> Result<Self> {
+        Self::with_path(vars, params, |var| var.device().is_cpu())
+    }
+
+    /// As [`AdamW::new`], with `fused(var)` choosing each parameter's path.
+    fn with_path(
+        vars: Vec<Var>,
+        params: AdamWParams,
+        fused: impl Fn(&Var) -> bool,
+    ) -> Result<Self> {
         let slots = vars
             .into_iter()
             .map(|var| {
@@ -133,13 +154,18 @@ impl AdamW {
                     var.dtype()
                 );
                 let n = var.elem_count();
-                Ok(Slot {
-                    var,
-                    moments: Moments {
+                let state = if fused(&var) {
+                    SlotState::Host(Moments {
                         m: vec![0.0; n],
                         v: vec![0.0; n],
-                    },
-                })
+                    })
+                } else {
+                    SlotState::Device {
+                        m: var.zeros_like()?,
+                        v: var.zeros_like()?,
+                    }
+                };
+                Ok(Slot { var, state })
             })
             .collect::<Result<_>>()?;
         Ok(Self {
@@ -158,9 +184,19 @@ impl AdamW {
         self.step_t
     }
 
-    /// Moments of every parameter, in the order of [`AdamW::new`].
-    pub fn moments(&self) -> Vec<&Moments> {
-        self.slots.iter().map(|s| &s.moments).collect()
+    /// Moments of every parameter, in the order of [`AdamW::new`] (copied
+    /// to the host for parameters on another device).
+    pub fn moments(&self) -> Result<Vec<Moments>> {
+        self.slots
+            .iter()
+            .map(|s| match &s.state {
+                SlotState::Host(mo) => Ok(mo.clone()),
+                SlotState::Device { m, v } => Ok(Moments {
+                    m: m.flatten_all()?.to_vec1()?,
+                    v: v.flatten_all()?.to_vec1()?,
+                }),
+            })
+            .collect()
     }
 
     /// Restores the state saved from [`AdamW::step_count`] and [`AdamW::moments`].
@@ -179,7 +215,16 @@ impl AdamW {
                 mo.m.len(),
                 mo.v.len()
             );
-            slot.moments = mo;
+            slot.state = match slot.state {
+                SlotState::Host(_) => SlotState::Host(mo),
+                SlotState::Device { .. } => {
+                    let (shape, dev) = (slot.var.shape(), slot.var.device());
+                    SlotState::Device {
+                        m: Tensor::from_vec(mo.m, shape, dev)?,
+                        v: Tensor::from_vec(mo.v, shape, dev)?,
+                    }
+                }
+            };
         }
         self.step_t = step_t;
         Ok(())
@@ -205,26 +250,37 @@ impl AdamW {
                 "AdamW: gradient of shape {:?} for a parameter of shape {shape:?}",
                 g.dims()
             );
-            let device = slot.var.device().clone();
-            let mut theta = with_cpu_f32(slot.var.as_tensor(), <[f32]>::to_vec)?;
-            let Moments { m, v } = &mut slot.moments;
-            with_cpu_f32(g, |g| {
-                theta
-                    .par_chunks_mut(CHUNK)
-                    .zip(m.par_chunks_mut(CHUNK))
-                    .zip(v.par_chunks_mut(CHUNK))
-                    .zip(g.par_chunks(CHUNK))
-                    .for_each(|(((th, m), v), g)| update(th, m, v, g, c));
-            })?;
-            let next = Tensor::from_vec(theta, shape, &Device::Cpu)?;
-            let next = if device.is_cpu() {
-                next
-            } else {
-                next.to_device(&device)?
-            };
-            slot.var
-                .set(&next)
-                .context("AdamW: cannot update a parameter")?;
+            match &mut slot.state {
+                SlotState::Host(Moments { m, v }) => {
+                    let mut theta = with_cpu_f32(slot.var.as_tensor(), <[f32]>::to_vec)?;
+                    with_cpu_f32(g, |g| {
+                        theta
+                            .par_chunks_mut(CHUNK)
+                            .zip(m.par_chunks_mut(CHUNK))
+                            .zip(v.par_chunks_mut(CHUNK))
+                            .zip(g.par_chunks(CHUNK))
+                            .for_each(|(((th, m), v), g)| update(th, m, v, g, c));
+                    })?;
+                    let next = Tensor::from_vec(theta, shape, slot.var.device())?;
+                    slot.var
+                        .set(&next)
+                        .context("AdamW: cannot update a parameter")?;
+                }
+                SlotState::Device { m, v } => {
+                    let p = &self.params;
+                    let next_m = ((&*m * p.beta1)? + (g * (1.0 - p.beta1))?)?;
+                    let next_v = ((&*v * p.beta2)? + (g.sqr()? * (1.0 - p.beta2))?)?;
+                    let m_hat = (&next_m * f64::from(c.scale_m))?;
+                    let v_hat = (&next_v * f64::from(c.scale_v))?;
+                    let decayed = (slot.var.as_tensor() * (1.0 - p.lr * p.weight_decay))?;
+                    let adjusted = (m_hat / (v_hat.sqrt()? + p.eps)?)?;
+                    let next = (decayed - (adjusted * p.lr)?)?;
+                    slot.var
+                        .set(&next)
+                        .context("AdamW: cannot update a parameter")?;
+                    (*m, *v) = (next_m, next_v);
+                }
+            }
         }
         Ok(())
     }
@@ -302,6 +358,79 @@ mod tests {
             }
         }
         assert_eq!(fused.step_count(), 4);
+        Ok(())
+    }
+
+    /// The on-device path (tensor ops, used for GPU parameters), forced onto
+    /// CPU parameters, takes the same steps as the fused path bit for bit,
+    /// reports the same moments, and restores from them.
+    #[test]
+    fn tensor_op_path_equals_fused_path_bitwise() -> Result<()> {
+        let dev = Device::Cpu;
+        let p = AdamWParams {
+            lr: 3e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.05,
+        };
+        let make = || -> Result<Vec<Var>> {
+            Ok(vec![
+                Var::from_vec(randn(4 * 7, 11), (4, 7), &dev)?,
+                Var::from_vec(randn(9, 12), 9, &dev)?,
+            ])
+        };
+        let (a, b) = (make()?, make()?);
+        let mut fused = AdamW::new(a.clone(), p)?;
+        let mut ops = AdamW::with_path(b.clone(), p, |_| false)?;
+        assert!(matches!(ops.slots[0].state, SlotState::Device { .. }));
+        let bits = |vars: &[Var]| -> Result<Vec<u32>> {
+            let mut out = Vec::new();
+            for v in vars {
+                out.extend(
+                    v.flatten_all()?
+                        .to_vec1::<f32>()?
+                        .iter()
+                        .map(|x| x.to_bits()),
+                );
+            }
+            Ok(out)
+        };
+        for step in 0..3u64 {
+            let loss = |vars: &[Var]| -> Result<Tensor> {
+                let mut total = Tensor::zeros((), DType::F32, &dev)?;
+                for (i, v) in vars.iter().enumerate() {
+                    let w = Tensor::from_vec(
+                        randn(v.elem_count(), 50 + step + i as u64),
+                        v.shape(),
+                        &dev,
+                    )?;
+                    total = (total + (v.as_tensor() * v.as_tensor())?.mul(&w)?.sum_all()?)?;
+                }
+                Ok(total)
+            };
+            fused.backward_step(&loss(&a)?)?;
+            ops.backward_step(&loss(&b)?)?;
+            assert_eq!(bits(&a)?, bits(&b)?, "step {step}: parameters differ");
+        }
+        assert_eq!(fused.moments()?, ops.moments()?);
+        // Restoring the fused state into a fresh tensor-op optimiser continues identically.
+        let c: Vec<Var> = b
+            .iter()
+            .map(|v| Var::from_tensor(v.as_tensor()))
+            .collect::<candle_core::Result<_>>()?;
+        let mut resumed = AdamW::with_path(c.clone(), p, |_| false)?;
+        resumed.restore(fused.step_count(), fused.moments()?)?;
+        let g = |vars: &[Var]| -> Result<Tensor> {
+            let mut total = Tensor::zeros((), DType::F32, &dev)?;
+            for v in vars {
+                total = (total + v.as_tensor().sqr()?.sum_all()?)?;
+            }
+            Ok(total)
+        };
+        fused.backward_step(&g(&a)?)?;
+        resumed.backward_step(&g(&c)?)?;
+        assert_eq!(bits(&a)?, bits(&c)?, "resumed tensor-op path differs");
         Ok(())
     }
 

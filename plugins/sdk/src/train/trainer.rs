@@ -477,7 +477,7 @@ impl<'a> Session<'a> {
         log: LogSums,
     ) -> Result<(ResumeState, HashMap<String, Tensor>)> {
         let mut tensors = HashMap::new();
-        let moments = self.opt.moments();
+        let moments = self.opt.moments()?;
         for ((name, var), mo) in self.vars.iter().zip(moments) {
             let shape = var.shape().clone();
             tensors.insert(
