@@ -2,7 +2,7 @@
 //! toy SAEs over which metric validity is measured.
 
 use anyhow::{Result, bail, ensure};
-use rdpbench_core::toy::{GroupsConfig, ToyConfig};
+use rdpbench_core::toy::{GroupsConfig, Marginals, ParentChild, ToyConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,6 +15,11 @@ use std::path::PathBuf;
 /// SAEs differ only in `seeds` (initialisation and training data), so the
 /// spread within a configuration is reseed noise (see
 /// [`super::Discriminability`]).
+///
+/// Metrics may be undefined on some SAEs by their own definition; ρ and F
+/// then use the SAEs where they are defined. In the default population:
+/// `coactivation-entropy` on the TopK `k = 1` SAEs (one latent per token,
+/// no co-firing partners: 6 of 42).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValiditySettings {
@@ -69,7 +74,7 @@ impl Default for ValiditySettings {
             q_factors: vec![0.0, 0.5, 1.0],
             seeds: vec![0, 1],
             d_sae: 16,
-            toy: ToyConfig::default(),
+            toy: validity_toy(),
             toy_seed: 0,
             steps: 400,
             batch_size: 512,
@@ -81,6 +86,36 @@ impl Default for ValiditySettings {
             dir: PathBuf::from("validity-saes"),
             hyperparameters: serde_json::Map::new(),
         }
+    }
+}
+
+/// The population's default toy: the standard toy ([`ToyConfig::default`]:
+/// 16 orthonormal concepts in `d = 32`, groups `{0..3}`, `{4..7}`, `{8..11}`)
+/// with Zipf marginals `p_i ∈ [0.05, 0.2]` (exponent 1, `p_0 = 0.2`,
+/// `p_1 ≈ 0.12`, `p_12..15 ≈ 0.05`) and two parents with two children each:
+/// `12, 13 ⇒ 0` and `14, 15 ⇒ 1`.
+///
+/// Why: feature absorption needs a parent/child hierarchy, and a child
+/// present with probability `p_child / p_parent` given its parent must be
+/// strictly rarer than the parent (with the standard toy's constant
+/// `p = 0.1` a child would fire exactly with its parent: equal sets, not a
+/// hierarchy, and the absorption metric is undefined on every SAE). The
+/// conditional probabilities are `P(12 | 0) ≈ P(13 | 0) ≈ 0.26` and
+/// `P(14 | 1) ≈ P(15 | 1) ≈ 0.42`; children are concepts outside the
+/// co-occurrence groups (the toy requires it), parents the two most
+/// frequent concepts. `Σ p_i ≈ 1.18` concepts per row (1.6 before).
+pub fn validity_toy() -> ToyConfig {
+    ToyConfig {
+        marginals: Marginals::Zipf {
+            p_min: 0.05,
+            p_max: 0.2,
+            exponent: 1.0,
+        },
+        hierarchy: [(0, 12), (0, 13), (1, 14), (1, 15)]
+            .into_iter()
+            .map(|(parent, child)| ParentChild { parent, child })
+            .collect(),
+        ..ToyConfig::default()
     }
 }
 
@@ -130,5 +165,32 @@ impl ValiditySettings {
             })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_toy_has_a_hierarchy_of_strictly_rarer_children() {
+        let s = ValiditySettings::default();
+        s.validate().unwrap();
+        let p = s.toy.marginal_probabilities().unwrap();
+        // Zipf end points: p_0 = p_max, p_15 = p_min.
+        assert!((p[0] - 0.2).abs() < 1e-15, "{}", p[0]);
+        assert!((p[15] - 0.05).abs() < 1e-15, "{}", p[15]);
+        assert_eq!(s.toy.hierarchy.len(), 4);
+        for h in &s.toy.hierarchy {
+            // P(child | parent) = p_child / p_parent, at most 1/2 here: the
+            // child's token set is a strict subset of the parent's.
+            let cond = p[h.child] / p[h.parent];
+            assert!(cond <= 0.5, "child {} of {}: {cond}", h.child, h.parent);
+        }
+        // Every co-occurrence level of the population is a feasible toy.
+        for &q in &s.q_factors {
+            let r = s.toy.with_q_factor(q).resolve().unwrap();
+            assert_eq!(r.groups.len(), 3);
+        }
     }
 }
