@@ -19,6 +19,8 @@ use rdpbench::real::{
     CacheTrainingSet, DocumentSplit, Quiet, REAL_FILE, RealRun, load_held_out, run_real,
     training_rows,
 };
+use rdpbench::report::{HtmlReport, ReportInputs};
+use rdpbench::results::{CheckRun, SCHEMA_VERSION};
 use rdpbench_core::rng::Rng;
 use rdpbench_lm::activation_cache::{ExtractSettings, extract, read_manifest, read_shard};
 use rdpbench_lm::corpus::{Document, LabelledCorpus};
@@ -33,6 +35,7 @@ const D_FF: usize = 64;
 const HEADS: usize = 4;
 const KV_HEADS: usize = 2;
 const N_DOCS: usize = 24;
+const XSS: &str = "<script>alert(1)</script>";
 
 /// Printable ASCII plus `Ġ` (space), in GPT-2's byte-to-char mapping.
 fn tokens() -> Vec<String> {
@@ -301,6 +304,36 @@ fn tiny_real_pipeline_end_to_end() {
     assert_eq!(second.toy_trained, vec![false, false]);
     assert_eq!(std::fs::read(out.join(REAL_FILE)).unwrap(), bytes);
     assert_eq!(RealRun::load(&out.join(REAL_FILE)).unwrap(), first.run);
+
+    // The report's "Real data" section escapes plugin-provided strings.
+    let mut hostile = first.run.clone();
+    hostile.metrics[0].id = XSS.into();
+    hostile.saes[0].id = XSS.into();
+    let defaults = Config::defaults();
+    let mut inputs = ReportInputs::from_check(CheckRun {
+        schema_version: SCHEMA_VERSION,
+        tool: "rdpbench".into(),
+        tool_version: rdpbench::VERSION.into(),
+        settings: defaults.check.clone(),
+        toy: defaults.toy.clone(),
+        plugins: vec![],
+        plugin_errors: vec![],
+        ground_truth: vec![],
+        metrics: vec![],
+    });
+    let without = HtmlReport.render_inputs(&inputs).unwrap();
+    assert!(without.contains("Real data: SAEs on language-model activations</strong>: omitted"));
+    inputs.real = Some(hostile);
+    let html = HtmlReport.render_inputs(&inputs).unwrap();
+    assert!(html.contains("id=\"real-data\""));
+    assert!(html.contains("Real SAE leaderboard"));
+    assert!(
+        !html.contains(XSS),
+        "a plugin-provided string reached the HTML unescaped"
+    );
+    assert!(html.contains("&lt;script&gt;"));
+    let md = rdpbench::real::markdown(&first.run);
+    assert!(md.contains("## SAE leaderboard") && md.contains(&run.saes[0].id));
 
     // A corrupted shard: the error names the shard file.
     let bad = &manifest.shards[1].file;
