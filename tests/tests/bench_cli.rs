@@ -28,8 +28,16 @@ fn bench_writes_finite_medians_and_the_report_shows_runtime_scaling() {
         .args(["bench", "--json", "--out"])
         .arg(&out));
     assert_eq!(code, 0, "{stderr}");
-    let json_start = stdout.find("{\n").expect("bench.json on stdout");
-    let printed: Value = serde_json::from_str(&stdout[json_start..]).expect("valid JSON");
+    // stdout is only the JSON: criterion's own lines (stderr is not a
+    // terminal here, no -v) went to criterion.log.
+    let printed: Value = serde_json::from_str(&stdout).expect("stdout is exactly bench.json");
+    assert!(!stderr.contains("time:"), "{stderr}");
+    let log = out.join("bench").join("criterion").join("criterion.log");
+    let log = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    assert!(
+        log.contains("mean-firing-density/") && log.contains("time:"),
+        "{log}"
+    );
     let bench: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
     assert_eq!(printed, bench, "--json prints what bench.json holds");

@@ -11,16 +11,20 @@
 //! is recorded and that size is not timed; an explicit "undefined" is timed
 //! like a value. After the run the estimates are read back from criterion's
 //! `estimates.json` files ([`estimates`]) and the exponents fitted
-//! ([`fit`]). criterion prints its own progress lines on stdout.
+//! ([`fit`]). criterion's own console output goes where the caller's
+//! [`CriterionOutput`] says ([`output`]): left alone, onto stderr, or into a
+//! log file.
 
 pub mod cases;
 pub mod estimates;
 pub mod fit;
+pub mod output;
 pub mod results;
 pub mod settings;
 
 pub use cases::{BenchCase, build_cases, train_bench_saes};
 pub use fit::{ScalingFit, SizePoint, fit_scaling};
+pub use output::CriterionOutput;
 pub use results::{
     BENCH_FILE, BENCH_SCHEMA_VERSION, BenchRun, BenchSae, MetricBench, SizeResult, format_ns,
 };
@@ -81,13 +85,15 @@ fn probe(metric: &dyn Metric, case: &BenchCase) -> (String, Option<String>) {
 }
 
 /// Benchmarks every metric of `plugins` on every case; criterion writes into
-/// `criterion_dir`, whose estimates are then read back and fitted.
+/// `criterion_dir`, whose estimates are then read back and fitted. Its
+/// console output goes to `console` while each metric's group runs.
 pub fn run_bench(
     plugins: &PluginSet,
     saes: Vec<BenchSae>,
     cases: &[BenchCase],
     settings: &BenchSettings,
     criterion_dir: &Path,
+    console: &CriterionOutput,
     observer: &mut dyn BenchObserver,
 ) -> Result<BenchRun> {
     settings.validate()?;
@@ -105,11 +111,16 @@ pub fn run_bench(
         observer.metric_started(i, total, &id);
         let outcomes: Vec<(String, Option<String>)> =
             cases.iter().map(|case| probe(m, case)).collect();
-        let mut group = c.benchmark_group(id.clone());
-        let spec = m.cached_spec().clone();
         for (case, (outcome, message)) in cases.iter().zip(&outcomes) {
             if outcome == "error" {
                 observer.size_failed(&id, &case.label, message.as_deref().unwrap_or(""));
+            }
+        }
+        let redirect = output::Redirect::start(console)?;
+        let mut group = c.benchmark_group(id.clone());
+        let spec = m.cached_spec().clone();
+        for (case, (outcome, _)) in cases.iter().zip(&outcomes) {
+            if outcome == "error" {
                 continue;
             }
             let input = metric_input(&spec, &case.case);
@@ -120,6 +131,7 @@ pub fn run_bench(
             );
         }
         group.finish();
+        drop(redirect);
         probes.push(outcomes);
     }
     let found = estimates::index(criterion_dir)?;

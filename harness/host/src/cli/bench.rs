@@ -5,8 +5,8 @@ use super::plugins::{out, report_errors, search_of};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use rdpbench::bench::{
-    self, BenchObserver, BenchRun, CRITERION_DIR, build_cases, format_ns, run_bench,
-    train_bench_saes,
+    self, BenchObserver, BenchRun, CRITERION_DIR, CriterionOutput, build_cases, format_ns,
+    run_bench, train_bench_saes,
 };
 use rdpbench::config::Config;
 use rdpbench::exit::{Exit, usage_error};
@@ -85,6 +85,18 @@ impl BenchObserver for Progress {
     }
 }
 
+/// criterion's console output: shown on stderr when stderr is a terminal or
+/// with `-v` (stdout stays for rdpbench's own output), otherwise appended to
+/// `criterion.log` in the criterion folder.
+fn criterion_console(criterion_dir: &std::path::Path) -> CriterionOutput {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() || tracing::enabled!(tracing::Level::INFO) {
+        CriterionOutput::Stderr
+    } else {
+        CriterionOutput::Log(criterion_dir.join("criterion.log"))
+    }
+}
+
 /// Runs the benchmarks and writes their outputs; returns the run and the
 /// exit class (plugin errors → 3).
 pub fn run_benchmarks(config: &Config, args: &BenchArgs) -> Result<(BenchRun, Exit)> {
@@ -135,14 +147,20 @@ pub fn run_benchmarks(config: &Config, args: &BenchArgs) -> Result<(BenchRun, Ex
         build_cases(&plugins, &folders, &settings.n_tokens, &config.toy).map_err(usage_error)?;
     let started = std::time::Instant::now();
     progress.bar.finish_and_clear();
+    let criterion_dir = bench_dir.join(CRITERION_DIR);
+    let console = criterion_console(&criterion_dir);
     let run = run_bench(
         &plugins,
         saes,
         &cases,
         &settings,
-        &bench_dir.join(CRITERION_DIR),
+        &criterion_dir,
+        &console,
         &mut progress,
     )?;
+    if let CriterionOutput::Log(log) = &console {
+        eprintln!("criterion's own output: {} (shown with -v)", log.display());
+    }
     bench::write_outputs(&run, &out_dir)?;
     eprintln!(
         "benchmarked {} metric(s) at {} size(s) in {:.1} s; bench.json, bench.csv, bench.md in {}",

@@ -50,7 +50,8 @@ enum Command {
     /// Render stored results as one self-contained HTML report (or re-export
     /// them as Markdown, CSV, JSON, JUnit).
     Report(report::ReportArgs),
-    /// What changed between two check runs; exit 5 when B lost a condition A passed.
+    /// What changed between two runs (verdicts, validity ρ, runtime); exit 5 when B
+    /// lost a condition A passed (or, with --fail-on, slowed down / lost ρ).
     Compare(compare::CompareArgs),
     /// Train SAEs (one, or a sweep from [train]) on the toy model; each is saved
     /// as a SAELens folder; an interrupted sweep resumes.

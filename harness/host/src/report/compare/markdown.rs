@@ -1,7 +1,10 @@
 //! The Markdown rendering of a comparison, for a CI job summary or a pull
 //! request comment.
 
-use super::{ChangeKind, CompareData, condition_text, status_text};
+use super::{
+    ChangeKind, CompareData, RhoChange, RuntimeChange, RuntimeComparison, ValidityComparison,
+    condition_text, format_ci, format_delta, format_rho, format_time, status_text,
+};
 use std::fmt::Write;
 
 /// Escapes text for a Markdown table cell (and keeps HTML inert).
@@ -13,10 +16,24 @@ fn cell(s: &str) -> String {
         .replace(['\n', '\r'], " ")
 }
 
-/// A Markdown section: tally, table of changes, notes.
+/// A Markdown section: tallies, tables of changes, notes.
 pub fn render_markdown(d: &CompareData) -> String {
     let mut md = String::from("# rdpbench compare\n\n");
     let _ = writeln!(md, "A: `{}`  \nB: `{}`\n", cell(&d.a), cell(&d.b));
+    if d.verdicts_compared {
+        verdicts(d, &mut md);
+    }
+    if let Some(v) = &d.validity {
+        validity(v, &mut md);
+    }
+    if let Some(r) = &d.runtime {
+        runtime(r, &mut md);
+    }
+    notes(d, &mut md);
+    md
+}
+
+fn verdicts(d: &CompareData, md: &mut String) {
     let _ = writeln!(
         md,
         "**{} lost**, {} gained, {} other change(s).\n",
@@ -47,6 +64,78 @@ pub fn render_markdown(d: &CompareData) -> String {
         }
         md.push('\n');
     }
+}
+
+fn validity(v: &ValidityComparison, md: &mut String) {
+    md.push_str("## Validity (Spearman ρ of score vs P_gt)\n\n");
+    let rose = v
+        .rows
+        .iter()
+        .filter(|r| r.change == RhoChange::Rose)
+        .count();
+    let _ = writeln!(
+        md,
+        "**{} dropped**, {rose} rose beyond the noise band (bootstrap intervals, {:.0}% / {:.0}%, do not overlap).\n",
+        v.dropped(),
+        100.0 * v.confidence[0],
+        100.0 * v.confidence[1]
+    );
+    md.push_str(
+        "| change | metric | ρ A | CI A | ρ B | CI B | Δρ |\n|---|---|---:|---|---:|---|---:|\n",
+    );
+    for r in &v.rows {
+        let change = match r.change {
+            RhoChange::Dropped => "**DROPPED**",
+            c => c.as_str(),
+        };
+        let _ = writeln!(
+            md,
+            "| {change} | `{}`{} | {} | {} | {} | {} | {} |",
+            cell(&r.metric),
+            if r.oracle { " (oracle)" } else { "" },
+            format_rho(r.a.and_then(|s| s.rho)),
+            format_ci(r.a.and_then(|s| s.ci)),
+            format_rho(r.b.and_then(|s| s.rho)),
+            format_ci(r.b.and_then(|s| s.ci)),
+            format_delta(r.delta)
+        );
+    }
+    md.push('\n');
+}
+
+fn runtime(r: &RuntimeComparison, md: &mut String) {
+    md.push_str("## Runtime (criterion median per call)\n\n");
+    let _ = writeln!(
+        md,
+        "**{} slower**, {} faster (criterion intervals disjoint and \\|B/A − 1\\| > {}).\n",
+        r.slower(),
+        r.faster(),
+        r.noise_threshold
+    );
+    md.push_str(
+        "| change | metric | N | d_sae | median A | median B | B/A |\n|---|---|---:|---:|---:|---:|---:|\n",
+    );
+    for x in &r.rows {
+        let change = match x.change {
+            RuntimeChange::Slower => "**SLOWER**",
+            c => c.as_str(),
+        };
+        let _ = writeln!(
+            md,
+            "| {change} | `{}`{} | {} | {} | {} | {} | {} |",
+            cell(&x.metric),
+            if x.oracle { " (oracle)" } else { "" },
+            x.n_tokens,
+            x.d_sae,
+            format_time(x.a.as_ref()),
+            format_time(x.b.as_ref()),
+            x.ratio.map_or("–".into(), |v| format!("{v:.2}×"))
+        );
+    }
+    md.push('\n');
+}
+
+fn notes(d: &CompareData, md: &mut String) {
     let mut extra: Vec<String> = Vec::new();
     extra.extend(
         d.missing_metrics
@@ -59,10 +148,13 @@ pub fn render_markdown(d: &CompareData) -> String {
             .map(|m| format!("- metric `{}` is new in B", cell(m))),
     );
     extra.extend(d.notes.iter().map(|n| format!("- {}", cell(n))));
+    let sections = d.validity.iter().flat_map(|v| &v.notes);
+    extra.extend(sections.map(|n| format!("- {}", cell(n))));
+    let sections = d.runtime.iter().flat_map(|r| &r.notes);
+    extra.extend(sections.map(|n| format!("- {}", cell(n))));
     if !extra.is_empty() {
         md.push_str("## Notes\n\n");
         md.push_str(&extra.join("\n"));
         md.push('\n');
     }
-    md
 }

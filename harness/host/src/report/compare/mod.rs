@@ -1,19 +1,37 @@
-//! `rdpbench compare A B`: what changed between two check runs, per metric
-//! × condition × ladder family. Lost and gained conditions come from
-//! [`crate::results::compare`] (the same rule as `check --baseline`); every
-//! other status change is listed too. Rendered by `text.rs` (terminal) and
-//! `markdown.rs`.
+//! `rdpbench compare A B`: what changed between two runs. Three sections,
+//! each present when both runs carry its file:
+//! - verdicts (`check.json`), per metric × condition × ladder family. Lost
+//!   and gained conditions come from [`crate::results::compare`] (the same
+//!   rule as `check --baseline`); every other status change is listed too;
+//! - validity (`validity.json`): ρ deltas with the interval-overlap noise
+//!   band of [`validity`];
+//! - runtime (`bench.json`): median ratios with the interval-and-threshold
+//!   significance rule of [`runtime`].
+//!
+//! A run is a results folder (every file of the three it holds) or one of
+//! the files. Rendered by `text.rs` (terminal) and `markdown.rs`.
 
 mod markdown;
+pub mod runtime;
 mod text;
+pub mod validity;
 
 pub use markdown::render_markdown;
+pub use runtime::{
+    DEFAULT_NOISE_THRESHOLD, RuntimeChange, RuntimeComparison, RuntimeDelta, compare_runtime,
+};
 pub use text::render_text;
+pub use validity::{RhoChange, RhoDelta, ValidityComparison, compare_validity};
 
+use crate::bench::{BENCH_FILE, BenchRun};
+use crate::report::inputs::CHECK_FILE;
 use crate::results::{CheckRun, Comparison, VerdictChange, compare};
+use crate::validity::{VALIDITY_FILE, ValidityRun};
+use anyhow::{Result, bail};
 use rdpbench_core::conditions::{ConditionId, ConditionSummary, Status};
 use rdpbench_core::toy::LadderFamily;
 use serde::Serialize;
+use std::path::Path;
 
 /// How one (metric, condition, family) summary changed from A to B.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -63,8 +81,15 @@ pub struct CompareData {
     pub missing_metrics: Vec<String>,
     /// Metrics B checked that A did not.
     pub new_metrics: Vec<String>,
-    /// Differences in how the runs were made (settings, toy, plugin files).
+    /// Differences in how the runs were made (settings, toy, plugin files),
+    /// and sections one run lacks.
     pub notes: Vec<String>,
+    /// Whether both runs had `check.json` (else the verdict fields are empty).
+    pub verdicts_compared: bool,
+    /// ρ deltas, when both runs have `validity.json`.
+    pub validity: Option<ValidityComparison>,
+    /// Runtime deltas, when both runs have `bench.json`.
+    pub runtime: Option<RuntimeComparison>,
 }
 
 impl CompareData {
@@ -81,6 +106,122 @@ impl CompareData {
     pub fn has_regressions(&self) -> bool {
         self.lost() > 0
     }
+    /// Metrics whose ρ dropped beyond the noise band (0 without validity).
+    pub fn rho_drops(&self) -> usize {
+        self.validity
+            .as_ref()
+            .map_or(0, ValidityComparison::dropped)
+    }
+    /// (metric, size) rows significantly slower in B (0 without bench).
+    pub fn slowdowns(&self) -> usize {
+        self.runtime.as_ref().map_or(0, RuntimeComparison::slower)
+    }
+}
+
+/// The results one side of a comparison carries.
+#[derive(Debug, Clone)]
+pub struct RunFiles {
+    /// How the run is named in the output (the path given).
+    pub label: String,
+    pub check: Option<CheckRun>,
+    pub validity: Option<ValidityRun>,
+    pub bench: Option<BenchRun>,
+}
+
+impl RunFiles {
+    /// Reads a results folder (each of `check.json`, `validity.json`,
+    /// `bench.json` it holds) or a single results file (by its name:
+    /// `validity.json`, `bench.json`, anything else is read as check
+    /// results). Errors name the file; a folder with none of the three is
+    /// an error.
+    pub fn load(path: &Path) -> Result<Self> {
+        let label = path.display().to_string();
+        let mut run = Self {
+            label,
+            check: None,
+            validity: None,
+            bench: None,
+        };
+        if path.is_dir() {
+            let (c, v, b) = (
+                path.join(CHECK_FILE),
+                path.join(VALIDITY_FILE),
+                path.join(BENCH_FILE),
+            );
+            if c.is_file() {
+                run.check = Some(CheckRun::load(&c)?);
+            }
+            if v.is_file() {
+                run.validity = Some(ValidityRun::load(&v)?);
+            }
+            if b.is_file() {
+                run.bench = Some(BenchRun::load(&b)?);
+            }
+            if run.check.is_none() && run.validity.is_none() && run.bench.is_none() {
+                bail!(
+                    "{}: no {CHECK_FILE}, {VALIDITY_FILE} or {BENCH_FILE} in this folder",
+                    path.display()
+                );
+            }
+        } else {
+            match path.file_name().and_then(|n| n.to_str()) {
+                Some(VALIDITY_FILE) => run.validity = Some(ValidityRun::load(path)?),
+                Some(BENCH_FILE) => run.bench = Some(BenchRun::load(path)?),
+                _ => run.check = Some(CheckRun::load(path)?),
+            }
+        }
+        Ok(run)
+    }
+
+    fn has(&self) -> [(&'static str, bool); 3] {
+        [
+            (CHECK_FILE, self.check.is_some()),
+            (VALIDITY_FILE, self.validity.is_some()),
+            (BENCH_FILE, self.bench.is_some()),
+        ]
+    }
+}
+
+/// Compares every section both runs carry; `noise_threshold` is the
+/// runtime rule's `t`. Errors when the runs share no kind of results.
+pub fn compare_runs(a: &RunFiles, b: &RunFiles, noise_threshold: f64) -> Result<CompareData> {
+    let mut d = match (&a.check, &b.check) {
+        (Some(ca), Some(cb)) => diff(ca, cb, &a.label, &b.label),
+        _ => CompareData {
+            a: a.label.clone(),
+            b: b.label.clone(),
+            rows: Vec::new(),
+            missing_metrics: Vec::new(),
+            new_metrics: Vec::new(),
+            notes: Vec::new(),
+            verdicts_compared: false,
+            validity: None,
+            runtime: None,
+        },
+    };
+    if let (Some(va), Some(vb)) = (&a.validity, &b.validity) {
+        d.validity = Some(compare_validity(va, vb));
+    }
+    if let (Some(ba), Some(bb)) = (&a.bench, &b.bench) {
+        d.runtime = Some(compare_runtime(ba, bb, noise_threshold));
+    }
+    let mut shared = 0;
+    for ((file, in_a), (_, in_b)) in a.has().into_iter().zip(b.has()) {
+        match (in_a, in_b) {
+            (true, true) => shared += 1,
+            (true, false) => d.notes.push(format!("{file} only in A: not compared")),
+            (false, true) => d.notes.push(format!("{file} only in B: not compared")),
+            (false, false) => {}
+        }
+    }
+    if shared == 0 {
+        bail!(
+            "{} and {} share no kind of results ({CHECK_FILE}, {VALIDITY_FILE}, {BENCH_FILE}): nothing to compare",
+            a.label,
+            b.label
+        );
+    }
+    Ok(d)
 }
 
 fn row(kind: ChangeKind, c: &VerdictChange, oracle: bool) -> ChangeRow {
@@ -202,6 +343,9 @@ pub fn diff(a: &CheckRun, b: &CheckRun, a_name: &str, b_name: &str) -> CompareDa
         missing_metrics,
         new_metrics,
         notes: notes(a, b),
+        verdicts_compared: true,
+        validity: None,
+        runtime: None,
     }
 }
 
@@ -259,5 +403,37 @@ pub(crate) fn condition_text(r: &ChangeRow) -> String {
     match r.family {
         Some(f) => format!("{} ({f})", r.condition),
         None => r.condition.to_string(),
+    }
+}
+
+/// ρ with 3 decimals (`–` when undefined).
+pub(crate) fn format_rho(rho: Option<f64>) -> String {
+    rho.map_or("–".into(), |r| format!("{r:.3}"))
+}
+
+/// An interval `[lo, hi]` with 2 decimals (`–` when undefined).
+pub(crate) fn format_ci(ci: Option<[f64; 2]>) -> String {
+    ci.map_or("–".into(), |[lo, hi]| format!("[{lo:.2}, {hi:.2}]"))
+}
+
+/// A signed difference with 3 decimals (`–` when undefined).
+pub(crate) fn format_delta(d: Option<f64>) -> String {
+    d.map_or("–".into(), |d| format!("{d:+.3}"))
+}
+
+/// A median with its interval's half-width relative to it: `1.23 ms ±2%`;
+/// `–` for a missing side, `not timed` for one without a median.
+pub(crate) fn format_time(t: Option<&runtime::TimingSide>) -> String {
+    let Some(t) = t else { return "–".into() };
+    let Some(m) = t.median_ns else {
+        return "not timed".into();
+    };
+    match t.ci_ns {
+        Some([lo, hi]) if m > 0.0 => format!(
+            "{} ±{:.0}%",
+            crate::bench::format_ns(m),
+            100.0 * (hi - lo) / (2.0 * m)
+        ),
+        _ => crate::bench::format_ns(m),
     }
 }
