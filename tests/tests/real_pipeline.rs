@@ -305,6 +305,38 @@ fn tiny_real_pipeline_end_to_end() {
     assert_eq!(std::fs::read(out.join(REAL_FILE)).unwrap(), bytes);
     assert_eq!(RealRun::load(&out.join(REAL_FILE)).unwrap(), first.run);
 
+    // The CLI: same pipeline, one metric, JSON on stdout.
+    let toml_path = scratch.path().join("tiny.toml");
+    std::fs::write(&toml_path, TINY).unwrap();
+    let cli_out = scratch.path().join("cli-out");
+    let (code, stdout, stderr) = common::run(
+        common::rdpbench()
+            .arg("--config")
+            .arg(&toml_path)
+            .args([
+                "real",
+                "--metrics",
+                "mean-firing-density",
+                "--json",
+                "-j",
+                "1",
+            ])
+            .arg("--cache")
+            .arg(&cache)
+            .arg("--out")
+            .arg(&cli_out),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let cli_run: RealRun = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(cli_run.saes.len(), 2);
+    assert_eq!(cli_run.metrics.len(), 1);
+    assert_eq!(
+        cli_run.saes[0].quality, run.saes[0].quality,
+        "same SAE, same scores"
+    );
+    assert!(cli_out.join("real.md").is_file() && cli_out.join("real.csv").is_file());
+    assert!(stderr.contains("2 trained"), "{stderr}");
+
     // The report's "Real data" section escapes plugin-provided strings.
     let mut hostile = first.run.clone();
     hostile.metrics[0].id = XSS.into();

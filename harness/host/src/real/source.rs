@@ -242,3 +242,17 @@ impl BatchSource for CacheSource<'_> {
         Ok(written)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activation_scale_hand_computed() {
+        // Rows [3, 4] and [0, 0]: norms 5 and 0, mean 2.5; scale = √2 / 2.5.
+        let s = activation_scale(&[3.0, 4.0, 0.0, 0.0], 2);
+        assert!((s - 2f64.sqrt() / 2.5).abs() < 1e-12);
+        assert_eq!(activation_scale(&[], 2), 1.0);
+        assert_eq!(activation_scale(&[0.0, 0.0], 2), 1.0);
+    }
+}
