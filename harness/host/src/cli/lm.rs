@@ -19,6 +19,23 @@ pub enum LmCommand {
     /// Extract residual-stream activations of a labelled corpus into a resumable,
     /// checksummed cache (safetensors shards + manifest.json).
     Extract(ExtractArgs),
+    /// Token ids of text under the GGUF's tokenizer, as JSON on stdout (no BOS unless
+    /// the GGUF asks for one; special-token strings are encoded as plain text).
+    Tokenize(TokenizeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TokenizeArgs {
+    /// Text to encode; prints one JSON array of ids.
+    #[arg(required_unless_present = "strings", conflicts_with = "strings")]
+    text: Option<String>,
+    /// A JSON file holding an array of strings (`-`: stdin); prints one array of ids
+    /// per string.
+    #[arg(long, value_name = "JSON")]
+    strings: Option<PathBuf>,
+    /// GGUF file (default as for `lm generate`).
+    #[arg(long, value_name = "GGUF")]
+    model: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -112,7 +129,39 @@ pub fn lm(cmd: LmCommand) -> Result<Exit> {
         LmCommand::Generate(a) => generate(a),
         LmCommand::Perplexity(a) => perplexity(a),
         LmCommand::Extract(a) => extract(a),
+        LmCommand::Tokenize(a) => tokenize(a),
     }
+}
+
+fn tokenize(a: TokenizeArgs) -> Result<Exit> {
+    use anyhow::Context;
+    let path = a.model.clone().unwrap_or_else(real_data::smollm2_gguf);
+    real_data::require(&path).map_err(usage_error)?;
+    let tok = BpeTokenizer::from_gguf(&GgufFile::read(&path)?)?;
+    let json = match (&a.text, &a.strings) {
+        (Some(text), _) => serde_json::to_string(&tok.encode(text))?,
+        (None, Some(file)) => {
+            let (name, raw) = if file.as_os_str() == "-" {
+                let mut raw = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut raw)
+                    .context("cannot read the strings from stdin")?;
+                ("stdin".to_string(), raw)
+            } else {
+                let raw = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))
+                    .map_err(usage_error)?;
+                (file.display().to_string(), raw)
+            };
+            let strings: Vec<String> = serde_json::from_str(&raw)
+                .with_context(|| format!("{name}: expected a JSON array of strings"))
+                .map_err(usage_error)?;
+            let ids: Vec<Vec<u32>> = strings.iter().map(|s| tok.encode(s)).collect();
+            serde_json::to_string(&ids)?
+        }
+        (None, None) => unreachable!("clap requires TEXT or --strings"),
+    };
+    out(&json)?;
+    Ok(Exit::Ok)
 }
 
 fn generate(a: GenerateArgs) -> Result<Exit> {
