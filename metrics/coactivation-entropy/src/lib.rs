@@ -21,7 +21,19 @@
 //!
 //! Per-latent score `E_j`; undefined for dead latents and for latents that
 //! never fire together with another (no partner distribution). Undefined
-//! when no latent has a partner. Each latent's partner counts enter the
+//! when no latent has a partner, which is every SAE whose codes never have
+//! two positive entries on one token: TopK (or BatchTopK) at `k = 1` and any
+//! SAE with `L0 ≤ 1` on every token. That is the definition, not a gap to
+//! fill: `p_jk = C_jk / Σ_k C_jk` is `0/0` for a partnerless latent, and
+//! neither convention would measure the hypothesis: `E_j = 0` ("no
+//! partners") or `E_j = 1` (`exp` of the entropy of an empty sum) would
+//! score every `k = 1` SAE as maximally (resp. perfectly) monosemantic on
+//! no evidence about how its latents share contexts, and including such
+//! latents with either value would also move the score of SAEs that are
+//! defined today. Partnerless latents are therefore left out of the
+//! weights, and an SAE with none left is "undefined" (in `rdpbench
+//! validity`, the TopK `k = 1` SAEs of the default population: 6 of 42).
+//! Each latent's partner counts enter the
 //! entropy sum in ascending order (a histogram of the count values), so
 //! `E_j` is bit-identical under latent permutation. Cost `O(Σ_t L0_t²)` time
 //! (each token's co-firing pairs, once per member), latent-major on all
@@ -239,6 +251,50 @@ mod tests {
         let b = run(c2).as_value().unwrap();
         assert!((a - b).abs() <= 1e-12 * a, "{a} vs {b}");
         assert_eq!(run(c).as_value().unwrap().to_bits(), a.to_bits());
+    }
+
+    #[test]
+    fn partnerless_latents_are_left_out_and_one_latent_per_token_is_undefined() {
+        // Firing sets t0 {0,1}, t1 {0,2}, t2..t4 {3}: latent 0 has partners
+        // (1: 1, 2: 1) → E_0 = exp(ln 2) = 2, F_0 = 2; latents 1 and 2 one
+        // partner each → E = 1, F = 1; latent 3 fires 3 times, never with
+        // another: no partner distribution, left out of the weights.
+        // score = (2·2 + 1·1 + 1·1) / (2 + 1 + 1) = 1.5 (with E_3 = 0 it
+        // would be 6/7, with E_3 = 1 it would be 9/7).
+        let codes = vec![
+            vec![1.0, 0.5, 0.0, 0.0],
+            vec![2.0, 0.0, 1.0, 0.0],
+            vec![0.0, 0.0, 0.0, 3.0],
+            vec![0.0, 0.0, 0.0, 1.0],
+            vec![0.0, 0.0, 0.0, 2.0],
+        ];
+        let ex = Example {
+            codes: Some(codes),
+            ..Example::default()
+        };
+        let data = ExampleData::from_example(&ex).unwrap();
+        let mut input = data.input(&[Input::Codes]);
+        input.per_latent = true;
+        let MetricOutput::Value { value, per_latent } =
+            CoactivationEntropy.compute(&input).unwrap()
+        else {
+            panic!("defined: latents 0, 1, 2 have partners")
+        };
+        assert!((value - 1.5).abs() <= 1e-15, "{value}");
+        let per_latent = per_latent.unwrap();
+        assert!((per_latent[0].unwrap() - 2.0).abs() <= 1e-15);
+        assert_eq!(per_latent[1], Some(1.0));
+        assert_eq!(per_latent[2], Some(1.0));
+        assert_eq!(per_latent[3], None);
+        // TopK with k = 1: one positive code per token (a negative code is
+        // not a firing), every latent partnerless → undefined, not 0 or 1.
+        let k1 = vec![
+            vec![0.0, 2.0, 0.0],
+            vec![1.0, 0.0, -0.5],
+            vec![0.0, 0.0, 4.0],
+            vec![0.0, 3.0, 0.0],
+        ];
+        assert_eq!(run(k1).as_value(), None);
     }
 
     #[test]
