@@ -18,9 +18,16 @@
 //!
 //! The scans of `S` run on [`rdpbench_kernels::map_chunks`] threads with
 //! fixed row chunks; maxima are exact, so the merge order does not matter.
+//! Both scans are vectorized ([`rdpbench_kernels::abs_max`], AVX2 picked at
+//! run time): pass A reads each entry once for its row and column maxima,
+//! pass B tests 16 entries at a time against the thresholds and looks at
+//! the rare hits one by one. With scalar scans they took about a quarter of
+//! the time at n = 16384, d = 512 (perf), now about 6%; the rest is the
+//! GEMM (~75%) and its packing (~7%).
 
 use anyhow::{Result, bail};
 use candle_core::{Device, Storage, Tensor};
+use rdpbench_kernels::abs_max::{abs_max, abs_max_and_columns, indices_at_or_above};
 use rdpbench_kernels::map_chunks;
 
 /// Rows of `U` per GEMM block: `[256, n]` `f32` is 16 MiB at n = 16384.
@@ -61,22 +68,15 @@ pub fn max_abs_cosine(u: &[f64], n: usize, d: usize) -> Result<Vec<f64>> {
         let block = &cpu.as_slice::<f32>()?[off..off + r * m];
         let row = |i: usize| &block[i * m..(i + 1) * m];
         // Pass A: row maxima (excluding the diagonal) and column maxima right
-        // of the diagonal block, per scan chunk.
+        // of the diagonal block, per scan chunk, in one vectorized read.
         let pass_a = map_chunks(r, SCAN_ROWS, |rows| {
             let mut row_max = Vec::with_capacity(rows.len());
-            let mut col_max = vec![f32::NEG_INFINITY; m.saturating_sub(r)];
+            let mut col_max = vec![f32::NEG_INFINITY; m - r];
             for i in rows {
                 let s = row(i);
-                let mut best = f32::NEG_INFINITY;
-                for (kk, &v) in s.iter().enumerate() {
-                    if kk != i {
-                        best = best.max(v.abs());
-                    }
-                }
-                row_max.push(best);
-                for (c, &v) in col_max.iter_mut().zip(&s[r..]) {
-                    *c = c.max(v.abs());
-                }
+                let diag_block = abs_max(&s[..i]).max(abs_max(&s[i + 1..r]));
+                let right = abs_max_and_columns(&s[r..], &mut col_max);
+                row_max.push(diag_block.max(right));
             }
             (row_max, col_max)
         });
@@ -94,23 +94,37 @@ pub fn max_abs_cosine(u: &[f64], n: usize, d: usize) -> Result<Vec<f64>> {
             let k = r0 + r + kk;
             run_max[k] = run_max[k].max(v);
         }
-        // Pass B: candidates within the window of the running maxima.
-        let thr: Vec<f32> = run_max[r0..].iter().map(|&x| x - window).collect();
+        // Pass B: candidates within the window of the running maxima: a
+        // vectorized filter, then the rare hits one by one. Columns of the
+        // diagonal block are candidates of their own rows only (+∞ there).
+        let col_thr: Vec<f32> = (0..m)
+            .map(|kk| {
+                if kk < r {
+                    f32::INFINITY
+                } else {
+                    run_max[r0 + kk] - window
+                }
+            })
+            .collect();
         let found = map_chunks(r, SCAN_ROWS, |rows| {
             let mut out = Vec::new();
+            let mut hits = Vec::new();
             for i in rows {
                 let s = row(i);
-                let ti = thr[i];
-                for (kk, &v) in s.iter().enumerate() {
-                    let a = v.abs();
-                    if kk == i || (a < ti && a < thr[kk]) {
+                let ti = run_max[r0 + i] - window;
+                hits.clear();
+                indices_at_or_above(s, ti, &col_thr, &mut hits);
+                for &kk in &hits {
+                    let kk = kk as usize;
+                    if kk == i {
                         continue;
                     }
+                    let a = s[kk].abs();
                     let (j, k) = ((r0 + i) as u32, (r0 + kk) as u32);
                     if a >= ti {
                         out.push((j, k, a));
                     }
-                    if kk >= r && a >= thr[kk] {
+                    if a >= col_thr[kk] {
                         out.push((k, j, a));
                     }
                 }

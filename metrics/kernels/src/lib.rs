@@ -1,6 +1,6 @@
 //! Compute kernels shared by rdpbench's metric plugins.
 //!
-//! Three pieces, each in its own module:
+//! Four pieces, each in its own module:
 //! - [`parallel`]: run a function over fixed, thread-count-independent chunks of
 //!   an index range on scoped threads, returning results in chunk order, so a
 //!   caller that merges them in that order gets bit-identical output whatever
@@ -10,10 +10,13 @@
 //!   latent in increasing token order, built in `O(nnz + d_sae)`.
 //! - [`simd`]: `f64` accumulation of `f32` rows with runtime CPU dispatch
 //!   (AVX2+FMA when present, scalar otherwise), in safe code via `pulp`.
+//! - [`abs_max`]: largest `|x|` of `f32` rows, fused with per-column maxima,
+//!   and the indices at or above thresholds (Gram-matrix row maxima).
 //!
 //! No `unsafe` here: it lives only at the plugin ABI.
 #![forbid(unsafe_code)]
 
+pub mod abs_max;
 pub mod latent_major;
 pub mod parallel;
 pub mod simd;
