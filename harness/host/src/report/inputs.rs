@@ -70,7 +70,10 @@ impl ReportInputs {
             &dir.join(crate::validity::VALIDITY_FILE),
             crate::validity::ValidityRun::load,
         )?;
-        inputs.real = optional(&dir.join(crate::real::REAL_FILE), crate::real::RealRun::load)?;
+        inputs.real = optional(
+            &dir.join(crate::real::REAL_FILE),
+            crate::real::RealRun::load,
+        )?;
         Ok(inputs)
     }
 }

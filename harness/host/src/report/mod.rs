@@ -13,9 +13,9 @@ pub mod compare;
 pub mod data;
 pub mod html;
 pub mod inputs;
+pub mod real;
 pub mod runtime;
 pub mod toy_sections;
-pub mod real;
 pub mod validity;
 
 pub use build::build;
