@@ -3,7 +3,8 @@
 //! labelled by word class, `lm extract` into a sharded cache, then the real
 //! pipeline with two tiny SAEs (TopK, ReLU) and a handful of steps.
 //!
-//! Checked: the train / held-out split is by document and disjoint; EV ≤ 1
+//! Checked: the train / held-out split is by document and disjoint, and
+//! window position 0 is in neither part; EV ≤ 1
 //! and MSE ≥ 0; a TopK SAE's held-out L0 is exactly k; every bootstrap
 //! interval contains its point estimate (for these statistics); oracle
 //! metrics are n/a; the SAELens metadata names model, hook and cache; a
@@ -191,7 +192,10 @@ fn tiny_real_pipeline_end_to_end() {
     let manifest = read_manifest(&cache).unwrap();
     assert!(manifest.shards.len() >= 3, "several shards: {manifest:?}");
     let config = Config::from_layers(Some((Path::new("tiny.toml"), TINY))).unwrap();
-    let split = DocumentSplit { held_out_every: 4 };
+    let split = DocumentSplit {
+        held_out_every: 4,
+        min_position: 1,
+    };
 
     // The split: disjoint by document; training rows are exactly the tokens
     // of training documents; the held-out set is exactly the held-out ones.
@@ -202,18 +206,19 @@ fn tiny_real_pipeline_end_to_end() {
     let (mut train_tokens, mut held_tokens) = (0, 0);
     for i in 0..manifest.shards.len() {
         let shard = read_shard(&cache, &manifest, i).unwrap();
-        let held = shard
-            .doc_index
-            .iter()
-            .filter(|&&d| split.is_held_out(d))
-            .count();
+        // Window position 0 is used by neither part.
+        let kept: Vec<u32> = (0..shard.n_tokens)
+            .filter(|&t| shard.position[t] >= 1)
+            .map(|t| shard.doc_index[t])
+            .collect();
+        let held = kept.iter().filter(|&&d| split.is_held_out(d)).count();
         held_tokens += held;
-        train_tokens += shard.n_tokens - held;
+        train_tokens += kept.len() - held;
         assert_eq!(
             training_rows(&cache, &manifest, split, i, 1.0)
                 .unwrap()
                 .len(),
-            (shard.n_tokens - held) * D
+            (kept.len() - held) * D
         );
     }
     let set = CacheTrainingSet::open(&cache, split, 1 << 30).unwrap();

@@ -69,7 +69,7 @@ pub fn load_held_out(
         let shard = read_shard(dir, &manifest, i)
             .with_context(|| format!("activation cache {}: shard {}", dir.display(), s.file))?;
         for (t, &doc) in shard.doc_index.iter().enumerate() {
-            if split.is_held_out(doc) {
+            if split.is_held_out(doc) && split.keeps_position(shard.position[t]) {
                 let e = rows_of.entry(doc).or_default();
                 e.0.extend(
                     shard.activations[t * d..(t + 1) * d]

@@ -162,6 +162,7 @@ pub fn compute_real(
     }
     let split = DocumentSplit {
         held_out_every: settings.held_out_every,
+        min_position: settings.min_position,
     };
     observer.stage("load");
     let set = CacheTrainingSet::open(cache_dir, split, settings.resident_bytes)?;

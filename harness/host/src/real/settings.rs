@@ -36,6 +36,10 @@ pub struct RealSettings {
     /// held_out_every − 1` (document level: no held-out token's document is
     /// ever trained on).
     pub held_out_every: usize,
+    /// Rows at window position below this are neither trained nor evaluated
+    /// on (1: drop the attention-sink first token of every window; see
+    /// [`super::DocumentSplit`]).
+    pub min_position: u32,
     /// At most this many held-out tokens are evaluated (whole documents in a
     /// seeded order; the last one may be cut).
     pub eval_tokens: usize,
@@ -72,6 +76,7 @@ impl Default for RealSettings {
             batch_size: 1024,
             lr: 1e-3,
             held_out_every: 5,
+            min_position: 1,
             eval_tokens: 20_000,
             bootstrap_resamples: 30,
             confidence: 0.95,

@@ -57,7 +57,7 @@ pub fn training_rows(
     let d = shard.d_model;
     let mut rows = Vec::new();
     for (t, &doc) in shard.doc_index.iter().enumerate() {
-        if !split.is_held_out(doc) {
+        if !split.is_held_out(doc) && split.keeps_position(shard.position[t]) {
             rows.extend(
                 shard.activations[t * d..(t + 1) * d]
                     .iter()

@@ -8,9 +8,16 @@ use serde::{Deserialize, Serialize};
 /// held-out document (nor its neighbours in the same window) is ever seen in
 /// training, and it depends only on the document index, so it is the same
 /// for every cache of the same corpus however many tokens it holds.
+///
+/// Rows at window position `< min_position` belong to neither part: in
+/// SmolLM2 the first token of every window is an attention sink whose
+/// residual norm is ~100x the others' (measured at layer 15 on Brown: norms
+/// ~2·10⁴ vs a median of ~170; 0.8% of the rows held 98.9% of the total
+/// variance), so keeping it would make EV measure those rows only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentSplit {
     pub held_out_every: usize,
+    pub min_position: u32,
 }
 
 impl DocumentSplit {
@@ -18,6 +25,11 @@ impl DocumentSplit {
     pub fn is_held_out(&self, doc: u32) -> bool {
         let every = self.held_out_every as u64;
         every > 0 && u64::from(doc) % every == every - 1
+    }
+
+    /// Whether a row at window position `position` is used at all.
+    pub fn keeps_position(&self, position: u32) -> bool {
+        position >= self.min_position
     }
 
     /// Documents of the cache (`0..` the last shard's `doc_end`) in each part:
@@ -34,7 +46,11 @@ mod tests {
 
     #[test]
     fn every_fifth_document_is_held_out() {
-        let s = DocumentSplit { held_out_every: 5 };
+        let s = DocumentSplit {
+            held_out_every: 5,
+            min_position: 1,
+        };
+        assert!(!s.keeps_position(0) && s.keeps_position(1));
         let held: Vec<u32> = (0..12).filter(|&d| s.is_held_out(d)).collect();
         assert_eq!(held, vec![4, 9]);
     }

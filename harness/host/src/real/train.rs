@@ -85,6 +85,7 @@ pub fn real_jobs(settings: &RealSettings, set: &CacheTrainingSet) -> Result<Vec<
     let ts = sweep_settings(settings, m.d_model, settings.steps);
     let split = DocumentSplit {
         held_out_every: settings.held_out_every,
+        min_position: settings.min_position,
     };
     Ok(jobs(&ts, &ToyConfig::default())
         .map_err(|e| e.context("[real]"))?
