@@ -1,11 +1,14 @@
 //! `rdpbench lm`: the real language model (SmolLM2-135M over its GGUF, from
 //! `scripts/fetch-real-data.sh`): greedy generation and Brown-passage perplexity, to
 //! show the forward reproduces the model's own behaviour.
+//! `lm extract --lm minilm` caches all-MiniLM-L6-v2 hidden states instead (a BERT
+//! encoder over the model's safetensors).
 
 use super::plugins::out;
 use anyhow::Result;
 use rdpbench::exit::{Exit, usage_error};
 use rdpbench_lm::activation_cache::{self, ExtractSettings};
+use rdpbench_lm::activation_model::{ActivationModel, MiniLm};
 use rdpbench_lm::{BpeTokenizer, GgufFile, Llama, brown, corpus, real_data};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -47,10 +50,18 @@ pub struct ExtractArgs {
     /// Brown passage ids (comma-separated); default: every passage.
     #[arg(long, value_delimiter = ',')]
     brown_passages: Vec<String>,
-    /// Residual stream after this block (0-based; SmolLM2 has 30).
-    #[arg(long, default_value_t = 15)]
-    layer: usize,
-    /// Tokens per forward window.
+    /// Activation model: `smollm2` (the SmolLM2-135M GGUF) or `minilm`
+    /// (all-MiniLM-L6-v2; --model is then its folder, holding model.safetensors,
+    /// config.json and tokenizer.json, default $RDPBENCH_REAL_DATA/minilm). MiniLM windows
+    /// are `[CLS] text [SEP]`: --seq-len counts text tokens (at most 510) and the special
+    /// tokens' rows are not stored.
+    #[arg(long, value_enum, default_value_t = LmKind::Smollm2)]
+    lm: LmKind,
+    /// Hidden state after this block (0-based; default 15 of SmolLM2's 30, 3 of
+    /// MiniLM's 6).
+    #[arg(long)]
+    layer: Option<usize>,
+    /// Text tokens per forward window.
     #[arg(long, default_value_t = 128)]
     seq_len: usize,
     /// Windows per forward batch.
@@ -62,11 +73,19 @@ pub struct ExtractArgs {
     /// Stop once this many tokens are cached.
     #[arg(long)]
     max_tokens: Option<usize>,
-    /// Cache folder (default: rdpbench-out/activations/<corpus>-L<layer>).
+    /// Cache folder (default: rdpbench-out/activations/<corpus>-L<layer>, or
+    /// <corpus>-minilm-L<layer> for MiniLM).
     #[arg(long)]
     out: Option<PathBuf>,
     #[command(flatten)]
     model: ModelArg,
+}
+
+/// Which language model `lm extract` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LmKind {
+    Smollm2,
+    Minilm,
 }
 
 #[derive(Debug, clap::Args)]
@@ -235,34 +254,66 @@ fn extract(a: ExtractArgs) -> Result<Exit> {
             a.corpus
         )));
     };
-    let model_path = a
-        .model
-        .model
-        .clone()
-        .unwrap_or_else(real_data::smollm2_gguf);
-    let (llama, tok) = load(Some(&model_path))?;
-    if a.layer >= llama.config.n_layers {
-        return Err(usage_error(anyhow::anyhow!(
-            "--layer {}: the model has blocks 0..{}",
-            a.layer,
-            llama.config.n_layers - 1
-        )));
-    }
-    let out_dir = a.out.unwrap_or_else(|| {
-        PathBuf::from("rdpbench-out/activations").join(format!(
-            "{}-L{}",
-            corpus.name.replace('/', "-"),
-            a.layer
-        ))
+    let layer = a.layer.unwrap_or(match a.lm {
+        LmKind::Smollm2 => 15,
+        LmKind::Minilm => 3,
     });
     let settings = ExtractSettings {
-        layer: a.layer,
+        layer,
         seq_len: a.seq_len,
         batch: a.batch,
         shard_tokens: a.shard_tokens,
         max_tokens: a.max_tokens,
     };
-    let r = activation_cache::extract(&llama, &tok, &model_path, &corpus, &settings, &out_dir)?;
+    let out_dir = a.out.unwrap_or_else(|| {
+        let model_tag = match a.lm {
+            LmKind::Smollm2 => "",
+            LmKind::Minilm => "-minilm",
+        };
+        PathBuf::from("rdpbench-out/activations").join(format!(
+            "{}{model_tag}-L{layer}",
+            corpus.name.replace('/', "-"),
+        ))
+    });
+    let r = match a.lm {
+        LmKind::Smollm2 => {
+            let model_path = a
+                .model
+                .model
+                .clone()
+                .unwrap_or_else(real_data::smollm2_gguf);
+            let (llama, tok) = load(Some(&model_path))?;
+            if layer >= llama.config.n_layers {
+                return Err(usage_error(anyhow::anyhow!(
+                    "--layer {layer}: the model has blocks 0..{}",
+                    llama.config.n_layers - 1
+                )));
+            }
+            activation_cache::extract(&llama, &tok, &model_path, &corpus, &settings, &out_dir)?
+        }
+        LmKind::Minilm => {
+            let dir = a.model.model.clone().unwrap_or_else(MiniLm::default_dir);
+            let weights = MiniLm::weights_file(&dir);
+            real_data::require(&weights).map_err(usage_error)?;
+            let t0 = Instant::now();
+            let minilm = MiniLm::load_dir(&dir).map_err(usage_error)?;
+            eprintln!(
+                "loaded {} ({} layers, d_model {}, vocab {}) in {:.2} s",
+                dir.display(),
+                minilm.n_layers(),
+                minilm.d_model(),
+                minilm.tokenizer.vocab_size(),
+                t0.elapsed().as_secs_f64()
+            );
+            if layer >= minilm.n_layers() {
+                return Err(usage_error(anyhow::anyhow!(
+                    "--layer {layer}: the model has layers 0..{}",
+                    minilm.n_layers() - 1
+                )));
+            }
+            activation_cache::extract_with(&minilm, &weights, &corpus, &settings, &out_dir)?
+        }
+    };
     eprintln!(
         "{}: {} shards verified and kept, {} written ({} new tokens, {} in the cache)",
         out_dir.display(),
@@ -281,7 +332,7 @@ fn extract(a: ExtractArgs) -> Result<Exit> {
         out(&format!(
             "extracted {} tokens (layer {}, windows of {}, batch {}): forward {:.1} tokens/s, end to end {:.1} tokens/s ({:.1} s)",
             r.tokens_written,
-            a.layer,
+            layer,
             a.seq_len,
             a.batch,
             r.forward_tokens_per_second(),
