@@ -80,6 +80,32 @@ fn error_for<'a>(set: &'a PluginSet, file: &str) -> &'a rdpbench::plugin::Plugin
         .unwrap_or_else(|| panic!("no error recorded for {file}: {:#?}", set.errors))
 }
 
+/// A file that looks like a library but the loader rejects (here a
+/// truncated ELF header; in practice often a missing dependency such as
+/// `libcuda.so.1`) gets the loader's own reason, not just "dlopen failed".
+#[test]
+fn a_library_the_loader_rejects_is_reported_with_the_loaders_reason() {
+    let s = Scratch::new("plugins-loader-reason");
+    let ext = std::env::consts::DLL_EXTENSION;
+    let mut bytes = b"\x7fELF\x02\x01\x01".to_vec();
+    bytes.resize(24, 0);
+    std::fs::write(s.path().join(format!("h_truncated.{ext}")), bytes).unwrap();
+    let set = PluginSet::discover(&PluginSearch {
+        dirs: vec![s.path().to_path_buf()],
+        ..Default::default()
+    });
+    let e = error_for(&set, "h_truncated");
+    assert_eq!(e.kind, PluginErrorKind::NotALibrary);
+    let reason = e
+        .message
+        .strip_prefix("not a loadable shared library: ")
+        .unwrap_or_else(|| panic!("{e}"));
+    assert!(
+        reason.len() > "dlopen failed".len() && reason.contains("h_truncated"),
+        "the loader's reason is missing: {e}"
+    );
+}
+
 #[test]
 fn every_bad_file_is_one_clear_error_and_good_plugins_still_run() {
     let folder = bad_plugin_folder();

@@ -104,7 +104,16 @@ impl PluginLibrary {
         let lib = unsafe { libloading::Library::new(path) }.map_err(|e| {
             err(
                 PluginErrorKind::NotALibrary,
-                format!("not a loadable shared library: {e}"),
+                // libloading's message is just "dlopen failed"; the loader's
+                // reason (e.g. a missing dependency) is in the source chain.
+                format!(
+                    "not a loadable shared library: {}",
+                    anyhow::Error::from(e)
+                        .chain()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(": ")
+                ),
             )
         })?;
         // SAFETY: the symbol's type is fixed by ABI v1 for every version:
