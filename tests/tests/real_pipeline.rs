@@ -195,7 +195,13 @@ fn tiny_real_pipeline_end_to_end() {
     let split = DocumentSplit {
         held_out_every: 4,
         min_position: 1,
+        max_norm: None,
     };
+    // Opening sets the outlier threshold: 10 x the median row norm.
+    let set = CacheTrainingSet::open(&cache, split, 10.0, 1 << 30).unwrap();
+    let split = set.split();
+    let max_norm = split.max_norm.expect("outlier threshold set");
+    let norm = |x: &[f32]| x.iter().map(|v| v * v).sum::<f32>().sqrt();
 
     // The split: disjoint by document; training rows are exactly the tokens
     // of training documents; the held-out set is exactly the held-out ones.
@@ -206,9 +212,11 @@ fn tiny_real_pipeline_end_to_end() {
     let (mut train_tokens, mut held_tokens) = (0, 0);
     for i in 0..manifest.shards.len() {
         let shard = read_shard(&cache, &manifest, i).unwrap();
-        // Window position 0 is used by neither part.
+        // Window position 0 and rows above the norm threshold are used by
+        // neither part (the tiny model has no such outlier: all kept).
         let kept: Vec<u32> = (0..shard.n_tokens)
             .filter(|&t| shard.position[t] >= 1)
+            .inspect(|&t| assert!(norm(&shard.activations[t * D..(t + 1) * D]) <= max_norm))
             .map(|t| shard.doc_index[t])
             .collect();
         let held = kept.iter().filter(|&&d| split.is_held_out(d)).count();
@@ -221,7 +229,6 @@ fn tiny_real_pipeline_end_to_end() {
             (kept.len() - held) * D
         );
     }
-    let set = CacheTrainingSet::open(&cache, split, 1 << 30).unwrap();
     let held = load_held_out(&cache, split, usize::MAX, 0, set.scale()).unwrap();
     assert_eq!(held.n_tokens(), held_tokens);
     assert!(train_tokens > 0 && held_tokens > 0);

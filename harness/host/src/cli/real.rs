@@ -44,11 +44,12 @@ struct Progress {
 }
 
 impl RealObserver for Progress {
+    /// Each stage's start time goes to stderr (the wall time per stage).
     fn stage(&mut self, name: &str) {
-        self.bar.set_message(format!(
-            "{name} ({:.1} s)",
-            self.started.elapsed().as_secs_f64()
-        ));
+        let at = self.started.elapsed().as_secs_f64();
+        self.bar
+            .suspend(|| eprintln!("real: stage {name} starts at {at:.1} s"));
+        self.bar.set_message(name.to_string());
     }
     fn training_started(&mut self, index: usize, total: usize, id: &str, resumed: bool) {
         self.bar.set_position(0);

@@ -69,13 +69,10 @@ pub fn load_held_out(
         let shard = read_shard(dir, &manifest, i)
             .with_context(|| format!("activation cache {}: shard {}", dir.display(), s.file))?;
         for (t, &doc) in shard.doc_index.iter().enumerate() {
-            if split.is_held_out(doc) && split.keeps_position(shard.position[t]) {
+            let x = &shard.activations[t * d..(t + 1) * d];
+            if split.is_held_out(doc) && split.keeps_row(shard.position[t], x) {
                 let e = rows_of.entry(doc).or_default();
-                e.0.extend(
-                    shard.activations[t * d..(t + 1) * d]
-                        .iter()
-                        .map(|v| v * scale),
-                );
+                e.0.extend(x.iter().map(|v| v * scale));
                 e.1.push(shard.token_label[t]);
             }
         }

@@ -163,9 +163,16 @@ pub fn compute_real(
     let split = DocumentSplit {
         held_out_every: settings.held_out_every,
         min_position: settings.min_position,
+        max_norm: None,
     };
     observer.stage("load");
-    let set = CacheTrainingSet::open(cache_dir, split, settings.resident_bytes)?;
+    let set = CacheTrainingSet::open(
+        cache_dir,
+        split,
+        settings.outlier_norm_factor,
+        settings.resident_bytes,
+    )?;
+    let split = set.split();
     let manifest = set.manifest().clone();
     let held = load_held_out(
         cache_dir,

@@ -40,6 +40,10 @@ pub struct RealSettings {
     /// on (1: drop the attention-sink first token of every window; see
     /// [`super::DocumentSplit`]).
     pub min_position: u32,
+    /// Rows whose norm exceeds this factor × the median row norm (of the
+    /// first training shard) are neither trained nor evaluated on
+    /// (attention sinks away from position 0); 0 disables.
+    pub outlier_norm_factor: f64,
     /// At most this many held-out tokens are evaluated (whole documents in a
     /// seeded order; the last one may be cut).
     pub eval_tokens: usize,
@@ -77,6 +81,7 @@ impl Default for RealSettings {
             lr: 1e-3,
             held_out_every: 5,
             min_position: 1,
+            outlier_norm_factor: 10.0,
             eval_tokens: 20_000,
             bootstrap_resamples: 30,
             confidence: 0.95,

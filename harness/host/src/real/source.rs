@@ -57,12 +57,9 @@ pub fn training_rows(
     let d = shard.d_model;
     let mut rows = Vec::new();
     for (t, &doc) in shard.doc_index.iter().enumerate() {
-        if !split.is_held_out(doc) && split.keeps_position(shard.position[t]) {
-            rows.extend(
-                shard.activations[t * d..(t + 1) * d]
-                    .iter()
-                    .map(|v| v * scale),
-            );
+        let x = &shard.activations[t * d..(t + 1) * d];
+        if !split.is_held_out(doc) && split.keeps_row(shard.position[t], x) {
+            rows.extend(x.iter().map(|v| v * scale));
         }
     }
     Ok(rows)
@@ -103,10 +100,16 @@ pub struct CacheTrainingSet {
 }
 
 impl CacheTrainingSet {
-    /// Opens `dir`, checks every shard lists whole documents, finds the
-    /// activation scale, and loads the training rows into memory when they
-    /// fit in `resident_bytes`.
-    pub fn open(dir: &Path, split: DocumentSplit, resident_bytes: u64) -> Result<Self> {
+    /// Opens `dir`, sets the split's `max_norm` to `outlier_norm_factor` ×
+    /// the median row norm of the first training shard (0: no norm filter),
+    /// finds the activation scale, and loads the training rows into memory
+    /// when they fit in `resident_bytes`.
+    pub fn open(
+        dir: &Path,
+        mut split: DocumentSplit,
+        outlier_norm_factor: f64,
+        resident_bytes: u64,
+    ) -> Result<Self> {
         let manifest = open_manifest(dir)?;
         let shards: Vec<usize> = (0..manifest.shards.len())
             .filter(|&i| {
@@ -120,6 +123,23 @@ impl CacheTrainingSet {
             dir.display()
         );
         let d = manifest.d_model;
+        split.max_norm = None;
+        let first = training_rows(dir, &manifest, split, shards[0], 1.0)?;
+        if outlier_norm_factor > 0.0 {
+            let mut norms: Vec<f64> = first
+                .chunks_exact(d)
+                .map(|r| {
+                    r.iter()
+                        .map(|&v| f64::from(v) * f64::from(v))
+                        .sum::<f64>()
+                        .sqrt()
+                })
+                .collect();
+            if !norms.is_empty() {
+                norms.sort_by(f64::total_cmp);
+                split.max_norm = Some((outlier_norm_factor * norms[norms.len() / 2]) as f32);
+            }
+        }
         let first = training_rows(dir, &manifest, split, shards[0], 1.0)?;
         let scale = activation_scale(&first, d) as f32;
         let train_tokens: u64 = shards
@@ -147,6 +167,11 @@ impl CacheTrainingSet {
 
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// The split with its `max_norm` set (use it for the held-out rows too).
+    pub fn split(&self) -> DocumentSplit {
+        self.split
     }
 
     /// The factor every row is multiplied by.

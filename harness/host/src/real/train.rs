@@ -83,10 +83,7 @@ pub fn sweep_settings(settings: &RealSettings, d_in: usize, steps: u64) -> Train
 pub fn real_jobs(settings: &RealSettings, set: &CacheTrainingSet) -> Result<Vec<RealJob>> {
     let m = set.manifest();
     let ts = sweep_settings(settings, m.d_model, settings.steps);
-    let split = DocumentSplit {
-        held_out_every: settings.held_out_every,
-        min_position: settings.min_position,
-    };
+    let split = set.split();
     Ok(jobs(&ts, &ToyConfig::default())
         .map_err(|e| e.context("[real]"))?
         .into_iter()
