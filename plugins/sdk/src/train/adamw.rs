@@ -20,7 +20,7 @@
 
 use anyhow::{Context as _, Result, ensure};
 use candle_core::backprop::GradStore;
-use candle_core::{DType, Device, Storage, Tensor, Var};
+use candle_core::{DType, Storage, Tensor, Var};
 use rayon::prelude::*;
 
 /// Elements per parallel task (256 KiB of `f32`: big enough to amortise
@@ -290,6 +290,7 @@ impl AdamW {
 mod tests {
     use super::*;
     use crate::train::rng::SplitMix64;
+    use candle_core::Device;
     use candle_nn::Optimizer as _;
 
     fn randn(n: usize, seed: u64) -> Vec<f32> {
