@@ -183,9 +183,7 @@ pub fn run() -> Exit {
                 .map(|()| Exit::Ok)
         }
         Command::Lm(cmd) => lm::lm(cmd),
-        Command::Real(args) => {
-            load_config(cli.config.as_deref()).and_then(|c| real::real(c, args))
-        }
+        Command::Real(args) => load_config(cli.config.as_deref()).and_then(|c| real::real(c, args)),
         Command::New(NewCommand::Metric { name, dir }) => plugins::new_metric(&name, dir),
         Command::Config { effective } => {
             if effective {
