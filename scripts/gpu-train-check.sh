@@ -11,9 +11,14 @@
 #   # on the GPU machine, from the repository root, with target/gpu-pack carried:
 #   scripts/gpu-train-check.sh run [cuda|cpu]              # -> $OUT or target/gpu-check
 #
-# `run` trains a TopK and a ReLU SAE (d_sae 2048, batch 4096) on a toy model
-# with 512 concepts in 256 dimensions, prints the wall time of each device's
-# run, and keeps train.json (held-out EV, MSE, L0, MCC per SAE) per device.
+# `run` trains a TopK and a ReLU SAE (d_sae 1024, batch 4096) on a toy model
+# with 256 concepts in 128 dimensions, prints the wall time of each device's
+# run, and keeps train.json (held-out EV, MSE, L0, MCC, P_gt per SAE) per device.
+# The wall time includes the host-side (CPU) ground-truth scoring of each SAE,
+# which takes minutes for a barely trained SAE (STEPS=20 did not finish in 5
+# minutes on the 2-core dev machine): compare devices at the default STEPS.
+# Tested here only in `cpu` mode with a stub libcuda.so.1 (loading and listing
+# the cuda plugins works); never run on a GPU yet.
 # Environment: STEPS (default 1000), OUT (results folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
