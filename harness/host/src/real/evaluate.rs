@@ -7,9 +7,9 @@ use super::bootstrap::{Estimate, rows_of};
 use super::heldout::HeldOut;
 use crate::plugin::LoadedMetric;
 use crate::train::matrix;
-use crate::validity::SaeScore;
+use crate::validity::{SaeScore, score_metric};
 use anyhow::{Context, Result};
-use rdpbench_core::eval::{Score, evaluate, reads_rows, take_rows};
+use rdpbench_core::eval::{reads_rows, take_rows};
 use rdpbench_core::toy::{EvalCase, reconstruct};
 use rdpbench_sdk::train::distortion::Distortion;
 use rdpbench_sdk::{CsrMatrix, DenseMatrix, SaeArchitecture, SaeWeights};
@@ -146,16 +146,6 @@ pub struct MetricScore {
     pub n_resamples_errors: usize,
 }
 
-fn score_of(metric: &LoadedMetric, case: &EvalCase) -> SaeScore {
-    match evaluate(metric, metric.cached_spec(), case) {
-        Ok(Score::Value { value }) => SaeScore::Value { value },
-        Ok(Score::Undefined { reason }) => SaeScore::Undefined { reason },
-        Err(e) => SaeScore::Error {
-            message: format!("{e:#}"),
-        },
-    }
-}
-
 /// Scores `metric` on all held-out rows and on every resample. A metric
 /// that reads no per-token input (decoder only) gives the same value on
 /// every resample, so it is evaluated once.
@@ -167,7 +157,7 @@ pub fn metric_score(
     confidence: f64,
 ) -> MetricScore {
     let spec = metric.cached_spec();
-    let score = score_of(metric, &enc.case);
+    let score = score_metric(metric, &enc.case);
     let boot: Vec<SaeScore> = if score.value().is_none() {
         Vec::new()
     } else if !reads_rows(spec) {
@@ -177,7 +167,7 @@ pub fn metric_score(
             .iter()
             .map(|picks| {
                 let rows = rows_of(&held.units, picks);
-                score_of(metric, &take_rows(&enc.case, &rows, spec))
+                score_metric(metric, &take_rows(&enc.case, &rows, spec))
             })
             .collect()
     };

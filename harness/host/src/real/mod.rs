@@ -59,7 +59,7 @@ use crate::config::Config;
 use crate::plugin::PluginSet;
 use crate::results::PluginRecord;
 use crate::train::{SweepObserver, TrainJob};
-use crate::validity::{SaeScore, spearman_with_ci};
+use crate::validity::{SaeScore, score_metric, spearman_with_ci, toy_eval_case};
 use crate::work_queue::map_indexed;
 use anyhow::{Result, bail};
 use rdpbench_sdk::TrainObserver;
@@ -247,7 +247,7 @@ pub fn compute_real(
         let cases = summary
             .jobs
             .iter()
-            .map(|o| toy::toy_case(plugins, o, settings.toy_eval_samples))
+            .map(|o| toy_eval_case(plugins, o, settings.toy_eval_samples))
             .collect::<Result<Vec<_>>>()?;
         let rows: Vec<ToyRow> = summary
             .jobs
@@ -306,7 +306,7 @@ pub fn compute_real(
         out.n_undefined = count(|s| matches!(s, SaeScore::Undefined { .. }));
         out.n_errors = count(|s| matches!(s, SaeScore::Error { .. }));
         if !toy_cases.is_empty() {
-            out.toy_scores = toy_cases.iter().map(|c| toy::toy_score(m, c)).collect();
+            out.toy_scores = toy_cases.iter().map(|c| score_metric(m, c)).collect();
             let paired = |other: &[Option<f64>]| {
                 let (mut xs, mut ys) = (Vec::new(), Vec::new());
                 for (s, o) in out.scores.iter().zip(other) {

@@ -16,14 +16,10 @@
 
 use super::settings::RealSettings;
 use super::train::sweep_settings;
-use crate::plugin::{LoadedMetric, PluginSet};
-use crate::saelens;
-use crate::train::{EVAL_DRAW, JobOutcome, SweepObserver, SweepSummary, jobs, matrix, run_sweep};
-use crate::validity::SaeScore;
-use anyhow::{Context, Result};
-use rdpbench_core::eval::{Score, evaluate};
-use rdpbench_core::toy::{EvalCase, ToyConfig, ToyModel};
-use rdpbench_sdk::SaeArchitecture;
+use crate::plugin::PluginSet;
+use crate::train::{SweepObserver, SweepSummary, jobs, run_sweep};
+use anyhow::Result;
+use rdpbench_core::toy::ToyConfig;
 use std::path::Path;
 
 /// Trains (or resumes) the toy counterpart sweep into `dir`.
@@ -37,45 +33,4 @@ pub fn toy_counterparts(
     let ts = sweep_settings(settings, toy.d, settings.toy_steps);
     let jobs = jobs(&ts, toy).map_err(|e| e.context("[real] toy counterparts"))?;
     run_sweep(plugins, &jobs, settings.toy_eval_samples, dir, observer)
-}
-
-/// The held-out toy case of one counterpart SAE (rows `0..n` of draw
-/// [`EVAL_DRAW`], the rows its `P_gt` was computed on).
-pub fn toy_case(plugins: &PluginSet, outcome: &JobOutcome, n: usize) -> Result<EvalCase> {
-    let job = &outcome.job;
-    let sae = plugins
-        .saes
-        .iter()
-        .find(|s| s.id() == job.architecture)
-        .with_context(|| format!("no SAE plugin `{}` is loaded", job.architecture))?;
-    let folder = saelens::load(&outcome.folder)?;
-    let model = ToyModel::new(&job.toy, job.toy_seed)?;
-    let samples = model.sample(EVAL_DRAW, 0, n);
-    let codes = sae.encode(&folder.weights, samples.x.view())?;
-    let encoder = match folder.weights.tensor("W_enc") {
-        Ok(_) => Some(matrix(&folder.weights, "W_enc")?),
-        Err(_) => None,
-    };
-    let case = EvalCase {
-        decoder: matrix(&folder.weights, "W_dec")?,
-        encoder,
-        activations: samples.x,
-        codes,
-        labels: samples.z,
-        directions: model.directions().clone(),
-    };
-    case.validate()
-        .with_context(|| format!("toy evaluation case of `{}`", job.id))?;
-    Ok(case)
-}
-
-/// `metric` on a toy case (oriented; undefined and errors kept as such).
-pub fn toy_score(metric: &LoadedMetric, case: &EvalCase) -> SaeScore {
-    match evaluate(metric, metric.cached_spec(), case) {
-        Ok(Score::Value { value }) => SaeScore::Value { value },
-        Ok(Score::Undefined { reason }) => SaeScore::Undefined { reason },
-        Err(e) => SaeScore::Error {
-            message: format!("{e:#}"),
-        },
-    }
 }

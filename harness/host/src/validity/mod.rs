@@ -35,7 +35,9 @@ pub use population::{PopulationJob, population_jobs};
 pub use results::{
     MetricValidity, PopulationRow, SaeScore, VALIDITY_FILE, VALIDITY_SCHEMA_VERSION, ValidityRun,
 };
-pub use run::{Silent, ValidityObserver, compute_validity, run_validity};
+pub use run::{
+    Silent, ValidityObserver, compute_validity, run_validity, score_metric, toy_eval_case,
+};
 pub use settings::ValiditySettings;
 pub use spearman::{RhoEstimate, average_ranks, spearman, spearman_with_ci};
 

@@ -64,7 +64,7 @@ impl SweepObserver for SweepAdapter<'_> {
 /// `0..n` of toy draw [`EVAL_DRAW`] (the rows `P_gt`, MCC, L0, MSE and EV
 /// were computed on), the presences `z` as labels and the true directions
 /// (which only oracles read).
-fn eval_case(plugins: &PluginSet, outcome: &JobOutcome, n: usize) -> Result<EvalCase> {
+pub fn toy_eval_case(plugins: &PluginSet, outcome: &JobOutcome, n: usize) -> Result<EvalCase> {
     let job = &outcome.job;
     let sae = plugins
         .saes
@@ -92,7 +92,8 @@ fn eval_case(plugins: &PluginSet, outcome: &JobOutcome, n: usize) -> Result<Eval
     Ok(case)
 }
 
-fn score(metric: &LoadedMetric, case: &EvalCase) -> SaeScore {
+/// `metric` on `case`, oriented; undefined results and errors kept as such.
+pub fn score_metric(metric: &LoadedMetric, case: &EvalCase) -> SaeScore {
     let spec = metric.cached_spec();
     match evaluate(metric, spec, case) {
         Ok(rdpbench_core::eval::Score::Value { value }) => SaeScore::Value { value },
@@ -240,7 +241,7 @@ pub fn compute_validity(
     let cases: Vec<EvalCase> = summary
         .jobs
         .iter()
-        .map(|o| eval_case(plugins, o, settings.eval_samples))
+        .map(|o| toy_eval_case(plugins, o, settings.eval_samples))
         .collect::<Result<_>>()?;
 
     // Metrics are independent: see `map_indexed` (output independent of scheduling).
@@ -252,7 +253,7 @@ pub fn compute_validity(
     };
     let scores = map_indexed(&plugins.metrics, jobs, |i, m| {
         notify(&mut |o| o.metric_started(i, total, m.id()));
-        let scores: Vec<SaeScore> = cases.iter().map(|c| score(m, c)).collect();
+        let scores: Vec<SaeScore> = cases.iter().map(|c| score_metric(m, c)).collect();
         notify(&mut |o| o.metric_finished(i, m.id()));
         scores
     });
