@@ -145,7 +145,7 @@ pub fn list(config: &Config, json: bool) -> Result<Exit> {
     if json {
         out(&serde_json::to_string_pretty(&specs_json(&set))?)?;
     } else {
-        if set.metrics.is_empty() && set.saes.is_empty() {
+        if set.metrics.is_empty() && set.saes.is_empty() && set.errors.is_empty() {
             eprintln!(
                 "no plugins found; build them with `cargo build --workspace` or add folders to \
                  [plugins].paths"
