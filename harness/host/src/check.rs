@@ -114,15 +114,7 @@ pub fn run_check_with(
         tool_version: crate::VERSION.into(),
         settings: settings.clone(),
         toy: toy.clone(),
-        plugins: plugins
-            .libraries
-            .iter()
-            .map(|l| PluginRecord {
-                path: l.path().to_path_buf(),
-                sha256: l.sha256().to_string(),
-                sdk_version: l.sdk_version().to_string(),
-            })
-            .collect(),
+        plugins: PluginRecord::all(plugins),
         plugin_errors: plugins.errors.clone(),
         ground_truth: bench
             .seeds

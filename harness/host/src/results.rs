@@ -21,6 +21,21 @@ pub struct PluginRecord {
     pub sdk_version: String,
 }
 
+impl PluginRecord {
+    /// One record per library loaded into `plugins`, in load order.
+    pub fn all(plugins: &crate::plugin::PluginSet) -> Vec<Self> {
+        plugins
+            .libraries
+            .iter()
+            .map(|l| Self {
+                path: l.path().to_path_buf(),
+                sha256: l.sha256().to_string(),
+                sdk_version: l.sdk_version().to_string(),
+            })
+            .collect()
+    }
+}
+
 /// One metric's results, with where it came from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricResult {

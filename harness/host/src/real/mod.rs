@@ -355,15 +355,7 @@ pub fn compute_real(
             eval_documents: held.documents.clone(),
             activation_scale: real_jobs.first().map_or(1.0, |j| j.activation_scale),
         },
-        plugins: plugins
-            .libraries
-            .iter()
-            .map(|l| PluginRecord {
-                path: l.path().to_path_buf(),
-                sha256: l.sha256().to_string(),
-                sdk_version: l.sdk_version().to_string(),
-            })
-            .collect(),
+        plugins: PluginRecord::all(plugins),
         plugin_errors: plugins.errors.clone(),
         saes,
         toy: toy_rows,

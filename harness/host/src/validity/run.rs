@@ -276,15 +276,7 @@ pub fn compute_validity(
         tool_version: crate::VERSION.into(),
         seed: settings.seed,
         settings: settings.clone(),
-        plugins: plugins
-            .libraries
-            .iter()
-            .map(|l| PluginRecord {
-                path: l.path().to_path_buf(),
-                sha256: l.sha256().to_string(),
-                sdk_version: l.sdk_version().to_string(),
-            })
-            .collect(),
+        plugins: PluginRecord::all(plugins),
         plugin_errors: plugins.errors.clone(),
         population: rows,
         p_gt_discriminability: discriminability(&p_gt_groups),
