@@ -339,7 +339,7 @@ pub fn compute_real(
         cache: CacheSummary {
             dir: cache_dir.to_path_buf(),
             model_file: manifest.model_file.clone(),
-            model_name: model_name(&manifest.model_file),
+            model_name: model_name(&manifest),
             model_sha256: manifest.model_sha256.clone(),
             d_model: manifest.d_model,
             corpus: manifest.corpus.clone(),

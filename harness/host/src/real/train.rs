@@ -101,14 +101,22 @@ pub fn real_jobs(settings: &RealSettings, set: &CacheTrainingSet) -> Result<Vec<
         .collect())
 }
 
-/// The SmolLM2 name of a GGUF file (`SmolLM2-135M-Instruct.Q4_1.gguf` →
-/// `SmolLM2-135M-Instruct`): the file name up to its first dot.
-pub fn model_name(model_file: &str) -> String {
-    model_file
-        .split('.')
-        .next()
-        .unwrap_or(model_file)
-        .to_string()
+/// The name of the model a cache was extracted from, for `cfg.json`'s
+/// `model_name` and the report, by the manifest's model kind: SmolLM2's GGUF
+/// file name up to its first dot (`SmolLM2-135M-Instruct.Q4_1.gguf` →
+/// `SmolLM2-135M-Instruct`), `all-MiniLM-L6-v2` for MiniLM (whose weights
+/// file is just `model.safetensors`), else the kind itself.
+pub fn model_name(m: &Manifest) -> String {
+    match m.model.as_str() {
+        "smollm2" => m
+            .model_file
+            .split('.')
+            .next()
+            .unwrap_or(&m.model_file)
+            .to_string(),
+        "minilm" => "all-MiniLM-L6-v2".to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// A trained (or reused) real SAE.
@@ -150,7 +158,7 @@ fn train_one(
         .context("the plugin returned an invalid cfg.json")?;
     let m = set.manifest();
     if let Some(meta) = cfg.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-        meta.insert("model_name".into(), model_name(&m.model_file).into());
+        meta.insert("model_name".into(), model_name(m).into());
         meta.insert(
             "hook_name".into(),
             format!("blocks.{}.hook_resid_post", m.layer).into(),
@@ -227,4 +235,37 @@ pub fn run_real_sweep(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(model: &str, model_file: &str) -> Manifest {
+        Manifest {
+            schema_version: 1,
+            model: model.into(),
+            model_file: model_file.into(),
+            model_sha256: String::new(),
+            d_model: 4,
+            corpus: "brown".into(),
+            n_documents: 0,
+            token_label_names: Vec::new(),
+            doc_label_names: Vec::new(),
+            layer: 0,
+            seq_len: 8,
+            shards: Vec::new(),
+            n_tokens: 0,
+            complete: true,
+        }
+    }
+
+    #[test]
+    fn the_model_name_follows_the_manifests_model_kind() {
+        let smol = manifest("smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf");
+        assert_eq!(model_name(&smol), "SmolLM2-135M-Instruct");
+        let mini = manifest("minilm", "model.safetensors");
+        assert_eq!(model_name(&mini), "all-MiniLM-L6-v2");
+        assert_eq!(model_name(&manifest("other", "w.bin")), "other");
+    }
 }
