@@ -4,9 +4,9 @@
 #   1. rdpbench lm extract --corpus brown --max-tokens N   (activation cache, resumable)
 #   2. rdpbench real --cache CACHE --out OUT               (train sweep, held-out eval, toy ranking)
 #   3. rdpbench report OUT                                 (HTML report with the "Real data" section)
-#   4. with BENCH=1: rdpbench bench --sae OUT/real-saes/*   (metric runtime on the real SAEs' shapes,
-#      into OUT/real-bench; bench encodes toy rows of d = 576 through each SAE, not the cached
-#      activations: runtime depends on shapes and code sparsity; not part of the report)
+#   4. rdpbench bench --cache CACHE --sae OUT/real-saes/*     (metric runtime on the real SAEs and
+#      the cache's held-out rows, into OUT/real-bench; the report's "Real data" section shows it;
+#      BENCH=0 skips it; BENCH_ARGS adds arguments, e.g. "--n-tokens 1000,4000,16000")
 #
 # Usage: scripts/real-run.sh [MAX_TOKENS] (default 20000)
 # Environment: OUT (results folder, default rdpbench-out), CACHE (default
@@ -42,9 +42,10 @@ stage() {
 stage extract "$bin" lm extract --corpus brown --layer "$layer" --max-tokens "$max_tokens" --out "$cache"
 # shellcheck disable=SC2086
 stage real "$bin" real --cache "$cache" --out "$out" -j "$jobs" ${REAL_ARGS:-} >/dev/null
-if [[ "${BENCH:-0}" == 1 ]]; then
+if [[ "${BENCH:-1}" == 1 ]]; then
     mapfile -t saes < <(find "$out/real-saes" -mindepth 1 -maxdepth 1 -type d ! -name toy | sort)
-    stage bench "$bin" bench --sae "${saes[@]}" --out "$out/real-bench" >/dev/null
+    # shellcheck disable=SC2086
+    stage bench "$bin" bench --cache "$cache" --sae "${saes[@]}" --out "$out/real-bench" ${BENCH_ARGS:-} >/dev/null
 fi
 if [[ -f "$out/check.json" ]]; then
     stage report "$bin" report "$out"

@@ -82,6 +82,7 @@ fn save_bench(dir: &Path, metrics: Vec<(&str, Vec<SizeResult>)>) {
         tool: "rdpbench".into(),
         tool_version: "test".into(),
         settings: BenchSettings::default(),
+        activation_cache: None,
         saes: Vec::new(),
         metrics: metrics
             .into_iter()

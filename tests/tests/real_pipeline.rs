@@ -8,12 +8,15 @@
 //! and MSE ≥ 0; a TopK SAE's held-out L0 is exactly k; every bootstrap
 //! interval contains its point estimate (for these statistics); oracle
 //! metrics are n/a; the SAELens metadata names model, hook and cache; a
-//! rerun retrains nothing and writes a byte-identical real.json; a corrupted
-//! shard is an error naming the shard file.
+//! rerun retrains nothing and writes a byte-identical real.json; `bench
+//! --cache` benchmarks exactly the first N scaled held-out rows, skips oracle
+//! metrics, and its runtime table lands in the report; a corrupted shard is
+//! an error naming the shard file.
 
 mod common;
 
 use common::Scratch;
+use rdpbench::bench::{BenchRows, BenchRun, build_cases};
 use rdpbench::config::Config;
 use rdpbench::plugin::PluginSet;
 use rdpbench::real::{
@@ -378,6 +381,77 @@ fn tiny_real_pipeline_end_to_end() {
     assert!(html.contains("&lt;script&gt;"));
     let md = rdpbench::real::markdown(&first.run);
     assert!(md.contains("## SAE leaderboard") && md.contains(&run.saes[0].id));
+
+    // Benchmarking on the cache: the rows of every case are the first N
+    // held-out rows, scaled as in training, labelled with the token labels.
+    let folders: Vec<std::path::PathBuf> = run.saes.iter().map(|s| out.join(&s.folder)).collect();
+    let (_, cases) = build_cases(
+        &plugins,
+        &folders,
+        &[7, 30],
+        BenchRows::Cache {
+            dir: &cache,
+            real: &config.real,
+        },
+    )
+    .unwrap();
+    assert_eq!(cases.len(), 4);
+    for c in &cases {
+        let want = held.first_rows(c.n_tokens);
+        assert_eq!(c.case.activations, want.activations, "{}", c.label);
+        assert_eq!(c.case.labels, want.labels, "{}", c.label);
+        assert_eq!(c.case.codes.n_rows, c.n_tokens);
+    }
+    let e = build_cases(
+        &plugins,
+        &folders,
+        &[held_tokens + 1],
+        BenchRows::Cache {
+            dir: &cache,
+            real: &config.real,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        format!("{e:#}").contains(&format!("only {held_tokens} held-out rows")),
+        "{e:#}"
+    );
+    let bench_out = out.join("real-bench");
+    let (code, _, stderr) = common::run(
+        common::rdpbench()
+            .arg("--config")
+            .arg(&toml_path)
+            .args([
+                "bench",
+                "--metrics",
+                "mean-firing-density,oracle-p-gt",
+                "--n-tokens",
+                "10,20",
+                "--measurement-secs",
+                "0.01",
+            ])
+            .arg("--cache")
+            .arg(&cache)
+            .arg("--out")
+            .arg(&bench_out)
+            .arg("--sae")
+            .args(&folders),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("skipping oracle metric(s) oracle-p-gt"),
+        "{stderr}"
+    );
+    let bench = BenchRun::load(&bench_out.join("bench.json")).unwrap();
+    assert_eq!(bench.activation_cache.as_deref(), Some(cache.as_path()));
+    assert_eq!(bench.metrics.len(), 1);
+    let sizes = &bench.metrics[0].sizes;
+    assert_eq!(sizes.len(), 4);
+    assert!(sizes.iter().all(|s| s.median_ns.is_some_and(|t| t > 0.0)));
+    inputs.real = Some(first.run.clone());
+    inputs.real_bench = Some(bench);
+    let html = HtmlReport.render_inputs(&inputs).unwrap();
+    assert!(html.contains("Metric runtime on the real SAEs (held-out rows of"));
 
     // A corrupted shard: the error names the shard file.
     let bad = &manifest.shards[1].file;

@@ -439,6 +439,7 @@ fn toy_inputs() -> ReportInputs {
         tool: "rdpbench".into(),
         tool_version: rdpbench::VERSION.into(),
         settings: BenchSettings::default(),
+        activation_cache: None,
         saes: Vec::new(),
         metrics: vec![MetricBench {
             metric: XSS.into(),

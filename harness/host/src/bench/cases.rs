@@ -9,15 +9,22 @@
 //! on the shapes and the sparsity of the codes, not on where the rows came
 //! from. Codes come from the SAE's own encoder, through the architecture
 //! plugin that matches `cfg.json`'s `architecture`.
+//!
+//! With an activation cache ([`BenchRows::Cache`], `bench --cache`), the
+//! rows are instead the first `N` held-out rows of the cache (real text),
+//! split and scaled as the SAE's `rdpbench real` job record says, labelled
+//! with the cache's token labels. Real data has no true directions, so
+//! those are a zero placeholder and oracle metrics are not benchmarked.
 
 use super::results::BenchSae;
 use super::settings::BenchSettings;
 use crate::plugin::PluginSet;
+use crate::real::{DocumentSplit, HeldOut, RealJob, RealSettings, load_held_out, open_manifest};
 use crate::saelens::{self, SaeFolder};
 use crate::train::{EVAL_DRAW, SweepObserver, TrainSettings, jobs, matrix, run_sweep};
 use anyhow::{Context, Result};
 use rdpbench_core::toy::{EvalCase, ToyConfig, ToyModel};
-use rdpbench_sdk::SaeArchitecture;
+use rdpbench_sdk::{CsrMatrix, DenseMatrix, SaeArchitecture};
 use std::path::{Path, PathBuf};
 
 /// One benchmarked input: an SAE at one token count.
@@ -88,13 +95,130 @@ fn toy_of(folder: &SaeFolder, fallback: &ToyConfig) -> Result<ToyModel> {
     })
 }
 
+/// Where the benchmarked rows come from.
+#[derive(Debug, Clone, Copy)]
+pub enum BenchRows<'a> {
+    /// Toy draws: the SAE's own toy model, else this one with `d = d_in`.
+    Toy(&'a ToyConfig),
+    /// The held-out rows of the activation cache in `dir`. An SAE without
+    /// an `rdpbench real` job record (trained elsewhere) gets `real`'s
+    /// split without a norm filter and unscaled rows.
+    Cache {
+        dir: &'a Path,
+        real: &'a RealSettings,
+    },
+}
+
+/// The split and scale of the rows an SAE was trained on: from its
+/// `metadata.rdpbench_real_job`, else `real`'s split, no norm filter, scale 1.
+fn real_rows_of(folder: &SaeFolder, real: &RealSettings) -> Result<(DocumentSplit, f32)> {
+    match folder.cfg.pointer("/metadata/rdpbench_real_job") {
+        Some(record) => {
+            let job: RealJob = serde_json::from_value(record.clone()).with_context(|| {
+                format!(
+                    "{}: metadata.rdpbench_real_job is not an rdpbench real job record",
+                    folder.path.join(saelens::CFG_FILE).display()
+                )
+            })?;
+            Ok((job.split, job.activation_scale as f32))
+        }
+        None => Ok((
+            DocumentSplit {
+                held_out_every: real.held_out_every,
+                min_position: real.min_position,
+                max_norm: None,
+            },
+            1.0,
+        )),
+    }
+}
+
+/// The held-out rows of a cache, loaded once per (split, scale).
+struct HeldOutRows<'a> {
+    dir: &'a Path,
+    real: &'a RealSettings,
+    d_model: usize,
+    max_tokens: usize,
+    loaded: Vec<((DocumentSplit, f32), HeldOut)>,
+}
+
+impl<'a> HeldOutRows<'a> {
+    fn open(dir: &'a Path, real: &'a RealSettings, max_tokens: usize) -> Result<Self> {
+        let d_model = open_manifest(dir)?.d_model;
+        Ok(Self {
+            dir,
+            real,
+            d_model,
+            max_tokens,
+            loaded: Vec::new(),
+        })
+    }
+
+    fn rows_for(&mut self, folder: &SaeFolder) -> Result<&HeldOut> {
+        anyhow::ensure!(
+            folder.d_in == self.d_model,
+            "{}: the SAE's d_in = {} but the activation cache {} has d_model = {}",
+            folder.path.display(),
+            folder.d_in,
+            self.dir.display(),
+            self.d_model
+        );
+        let key = real_rows_of(folder, self.real)?;
+        let at = match self.loaded.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let held = load_held_out(
+                    self.dir,
+                    key.0,
+                    self.max_tokens,
+                    self.real.bootstrap_seed,
+                    key.1,
+                )?;
+                self.loaded.push((key, held));
+                self.loaded.len() - 1
+            }
+        };
+        Ok(&self.loaded[at].1)
+    }
+}
+
+/// The first `n` rows of `held` as an evaluation case for `folder` (codes
+/// still to be filled in), or an error naming the rows there are.
+fn cache_case(held: &HeldOut, n: usize, dir: &Path) -> Result<EvalCase> {
+    anyhow::ensure!(
+        n <= held.n_tokens(),
+        "activation cache {}: N = {n} but only {} held-out rows are there; lower \
+         --n-tokens or extract more tokens",
+        dir.display(),
+        held.n_tokens()
+    );
+    let rows = held.first_rows(n);
+    let d = rows.activations.cols;
+    Ok(EvalCase {
+        decoder: DenseMatrix::zeros(0, d),
+        encoder: None,
+        activations: rows.activations,
+        codes: CsrMatrix::with_cols(0),
+        labels: rows.labels,
+        directions: DenseMatrix::zeros(held.labels.n_cols, d),
+    })
+}
+
 /// Loads the folders and builds one case per (folder, N).
 pub fn build_cases(
     plugins: &PluginSet,
     folders: &[PathBuf],
     n_tokens: &[usize],
-    fallback_toy: &ToyConfig,
+    rows: BenchRows<'_>,
 ) -> Result<(Vec<BenchSae>, Vec<BenchCase>)> {
+    let mut held_out = match rows {
+        BenchRows::Toy(_) => None,
+        BenchRows::Cache { dir, real } => Some(HeldOutRows::open(
+            dir,
+            real,
+            n_tokens.iter().copied().max().unwrap_or(0),
+        )?),
+    };
     let mut saes = Vec::new();
     let mut cases = Vec::new();
     let loaded: Vec<SaeFolder> = folders
@@ -115,15 +239,36 @@ pub fn build_cases(
                     folder.architecture
                 )
             })?;
-        let model = toy_of(folder, fallback_toy)?;
         let decoder = matrix(&folder.weights, "W_dec")?;
         let encoder = matrix(&folder.weights, "W_enc")?;
         let same_width = loaded.iter().filter(|f| f.d_sae == folder.d_sae).count() > 1;
+        let model = match rows {
+            BenchRows::Toy(fallback) => Some(toy_of(folder, fallback)?),
+            BenchRows::Cache { .. } => None,
+        };
         for &n in n_tokens {
-            let samples = model.sample(EVAL_DRAW, 0, n);
-            let codes = sae
-                .encode(&folder.weights, samples.x.view())
+            let mut case = match (&model, held_out.as_mut(), rows) {
+                (Some(model), _, _) => {
+                    let samples = model.sample(EVAL_DRAW, 0, n);
+                    EvalCase {
+                        decoder: DenseMatrix::zeros(0, 0),
+                        encoder: None,
+                        activations: samples.x,
+                        codes: CsrMatrix::with_cols(0),
+                        labels: samples.z,
+                        directions: model.directions().clone(),
+                    }
+                }
+                (None, Some(held), BenchRows::Cache { dir, .. }) => {
+                    cache_case(held.rows_for(folder)?, n, dir)?
+                }
+                _ => unreachable!("toy rows have a model, cache rows a held-out set"),
+            };
+            case.codes = sae
+                .encode(&folder.weights, case.activations.view())
                 .with_context(|| format!("encoding {} rows with {}", n, folder.path.display()))?;
+            case.decoder = decoder.clone();
+            case.encoder = Some(encoder.clone());
             let mut label = format!("d_sae={} N={n}", folder.d_sae);
             if same_width {
                 label.push_str(&format!(" sae={i}"));
@@ -133,14 +278,7 @@ pub fn build_cases(
                 d_sae: folder.d_sae,
                 n_tokens: n,
                 label,
-                case: EvalCase {
-                    decoder: decoder.clone(),
-                    encoder: Some(encoder.clone()),
-                    activations: samples.x,
-                    codes,
-                    labels: samples.z,
-                    directions: model.directions().clone(),
-                },
+                case,
             });
         }
         saes.push(BenchSae {

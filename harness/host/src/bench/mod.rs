@@ -22,7 +22,7 @@ pub mod output;
 pub mod results;
 pub mod settings;
 
-pub use cases::{BenchCase, build_cases, train_bench_saes};
+pub use cases::{BenchCase, BenchRows, build_cases, train_bench_saes};
 pub use fit::{ScalingFit, SizePoint, fit_scaling};
 pub use output::CriterionOutput;
 pub use results::{
@@ -190,6 +190,7 @@ pub fn run_bench(
         tool: "rdpbench".into(),
         tool_version: crate::VERSION.into(),
         settings: settings.clone(),
+        activation_cache: None,
         saes,
         metrics,
     })

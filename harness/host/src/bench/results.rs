@@ -21,6 +21,10 @@ pub struct BenchRun {
     pub tool: String,
     pub tool_version: String,
     pub settings: BenchSettings,
+    /// The activation cache whose held-out rows were benchmarked (`bench
+    /// --cache`); absent: toy rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_cache: Option<PathBuf>,
     /// The SAEs benchmarked on (one per `d_sae`).
     pub saes: Vec<BenchSae>,
     pub metrics: Vec<MetricBench>,

@@ -5,8 +5,8 @@ use super::plugins::{out, report_errors, search_of};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use rdpbench::bench::{
-    self, BenchObserver, BenchRun, CRITERION_DIR, CriterionOutput, build_cases, format_ns,
-    run_bench, train_bench_saes,
+    self, BenchObserver, BenchRows, BenchRun, CRITERION_DIR, CriterionOutput, build_cases,
+    format_ns, run_bench, train_bench_saes,
 };
 use rdpbench::config::Config;
 use rdpbench::exit::{Exit, usage_error};
@@ -32,6 +32,12 @@ pub struct BenchArgs {
     /// Criterion measurement time per benchmark, seconds; default from [bench].
     #[arg(long)]
     pub measurement_secs: Option<f64>,
+    /// Benchmark on the held-out rows of this activation cache (`rdpbench lm
+    /// extract`) instead of toy rows; needs --sae folders of SAEs with the
+    /// cache's d_model (e.g. OUT/real-saes/* from `rdpbench real`). Oracle
+    /// metrics are skipped (real data has no true directions).
+    #[arg(long, value_name = "DIR", requires = "saes")]
+    pub cache: Option<PathBuf>,
     /// Results folder; default from [output].dir.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -124,6 +130,21 @@ pub fn run_benchmarks(config: &Config, args: &BenchArgs) -> Result<(BenchRun, Ex
     };
     plugins.select_metrics(selection).map_err(usage_error)?;
     let mut exit = report_errors(&plugins);
+    if args.cache.is_some() {
+        let oracles: Vec<String> = plugins
+            .metrics
+            .iter()
+            .filter(|m| m.cached_spec().is_oracle())
+            .map(|m| m.id().to_string())
+            .collect();
+        if !oracles.is_empty() {
+            eprintln!(
+                "bench --cache: skipping oracle metric(s) {} (they read true directions, which real data does not have)",
+                oracles.join(", ")
+            );
+        }
+        plugins.metrics.retain(|m| !m.cached_spec().is_oracle());
+    }
     if plugins.metrics.is_empty() {
         return Err(usage_error(anyhow::anyhow!(
             "no metric plugin loaded: build them with `cargo build --release --workspace`, \
@@ -143,13 +164,20 @@ pub fn run_benchmarks(config: &Config, args: &BenchArgs) -> Result<(BenchRun, Ex
     } else {
         args.saes.clone()
     };
+    let rows = match &args.cache {
+        Some(dir) => BenchRows::Cache {
+            dir,
+            real: &config.real,
+        },
+        None => BenchRows::Toy(&config.toy),
+    };
     let (saes, cases) =
-        build_cases(&plugins, &folders, &settings.n_tokens, &config.toy).map_err(usage_error)?;
+        build_cases(&plugins, &folders, &settings.n_tokens, rows).map_err(usage_error)?;
     let started = std::time::Instant::now();
     progress.bar.finish_and_clear();
     let criterion_dir = bench_dir.join(CRITERION_DIR);
     let console = criterion_console(&criterion_dir);
-    let run = run_bench(
+    let mut run = run_bench(
         &plugins,
         saes,
         &cases,
@@ -158,6 +186,7 @@ pub fn run_benchmarks(config: &Config, args: &BenchArgs) -> Result<(BenchRun, Ex
         &console,
         &mut progress,
     )?;
+    run.activation_cache = args.cache.clone();
     if let CriterionOutput::Log(log) = &console {
         eprintln!("criterion's own output: {} (shown with -v)", log.display());
     }

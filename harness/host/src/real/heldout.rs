@@ -33,6 +33,40 @@ impl HeldOut {
     pub fn n_tokens(&self) -> usize {
         self.activations.rows
     }
+
+    /// The first `n` rows (all of them when `n` is larger), with their
+    /// labels and the documents they come from (the last one possibly cut).
+    pub fn first_rows(&self, n: usize) -> HeldOut {
+        let n = n.min(self.n_tokens());
+        let d = self.activations.cols;
+        let l = &self.labels;
+        let nnz = l.indptr[n] as usize;
+        let mut units = Vec::new();
+        let mut documents = Vec::new();
+        for (unit, &doc) in self.units.iter().zip(&self.documents) {
+            if unit.start >= n {
+                break;
+            }
+            units.push(unit.start..unit.end.min(n));
+            documents.push(doc);
+        }
+        HeldOut {
+            activations: DenseMatrix {
+                rows: n,
+                cols: d,
+                data: self.activations.data[..n * d].to_vec(),
+            },
+            labels: CsrMatrix {
+                n_rows: n,
+                n_cols: l.n_cols,
+                indptr: l.indptr[..=n].to_vec(),
+                indices: l.indices[..nnz].to_vec(),
+                values: l.values[..nnz].to_vec(),
+            },
+            units,
+            documents,
+        }
+    }
 }
 
 /// Loads the held-out set of the cache in `dir`: its held-out documents in
@@ -113,4 +147,32 @@ pub fn load_held_out(
         units,
         documents,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_rows_cuts_rows_labels_and_documents_together() {
+        let mut labels = CsrMatrix::with_cols(3);
+        for l in [Some(0u32), None, Some(2), Some(1), Some(0)] {
+            labels.push_row(l.map(|c| (c, 1.0)));
+        }
+        let held = HeldOut {
+            activations: DenseMatrix::from_vec(5, 2, (0..10).map(|v| v as f32).collect()).unwrap(),
+            labels,
+            units: vec![0..2, 2..5],
+            documents: vec![9, 4],
+        };
+        let cut = held.first_rows(3);
+        assert_eq!(cut.activations.data, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(cut.labels.n_rows, 3);
+        assert_eq!(cut.labels.indptr, vec![0, 1, 1, 2]);
+        assert_eq!(cut.labels.indices, vec![0, 2]);
+        assert_eq!(cut.units, vec![0..2, 2..3]);
+        assert_eq!(cut.documents, vec![9, 4]);
+        assert_eq!(held.first_rows(2).documents, vec![9]);
+        assert_eq!(held.first_rows(99), held);
+    }
 }

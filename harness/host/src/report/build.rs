@@ -537,6 +537,6 @@ fn extra_sections(inputs: &ReportInputs) -> Vec<ExtraSection> {
         super::toy_sections::pgt_vs_cooccurrence(inputs.rdp.as_ref()),
         super::validity::section(inputs.validity.as_ref()),
         super::runtime::section(inputs.bench.as_ref()),
-        super::real::section(inputs.real.as_ref()),
+        super::real::section(inputs.real.as_ref(), inputs.real_bench.as_ref()),
     ]
 }

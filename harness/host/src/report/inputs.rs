@@ -30,6 +30,9 @@ pub struct ReportInputs {
     pub validity: Option<crate::validity::ValidityRun>,
     /// `real.json` (`rdpbench real`): the "Real data" section.
     pub real: Option<crate::real::RealRun>,
+    /// `real-bench/bench.json` (`rdpbench bench --cache`, as
+    /// `scripts/real-run.sh` runs it): runtime in the "Real data" section.
+    pub real_bench: Option<BenchRun>,
 }
 
 impl ReportInputs {
@@ -42,6 +45,7 @@ impl ReportInputs {
             bench: None,
             validity: None,
             real: None,
+            real_bench: None,
         }
     }
 
@@ -74,12 +78,16 @@ impl ReportInputs {
             &dir.join(crate::real::REAL_FILE),
             crate::real::RealRun::load,
         )?;
+        inputs.real_bench = optional(&dir.join(REAL_BENCH_DIR).join(BENCH_FILE), BenchRun::load)?;
         Ok(inputs)
     }
 }
 
 /// The training sweep summary, relative to the results folder (the default `[train].dir`).
 pub const TRAIN_FILE: &str = "saes/train.json";
+/// Where `scripts/real-run.sh` writes `rdpbench bench --cache`'s results,
+/// relative to the results folder.
+pub const REAL_BENCH_DIR: &str = "real-bench";
 /// The `reproduce rdp` results, relative to the results folder.
 pub const RDP_FILE: &str = "rdp.json";
 

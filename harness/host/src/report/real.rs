@@ -6,6 +6,7 @@
 //! template escapes.
 
 use super::data::{ExtraSection, SectionContent, Table};
+use crate::bench::{BenchRun, format_ns};
 use crate::real::{Estimate, RealRun};
 use crate::validity::{RhoEstimate, SaeScore};
 
@@ -33,12 +34,75 @@ fn rho(r: Option<&RhoEstimate>) -> String {
 }
 
 /// The "Real data" section; without `real.json`, the note naming the command.
-pub fn section(real: Option<&RealRun>) -> ExtraSection {
+/// `bench` (`real-bench/bench.json`, from `rdpbench bench --cache`) adds the
+/// metrics' runtime on the real SAEs and held-out rows.
+pub fn section(real: Option<&RealRun>, bench: Option<&BenchRun>) -> ExtraSection {
     ExtraSection {
         id: "real-data",
         title: "Real data: SAEs on language-model activations",
-        content: real.map(content),
+        content: real.map(|run| {
+            let mut c = content(run);
+            if let Some(bench) = bench {
+                c.tables.push(runtime_table(bench));
+            }
+            c
+        }),
         needs: "real.json beside check.json (`rdpbench real --cache DIR`)",
+    }
+}
+
+/// Median time per call of every benchmarked metric at every (SAE, N), with
+/// criterion's interval.
+fn runtime_table(bench: &BenchRun) -> Table {
+    let source = bench.activation_cache.as_ref().map_or_else(
+        || "toy rows".to_string(),
+        |d| format!("held-out rows of {}", d.display()),
+    );
+    let sizes: Vec<String> = bench
+        .metrics
+        .iter()
+        .max_by_key(|m| m.sizes.len())
+        .map(|m| {
+            m.sizes
+                .iter()
+                .map(|s| {
+                    s.bench_id
+                        .split_once('/')
+                        .map_or(&*s.bench_id, |p| p.1)
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut columns = vec!["metric".to_string()];
+    columns.extend(sizes.iter().cloned());
+    Table {
+        caption: format!("Metric runtime on the real SAEs ({source}; median per call [interval])"),
+        columns,
+        rows: bench
+            .metrics
+            .iter()
+            .map(|m| {
+                let mut row = vec![m.metric.clone()];
+                row.extend(sizes.iter().map(|label| {
+                    let s = m
+                        .sizes
+                        .iter()
+                        .find(|s| s.bench_id.ends_with(&format!("/{label}")));
+                    match s {
+                        Some(s) => match (s.median_ns, s.median_ci_low_ns, s.median_ci_high_ns) {
+                            (Some(t), Some(lo), Some(hi)) => {
+                                format!("{} [{}, {}]", format_ns(t), format_ns(lo), format_ns(hi))
+                            }
+                            (Some(t), _, _) => format_ns(t),
+                            (None, _, _) => s.outcome.clone(),
+                        },
+                        None => "–".to_string(),
+                    }
+                }));
+                row
+            })
+            .collect(),
     }
 }
 
