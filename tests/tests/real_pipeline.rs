@@ -453,6 +453,45 @@ fn tiny_real_pipeline_end_to_end() {
     let html = HtmlReport.render_inputs(&inputs).unwrap();
     assert!(html.contains("Metric runtime on the real SAEs (held-out rows of"));
 
+    // `rdpbench run --real-cache` with the toy stages skipped (a check.json
+    // is there already): the real and real-bench stages, then the report.
+    let run_dir = scratch.path().join("run-out");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::write(
+        run_dir.join("check.json"),
+        serde_json::to_string(&inputs.check).unwrap(),
+    )
+    .unwrap();
+    let run_toml = scratch.path().join("run.toml");
+    std::fs::write(
+        &run_toml,
+        format!(
+            "{TINY}\n[plugins]\nmetrics = [\"mean-firing-density\"]\n\n\
+             [bench]\nn_tokens = [10, 20]\nmeasurement_secs = 0.01\n"
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = common::run(
+        common::rdpbench()
+            .arg("--config")
+            .arg(&run_toml)
+            .args(["run", "--skip", "check,train,rdp,validity,bench"])
+            .arg("--real-cache")
+            .arg(&cache)
+            .arg("--out")
+            .arg(&run_dir),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("==> [6/8] real"), "{stderr}");
+    let reloaded = ReportInputs::load(&run_dir).unwrap();
+    let real = reloaded.real.expect("real.json written");
+    assert_eq!(real.saes.len(), 2);
+    let bench = reloaded.real_bench.expect("real-bench/bench.json written");
+    assert_eq!(bench.activation_cache.as_deref(), Some(cache.as_path()));
+    assert_eq!(bench.saes.len(), 2);
+    let html = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
+    assert!(html.contains("Metric runtime on the real SAEs"));
+
     // A corrupted shard: the error names the shard file.
     let bad = &manifest.shards[1].file;
     let path = cache.join(bad);

@@ -139,12 +139,16 @@ impl BpeTokenizer {
     ) -> Result<Self> {
         let mut token_ids = HashMap::with_capacity(tokens.len());
         for (i, t) in tokens.iter().enumerate() {
-            // Later duplicates keep the first id, as llama.cpp does.
+            // A duplicate keeps its first id (llama.cpp refuses such a vocabulary
+            // outright: it asserts that every token text is unique).
             token_ids.entry(t.clone()).or_insert(i as u32);
         }
         let byte_to_char = bytes_to_unicode();
         // SmolLM2's vocabulary lacks a few control bytes (e.g. 0x04): like its
         // tokenizer.json (no unk token, no byte fallback), such bytes are dropped.
+        // llama.cpp does the same: in `llm_tokenizer_bpe_session::tokenize`
+        // (src/llama-vocab.cpp) a symbol with no token is split into bytes and
+        // a byte with no token is skipped.
         let byte_tokens: Vec<Option<u32>> = byte_to_char
             .iter()
             .map(|c| token_ids.get(&c.to_string()).copied())

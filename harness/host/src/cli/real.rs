@@ -12,7 +12,7 @@ use rdpbench::real::{RealObserver, markdown, run_real};
 use std::path::PathBuf;
 use std::time::Instant;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct RealArgs {
     /// Activation cache folder (from `rdpbench lm extract`).
     #[arg(long)]
@@ -36,6 +36,18 @@ pub struct RealArgs {
     /// not depend on it.
     #[arg(long, short)]
     jobs: Option<usize>,
+}
+
+impl RealArgs {
+    /// `rdpbench real --cache CACHE --out OUT` with every other option at
+    /// its default (`rdpbench run --real-cache`).
+    pub fn for_run(cache: PathBuf, out: PathBuf) -> Self {
+        Self {
+            cache,
+            out: Some(out),
+            ..Self::default()
+        }
+    }
 }
 
 struct Progress {

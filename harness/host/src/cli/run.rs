@@ -1,6 +1,10 @@
 //! `rdpbench run`: the main job, from nothing to the HTML report on the
 //! embedded toy default: check → train → reproduce rdp → validity → bench
-//! → report, all into one results folder.
+//! → report, all into one results folder. With `--real-cache CACHE` (an
+//! activation cache from `rdpbench lm extract`) two stages run before the
+//! report: `real` (`rdpbench real`: train, held-out evaluation, toy
+//! ranking) and `real-bench` (`rdpbench bench --cache` on the real SAEs,
+//! into `real-bench/`), and the report gains its "Real data" section.
 //!
 //! Each stage writes its own outputs as soon as it finishes, so a later
 //! failure loses nothing already computed. A stage that fails is reported
@@ -11,6 +15,7 @@
 use super::bench::{BenchArgs, run_benchmarks, table};
 use super::check::{CheckArgs, check};
 use super::plugins::{out, search_of};
+use super::real::{RealArgs, real};
 use super::reproduce::{ReproduceCommand, reproduce};
 use super::train::{TrainArgs, train};
 use anyhow::{Context, Result};
@@ -26,13 +31,20 @@ pub struct RunArgs {
     /// Results folder; default from [output].dir.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Stages to skip (comma-separated): check, train, rdp, validity, bench.
+    /// Stages to skip (comma-separated): check, train, rdp, validity, bench,
+    /// real, real-bench.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
+    /// Also run the real-data stages on this activation cache (`rdpbench lm
+    /// extract`; needs scripts/fetch-real-data.sh): `real` and `real-bench`.
+    #[arg(long, value_name = "DIR")]
+    real_cache: Option<PathBuf>,
 }
 
-/// The stages, in order.
-const STAGES: [&str; 6] = ["check", "train", "rdp", "validity", "bench", "report"];
+/// The toy stages, in order (the report comes last).
+const TOY_STAGES: [&str; 5] = ["check", "train", "rdp", "validity", "bench"];
+/// The stages `--real-cache` adds before the report.
+const REAL_STAGES: [&str; 2] = ["real", "real-bench"];
 
 /// How one stage ended.
 struct StageOutcome {
@@ -67,14 +79,38 @@ fn report_stage(out_dir: &std::path::Path) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// `rdpbench bench --cache CACHE` on the SAEs `real.json` in `out_dir`
+/// lists, into `out_dir/real-bench`.
+fn real_bench_stage(
+    config: &Config,
+    out_dir: &std::path::Path,
+    cache: &std::path::Path,
+) -> Result<Exit> {
+    let real = rdpbench::real::RealRun::load(&out_dir.join(rdpbench::real::REAL_FILE))?;
+    let args = BenchArgs {
+        saes: real.saes.iter().map(|s| out_dir.join(&s.folder)).collect(),
+        cache: Some(cache.to_path_buf()),
+        out: Some(out_dir.join(rdpbench::report::inputs::REAL_BENCH_DIR)),
+        ..BenchArgs::default()
+    };
+    let (run, exit) = run_benchmarks(config, &args)?;
+    out(&table(&run))?;
+    Ok(exit)
+}
+
 pub fn run(config: Config, args: RunArgs) -> Result<Exit> {
+    let mut stages: Vec<&'static str> = TOY_STAGES.to_vec();
+    if args.real_cache.is_some() {
+        stages.extend(REAL_STAGES);
+    }
     for s in &args.skip {
-        if !STAGES[..5].contains(&s.as_str()) {
+        if !TOY_STAGES.contains(&s.as_str()) && !REAL_STAGES.contains(&s.as_str()) {
             return Err(rdpbench::exit::usage_error(anyhow::anyhow!(
-                "--skip {s}: unknown stage (check, train, rdp, validity, bench)"
+                "--skip {s}: unknown stage (check, train, rdp, validity, bench, real, real-bench)"
             )));
         }
     }
+    stages.push("report");
     let mut config = config;
     if let Some(dir) = &args.out {
         config.output.dir = dir.clone();
@@ -84,15 +120,15 @@ pub fn run(config: Config, args: RunArgs) -> Result<Exit> {
         .with_context(|| format!("cannot create results folder {}", out_dir.display()))?;
     let started = Instant::now();
     let mut outcomes: Vec<StageOutcome> = Vec::new();
-    for (i, &name) in STAGES.iter().enumerate() {
+    for (i, &name) in stages.iter().enumerate() {
         if args.skip.iter().any(|s| s == name) {
-            eprintln!("==> [{}/{}] {name}: skipped", i + 1, STAGES.len());
+            eprintln!("==> [{}/{}] {name}: skipped", i + 1, stages.len());
             continue;
         }
         eprintln!(
             "==> [{}/{}] {name} ({:.0} s elapsed)",
             i + 1,
-            STAGES.len(),
+            stages.len(),
             started.elapsed().as_secs_f64()
         );
         let t = Instant::now();
@@ -119,6 +155,22 @@ pub fn run(config: Config, args: RunArgs) -> Result<Exit> {
                     Ok(exit)
                 })
             }
+            "real" => real(
+                config.clone(),
+                RealArgs::for_run(
+                    args.real_cache
+                        .clone()
+                        .expect("real stages need --real-cache"),
+                    out_dir.clone(),
+                ),
+            ),
+            "real-bench" => real_bench_stage(
+                &config,
+                &out_dir,
+                args.real_cache
+                    .as_deref()
+                    .expect("real stages need --real-cache"),
+            ),
             _ => report_stage(&out_dir),
         };
         let secs = t.elapsed().as_secs_f64();
