@@ -186,43 +186,12 @@ rdpbench_sdk::export_plugin!(metrics: [ConceptEntropy]);
 mod tests {
     use super::*;
     use rdpbench_core::conditions::{CheckSettings, ConditionId};
-    use rdpbench_sdk::testing::{ExampleData, check_examples};
+    use rdpbench_sdk::testing::{
+        check_examples, compute_on_codes_and_labels, hashed_codes_and_labels as data,
+    };
 
     fn run(codes: Vec<Vec<f32>>, labels: Vec<Vec<f32>>) -> MetricOutput {
-        let ex = Example {
-            codes: Some(codes),
-            labels: Some(labels),
-            ..Example::default()
-        };
-        let data = ExampleData::from_example(&ex).unwrap();
-        ConceptEntropy
-            .compute(&data.input(&[Input::Codes, Input::Labels]))
-            .unwrap()
-    }
-
-    fn data() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
-        let h = |a: usize, b: usize| (a * 37 + b * 11 + a * b) % 7;
-        let codes = (0..30)
-            .map(|t| {
-                (0..4)
-                    .map(|j| {
-                        if h(t, j) < 3 {
-                            h(t, j + 9) as f32 + 0.5
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        let labels = (0..30)
-            .map(|t| {
-                (0..3)
-                    .map(|c| if h(t + 3, c) < 2 { 1.0 } else { 0.0 })
-                    .collect()
-            })
-            .collect();
-        (codes, labels)
+        compute_on_codes_and_labels(&ConceptEntropy, codes, labels).unwrap()
     }
 
     #[test]

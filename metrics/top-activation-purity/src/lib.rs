@@ -174,18 +174,10 @@ rdpbench_sdk::export_plugin!(metrics: [TopActivationPurity]);
 mod tests {
     use super::*;
     use rdpbench_core::conditions::{CheckSettings, ConditionId};
-    use rdpbench_sdk::testing::{ExampleData, check_examples};
+    use rdpbench_sdk::testing::{check_examples, compute_on_codes_and_labels};
 
     fn run(codes: Vec<Vec<f32>>, labels: Vec<Vec<f32>>) -> MetricOutput {
-        let ex = Example {
-            codes: Some(codes),
-            labels: Some(labels),
-            ..Example::default()
-        };
-        let data = ExampleData::from_example(&ex).unwrap();
-        TopActivationPurity
-            .compute(&data.input(&[Input::Codes, Input::Labels]))
-            .unwrap()
+        compute_on_codes_and_labels(&TopActivationPurity, codes, labels).unwrap()
     }
 
     fn data() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {

@@ -148,3 +148,65 @@ pub fn check_examples(metric: &dyn Metric) -> Result<usize> {
     }
     Ok(spec.examples.len())
 }
+
+/// Runs `metric` on dense `codes` `[n_tokens][d_sae]` and 0/1 `labels`
+/// `[n_tokens][n_concepts]`, giving it only those two inputs (what a
+/// codes-and-labels metric's property tests need).
+pub fn compute_on_codes_and_labels(
+    metric: &dyn Metric,
+    codes: Vec<Vec<f32>>,
+    labels: Vec<Vec<f32>>,
+) -> Result<MetricOutput> {
+    let ex = Example {
+        codes: Some(codes),
+        labels: Some(labels),
+        ..Example::default()
+    };
+    let data = ExampleData::from_example(&ex)?;
+    metric.compute(&data.input(&[Input::Codes, Input::Labels]))
+}
+
+/// A fixed, irregular codes/labels pair for property tests, from
+/// `h(a, b) = (37a + 11b + ab) mod 7`: 30 tokens; 4 latents, latent `j`
+/// active on token `t` iff `h(t, j) < 3`, with value `h(t, j + 9) + 0.5`;
+/// 3 concepts, concept `c` present iff `h(t + 3, c) < 2`.
+pub fn hashed_codes_and_labels() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let h = |a: usize, b: usize| (a * 37 + b * 11 + a * b) % 7;
+    let codes = (0..30)
+        .map(|t| {
+            (0..4)
+                .map(|j| {
+                    if h(t, j) < 3 {
+                        h(t, j + 9) as f32 + 0.5
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let labels = (0..30)
+        .map(|t| {
+            (0..3)
+                .map(|c| if h(t + 3, c) < 2 { 1.0 } else { 0.0 })
+                .collect()
+        })
+        .collect();
+    (codes, labels)
+}
+
+#[cfg(test)]
+mod helper_tests {
+    use super::*;
+
+    #[test]
+    fn hashed_codes_and_labels_has_the_documented_shape() {
+        let (codes, labels) = hashed_codes_and_labels();
+        assert_eq!((codes.len(), codes[0].len()), (30, 4));
+        assert_eq!((labels.len(), labels[0].len()), (30, 3));
+        // h(0, 0) = 0 < 3: latent 0 fires on token 0 with h(0, 9) + 0.5 = 99 mod 7 + 0.5.
+        assert_eq!(codes[0][0], (99 % 7) as f32 + 0.5);
+        let active: usize = codes.iter().flatten().filter(|v| **v > 0.0).count();
+        assert!(active > 30 && active < 90, "{active} of 120 active");
+    }
+}
