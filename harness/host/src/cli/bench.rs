@@ -1,7 +1,8 @@
 //! `rdpbench bench`: time every metric with criterion at several sizes, fit
 //! its scaling exponents, write bench.json/.csv/.md into the results folder.
 
-use super::plugins::{out, report_errors, search_of};
+use super::plugins::out;
+use super::setup::discover_metrics;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use rdpbench::bench::{
@@ -10,7 +11,6 @@ use rdpbench::bench::{
 };
 use rdpbench::config::Config;
 use rdpbench::exit::{Exit, usage_error};
-use rdpbench::plugin::PluginSet;
 use rdpbench::train::{SweepObserver, TrainJob};
 use rdpbench_sdk::{NoProgress, TrainObserver};
 use std::path::PathBuf;
@@ -122,14 +122,7 @@ pub fn run_benchmarks(config: &Config, args: &BenchArgs) -> Result<(BenchRun, Ex
         .clone()
         .unwrap_or_else(|| config.output.dir.clone());
     let bench_dir = out_dir.join(&settings.dir);
-    let mut plugins = PluginSet::discover(&search_of(config));
-    let selection = if args.metrics.is_empty() {
-        &config.plugins.metrics
-    } else {
-        &args.metrics
-    };
-    plugins.select_metrics(selection).map_err(usage_error)?;
-    let mut exit = report_errors(&plugins);
+    let (mut plugins, mut exit) = discover_metrics(config, args.metrics.clone())?;
     if args.cache.is_some() {
         let oracles: Vec<String> = plugins
             .metrics

@@ -2,6 +2,7 @@
 //! with a baseline, and choose the exit code.
 
 use super::plugins::{out, report_errors, search_of};
+use super::setup::jobs_or_cpus;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rdpbench::check::{CheckObserver, Isolation, run_check_with};
@@ -137,9 +138,7 @@ pub fn check(config: Config, args: CheckArgs) -> Result<Exit> {
         conditions: n_conditions,
         started,
     };
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = jobs_or_cpus(args.jobs);
     let isolation = if args.isolate {
         Isolation::Process {
             exe: std::env::current_exe()

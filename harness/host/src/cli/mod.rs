@@ -10,6 +10,7 @@ mod real;
 mod report;
 mod reproduce;
 mod run;
+mod setup;
 mod train;
 mod validity;
 

@@ -2,12 +2,12 @@
 //! cache, evaluate it on held-out documents, compare with the toy
 //! counterparts, write real.json/.csv/.md, print the Markdown.
 
-use super::plugins::{out, report_errors, search_of};
+use super::plugins::out;
+use super::setup::{counting_bar, discover_metrics, jobs_or_cpus};
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rdpbench::config::Config;
-use rdpbench::exit::{Exit, usage_error};
-use rdpbench::plugin::PluginSet;
+use rdpbench::exit::Exit;
 use rdpbench::real::{RealObserver, markdown, run_real};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -93,23 +93,9 @@ pub fn real(mut config: Config, args: RealArgs) -> Result<Exit> {
         config.real.eval_tokens = n;
     }
     let dir = args.out.unwrap_or_else(|| config.output.dir.clone());
-    let mut plugins = PluginSet::discover(&search_of(&config));
-    let exit = report_errors(&plugins);
-    let ids = if args.metrics.is_empty() {
-        config.plugins.metrics.clone()
-    } else {
-        args.metrics
-    };
-    plugins.select_metrics(&ids).map_err(usage_error)?;
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
-    let bar = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("valid template"),
-    );
+    let (plugins, exit) = discover_metrics(&config, args.metrics)?;
+    let jobs = jobs_or_cpus(args.jobs);
+    let bar = counting_bar();
     let started = Instant::now();
     let mut progress = Progress { bar, started };
     let outcome = run_real(&config, &plugins, &args.cache, &dir, jobs, &mut progress)?;

@@ -14,14 +14,14 @@
 
 use super::bench::{BenchArgs, run_benchmarks, table};
 use super::check::{CheckArgs, check};
-use super::plugins::{out, search_of};
+use super::plugins::out;
 use super::real::{RealArgs, real};
 use super::reproduce::{ReproduceCommand, reproduce};
+use super::setup::{discover_metrics, jobs_or_cpus};
 use super::train::{TrainArgs, train};
 use anyhow::{Context, Result};
 use rdpbench::config::Config;
 use rdpbench::exit::{Exit, classify};
-use rdpbench::plugin::PluginSet;
 use rdpbench::report::{HtmlReport, ReportInputs};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -55,11 +55,8 @@ struct StageOutcome {
 }
 
 fn validity_stage(config: &Config, out_dir: &std::path::Path) -> Result<Exit> {
-    let mut plugins = PluginSet::discover(&search_of(config));
-    plugins
-        .select_metrics(&config.plugins.metrics)
-        .map_err(rdpbench::exit::usage_error)?;
-    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (plugins, _) = discover_metrics(config, Vec::new())?;
+    let jobs = jobs_or_cpus(None);
     let mut silent = rdpbench::validity::Silent;
     let run = rdpbench::validity::run_validity(config, &plugins, out_dir, jobs, &mut silent)?;
     eprintln!(

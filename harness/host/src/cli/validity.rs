@@ -1,12 +1,12 @@
 //! `rdpbench validity`: train (or resume) the `[validity]` population, score
 //! every metric on it, write validity.json/.csv/.md, print the table.
 
-use super::plugins::{out, report_errors, search_of};
+use super::plugins::out;
+use super::setup::{counting_bar, discover_metrics, jobs_or_cpus};
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rdpbench::config::Config;
-use rdpbench::exit::{Exit, usage_error};
-use rdpbench::plugin::PluginSet;
+use rdpbench::exit::Exit;
 use rdpbench::report::inputs::{CHECK_FILE, check_file};
 use rdpbench::results::CheckRun;
 use rdpbench::validity::export::{ValidityExporter, ValidityMarkdown, verdicts_with_validity};
@@ -71,23 +71,9 @@ pub fn validity(mut config: Config, args: ValidityArgs) -> Result<Exit> {
         config.validity.steps = s;
     }
     let dir = args.out.unwrap_or_else(|| config.output.dir.clone());
-    let mut plugins = PluginSet::discover(&search_of(&config));
-    let exit = report_errors(&plugins);
-    let ids = if args.metrics.is_empty() {
-        config.plugins.metrics.clone()
-    } else {
-        args.metrics
-    };
-    plugins.select_metrics(&ids).map_err(usage_error)?;
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
-    let bar = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("valid template"),
-    );
+    let (plugins, exit) = discover_metrics(&config, args.metrics)?;
+    let jobs = jobs_or_cpus(args.jobs);
+    let bar = counting_bar();
     let mut progress = Progress {
         bar,
         job: String::new(),
