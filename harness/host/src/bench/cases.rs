@@ -182,26 +182,80 @@ impl<'a> HeldOutRows<'a> {
     }
 }
 
-/// The first `n` rows of `held` as an evaluation case for `folder` (codes
-/// still to be filled in), or an error naming the rows there are.
-fn cache_case(held: &HeldOut, n: usize, dir: &Path) -> Result<EvalCase> {
-    anyhow::ensure!(
-        n <= held.n_tokens(),
-        "activation cache {}: N = {n} but only {} held-out rows are there; lower \
-         --n-tokens or extract more tokens",
-        dir.display(),
-        held.n_tokens()
-    );
-    let rows = held.first_rows(n);
-    let d = rows.activations.cols;
-    Ok(EvalCase {
-        decoder: DenseMatrix::zeros(0, d),
-        encoder: None,
-        activations: rows.activations,
-        codes: CsrMatrix::with_cols(0),
-        labels: rows.labels,
-        directions: DenseMatrix::zeros(held.labels.n_cols, d),
-    })
+/// The rows of one SAE's cases.
+enum SaeRows<'h> {
+    Toy(Box<ToyModel>),
+    Cache { held: &'h HeldOut, dir: &'h Path },
+}
+
+impl SaeRows<'_> {
+    /// The evaluation case of `n` rows; codes, decoder and encoder are
+    /// filled in by the caller. Cache rows: the first `n` held-out rows, or
+    /// an error naming how many there are.
+    fn case(&self, n: usize) -> Result<EvalCase> {
+        match self {
+            SaeRows::Toy(model) => {
+                let samples = model.sample(EVAL_DRAW, 0, n);
+                Ok(EvalCase {
+                    decoder: DenseMatrix::zeros(0, 0),
+                    encoder: None,
+                    activations: samples.x,
+                    codes: CsrMatrix::with_cols(0),
+                    labels: samples.z,
+                    directions: model.directions().clone(),
+                })
+            }
+            SaeRows::Cache { held, dir } => {
+                anyhow::ensure!(
+                    n <= held.n_tokens(),
+                    "activation cache {}: N = {n} but only {} held-out rows are there; lower \
+                     --n-tokens or extract more tokens",
+                    dir.display(),
+                    held.n_tokens()
+                );
+                let rows = held.first_rows(n);
+                let d = rows.activations.cols;
+                Ok(EvalCase {
+                    decoder: DenseMatrix::zeros(0, d),
+                    encoder: None,
+                    activations: rows.activations,
+                    codes: CsrMatrix::with_cols(0),
+                    labels: rows.labels,
+                    directions: DenseMatrix::zeros(held.labels.n_cols, d),
+                })
+            }
+        }
+    }
+}
+
+/// [`BenchRows`] with the cache's held-out rows loaded as needed.
+enum RowSource<'a> {
+    Toy(&'a ToyConfig),
+    Cache(HeldOutRows<'a>),
+}
+
+impl<'a> RowSource<'a> {
+    fn new(rows: BenchRows<'a>, max_tokens: usize) -> Result<Self> {
+        Ok(match rows {
+            BenchRows::Toy(fallback) => RowSource::Toy(fallback),
+            BenchRows::Cache { dir, real } => {
+                RowSource::Cache(HeldOutRows::open(dir, real, max_tokens)?)
+            }
+        })
+    }
+
+    fn rows_for(&mut self, folder: &SaeFolder) -> Result<SaeRows<'_>> {
+        Ok(match self {
+            RowSource::Toy(fallback) => SaeRows::Toy(Box::new(toy_of(folder, fallback)?)),
+            RowSource::Cache(h) => {
+                let dir = h.dir;
+                SaeRows::Cache {
+                    held: h.rows_for(folder)?,
+                    dir,
+                }
+            }
+        })
+    }
 }
 
 /// Loads the folders and builds one case per (folder, N).
@@ -211,14 +265,7 @@ pub fn build_cases(
     n_tokens: &[usize],
     rows: BenchRows<'_>,
 ) -> Result<(Vec<BenchSae>, Vec<BenchCase>)> {
-    let mut held_out = match rows {
-        BenchRows::Toy(_) => None,
-        BenchRows::Cache { dir, real } => Some(HeldOutRows::open(
-            dir,
-            real,
-            n_tokens.iter().copied().max().unwrap_or(0),
-        )?),
-    };
+    let mut source = RowSource::new(rows, n_tokens.iter().copied().max().unwrap_or(0))?;
     let mut saes = Vec::new();
     let mut cases = Vec::new();
     let loaded: Vec<SaeFolder> = folders
@@ -242,28 +289,9 @@ pub fn build_cases(
         let decoder = matrix(&folder.weights, "W_dec")?;
         let encoder = matrix(&folder.weights, "W_enc")?;
         let same_width = loaded.iter().filter(|f| f.d_sae == folder.d_sae).count() > 1;
-        let model = match rows {
-            BenchRows::Toy(fallback) => Some(toy_of(folder, fallback)?),
-            BenchRows::Cache { .. } => None,
-        };
+        let sae_rows = source.rows_for(folder)?;
         for &n in n_tokens {
-            let mut case = match (&model, held_out.as_mut(), rows) {
-                (Some(model), _, _) => {
-                    let samples = model.sample(EVAL_DRAW, 0, n);
-                    EvalCase {
-                        decoder: DenseMatrix::zeros(0, 0),
-                        encoder: None,
-                        activations: samples.x,
-                        codes: CsrMatrix::with_cols(0),
-                        labels: samples.z,
-                        directions: model.directions().clone(),
-                    }
-                }
-                (None, Some(held), BenchRows::Cache { dir, .. }) => {
-                    cache_case(held.rows_for(folder)?, n, dir)?
-                }
-                _ => unreachable!("toy rows have a model, cache rows a held-out set"),
-            };
+            let mut case = sae_rows.case(n)?;
             case.codes = sae
                 .encode(&folder.weights, case.activations.view())
                 .with_context(|| format!("encoding {} rows with {}", n, folder.path.display()))?;
