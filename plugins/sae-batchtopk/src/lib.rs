@@ -9,7 +9,7 @@
 use rdpbench_sdk::SaeSpec;
 use rdpbench_sdk::train::candle_core::{Result, Tensor};
 use rdpbench_sdk::train::{
-    Architecture, Buffers, Dims, Forward, Params, StepContext, TrainConfig, decode, ops,
+    Architecture, Buffers, Dims, Forward, Params, StepContext, TrainConfig, decode_sparse, ops,
     relu_pre_activation,
 };
 
@@ -36,7 +36,7 @@ impl Architecture for BatchTopK {
         let z = relu_pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?;
         let codes =
             ops::batch_topk_codes(&z, ctx.config.k, ctx.config.threshold_momentum, ctx.buffers)?;
-        let x_hat = decode(&codes, p.get("W_dec")?, b_dec)?;
+        let x_hat = decode_sparse(&codes, p.get("W_dec")?, b_dec)?;
         Ok(Forward {
             codes,
             x_hat,

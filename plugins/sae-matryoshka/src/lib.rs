@@ -8,7 +8,7 @@
 use rdpbench_sdk::SaeSpec;
 use rdpbench_sdk::train::candle_core::{Result, Tensor};
 use rdpbench_sdk::train::{
-    Architecture, Buffers, Dims, Forward, Params, StepContext, TrainConfig, decode, ops,
+    Architecture, Buffers, Dims, Forward, Params, StepContext, TrainConfig, decode_sparse, ops,
     relu_pre_activation,
 };
 
@@ -40,10 +40,10 @@ impl Architecture for Matryoshka {
             .into_iter()
             .filter(|&m| m < ctx.dims.d_sae)
         {
-            let x_m = decode(&codes.narrow(1, 0, m)?, &w_dec.narrow(0, 0, m)?, b_dec)?;
+            let x_m = decode_sparse(&codes.narrow(1, 0, m)?, &w_dec.narrow(0, 0, m)?, b_dec)?;
             losses.push(("prefix_sse", ops::sse_per_row(x, &x_m)?));
         }
-        let x_hat = decode(&codes, w_dec, b_dec)?;
+        let x_hat = decode_sparse(&codes, w_dec, b_dec)?;
         Ok(Forward {
             codes,
             x_hat,

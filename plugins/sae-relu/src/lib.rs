@@ -8,7 +8,7 @@
 
 use rdpbench_sdk::train::candle_core::{Result, Tensor};
 use rdpbench_sdk::train::{
-    Architecture, Forward, Params, StepContext, decode, fused, ops, relu_pre_activation,
+    Architecture, Forward, Params, StepContext, decode_sparse, fused, ops, relu_pre_activation,
 };
 use rdpbench_sdk::{SaeSpec, train::TrainConfig};
 
@@ -33,7 +33,7 @@ impl Architecture for Relu {
         let w_dec = p.get("W_dec")?;
         let b_dec = p.get("b_dec")?;
         let codes = relu_pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?;
-        let x_hat = decode(&codes, w_dec, b_dec)?;
+        let x_hat = decode_sparse(&codes, w_dec, b_dec)?;
         // λ · E_rows Σ_j f_j ‖W_dec,j‖ = (λ / n) Σ_{rows, j} f_j ‖W_dec,j‖.
         let n = codes.dims2()?.0 as f64;
         let l1 = (fused::weighted_l1(&codes, &ops::row_norms(w_dec)?)?

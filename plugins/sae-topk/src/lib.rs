@@ -7,7 +7,7 @@
 use rdpbench_sdk::SaeSpec;
 use rdpbench_sdk::train::candle_core::{Result, Tensor};
 use rdpbench_sdk::train::{
-    Architecture, Forward, Params, StepContext, TrainConfig, cfg_usize, decode, ops,
+    Architecture, Forward, Params, StepContext, TrainConfig, cfg_usize, decode_sparse, ops,
     relu_pre_activation,
 };
 
@@ -32,7 +32,7 @@ impl Architecture for TopK {
         let b_dec = p.get("b_dec")?;
         let z = relu_pre_activation(p.get("W_enc")?, p.get("b_enc")?, b_dec, x)?;
         let codes = (&z * ops::topk_mask(&z, ctx.config.k_per_row())?)?;
-        let x_hat = decode(&codes, p.get("W_dec")?, b_dec)?;
+        let x_hat = decode_sparse(&codes, p.get("W_dec")?, b_dec)?;
         Ok(Forward {
             codes,
             x_hat,

@@ -201,6 +201,19 @@ pub fn decode(codes: &Tensor, w_dec: &Tensor, b_dec: &Tensor) -> candle_core::Re
     codes.matmul(w_dec)?.broadcast_add(b_dec)
 }
 
+/// [`decode`] for codes whose zeros have a zero derivative upstream (a
+/// constant mask times pre-activations: TopK, BatchTopK, AuxK; or a ReLU):
+/// the same function, computed over the non-zero codes only when at most 1/8
+/// are non-zero ([`super::sparse_decode`]; `∂/∂f` is then returned on `f`'s
+/// support, exact for such codes, not for a JumpReLU).
+pub fn decode_sparse(
+    codes: &Tensor,
+    w_dec: &Tensor,
+    b_dec: &Tensor,
+) -> candle_core::Result<Tensor> {
+    super::sparse_decode::sparse_decode(codes, w_dec)?.broadcast_add(b_dec)
+}
+
 /// A `u64`/`usize` field of a parsed `cfg.json`, or an error naming it.
 pub fn cfg_usize(cfg: &serde_json::Value, field: &str) -> Result<usize> {
     cfg.get(field)

@@ -20,10 +20,10 @@ use candle_core::{CpuStorage, D, DType, Device, Error, Layout, Result, Shape, St
 use rayon::prelude::*;
 
 /// Rows per parallel task.
-const ROW_BLOCK: usize = 64;
+pub(crate) const ROW_BLOCK: usize = 64;
 
 /// The contiguous `f32` slice of a storage under `layout`.
-fn slice<'a>(s: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]> {
+pub(crate) fn slice<'a>(s: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]> {
     let data = s.as_slice::<f32>()?;
     match layout.contiguous_offsets() {
         Some((a, b)) => Ok(&data[a..b]),
@@ -34,7 +34,7 @@ fn slice<'a>(s: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]
 }
 
 /// Runs `f` on the contiguous `f32` values of a CPU tensor.
-fn with_slice<R>(t: &Tensor, what: &str, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+pub(crate) fn with_slice<R>(t: &Tensor, what: &str, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
     let (storage, layout) = t.storage_and_layout();
     match &*storage {
         Storage::Cpu(s) => Ok(f(slice(s, layout, what)?)),
@@ -66,13 +66,18 @@ fn column_sums(data: &[f32], cols: usize) -> Vec<f32> {
     out
 }
 
-fn is_cpu_f32(ts: &[&Tensor]) -> bool {
+pub(crate) fn is_cpu_f32(ts: &[&Tensor]) -> bool {
     ts.iter()
         .all(|t| matches!(t.device(), Device::Cpu) && t.dtype() == DType::F32)
 }
 
 /// `ReLU(x W + c)` for data `x: [n, k]`, `W: [k, m]`, `c: [m]` (see [`relu_linear`]).
 struct ReluLinear;
+
+/// The backward of [`relu_linear`] computes `∂/∂W` from the non-zeros of the
+/// masked gradient when at most one entry in this many is non-zero (TopK
+/// codes: `k / d_sae`), else by GEMM.
+const SPARSE_GRADIENT_FACTOR: usize = 16;
 
 fn linear_dims(l1: &Layout, l2: &Layout, l3: &Layout) -> Result<(usize, usize, usize)> {
     let ((n, k), (k2, m)) = (l1.shape().dims2()?, l2.shape().dims2()?);
@@ -142,8 +147,20 @@ impl candle_core::CustomOp3 for ReluLinear {
             })
         })??;
         let gc = column_sums(&gp, cols);
-        let gp = Tensor::from_vec(gp, (rows, cols), res.device())?;
-        let gw = x.detach().t()?.matmul(&gp)?;
+        let nnz = gp.par_iter().filter(|&&v| v != 0.0).count();
+        let gw = if nnz * SPARSE_GRADIENT_FACTOR <= gp.len() {
+            // TopK-style codes: ∂/∂W = xᵀ G over G's few non-zeros.
+            let k = x.dim(1)?;
+            let gwt = with_slice(x, "relu_linear input", |xv| {
+                crate::train::sparse_decode::sparse_t_matmul(&gp, cols, xv, k)
+            })?;
+            Tensor::from_vec(gwt, (cols, k), res.device())?
+                .t()?
+                .contiguous()?
+        } else {
+            let gp = Tensor::from_vec(gp, (rows, cols), res.device())?;
+            x.detach().t()?.matmul(&gp)?
+        };
         let gc = Tensor::from_vec(gc, cols, c.device())?;
         Ok((None, Some(gw), Some(gc)))
     }
@@ -153,7 +170,9 @@ impl candle_core::CustomOp3 for ReluLinear {
 ///
 /// One GEMM into a fresh buffer, then bias and ReLU in place, in parallel.
 /// Backward: with `G` the upstream gradient and `f` the output,
-/// `∂/∂W = xᵀ (G ⊙ 1[f > 0])` (one GEMM), `∂/∂c = Σ_rows G ⊙ 1[f > 0]`, and
+/// `∂/∂W = xᵀ (G ⊙ 1[f > 0])` (one GEMM, or a pass over the non-zeros when at
+/// most 1/16 of `G ⊙ 1[f > 0]` is non-zero, as under a TopK mask),
+/// `∂/∂c = Σ_rows G ⊙ 1[f > 0]`, and
 /// nothing for `x`: candle's own matmul backward always computes `∂/∂x` too
 /// (a `[n, m] × [m, k]` GEMM), and the composition `matmul → add → relu`
 /// allocates, zero-fills and adds a `[n, m]` gradient per node,
@@ -322,6 +341,46 @@ mod tests {
         let (f0, gw0, gc0) = run(false)?;
         assert!(f1.iter().zip(&f0).all(|(a, b)| a.to_bits() == b.to_bits()));
         assert!(f1.contains(&0.0) && f1.iter().any(|&v| v > 0.0));
+        assert!(close(&gw1, &gw0, 1e-5), "{gw1:?} vs {gw0:?}");
+        assert!(close(&gc1, &gc0, 1e-5), "{gc1:?} vs {gc0:?}");
+        Ok(())
+    }
+
+    /// The backward's sparse path (at most 1/16 of the masked gradient
+    /// non-zero, as under a TopK mask) against the composition.
+    #[test]
+    fn relu_linear_sparse_gradient_path_equals_reference_composition() -> Result<()> {
+        let dev = Device::Cpu;
+        let (n, k, m) = (ROW_BLOCK + 5, 6, 64);
+        let x = Tensor::from_vec(randn(n * k, 11), (n, k), &dev)?;
+        let (wv, cv) = (randn(k * m, 12), randn(m, 13));
+        // Two upstream gradient entries per row (≤ 1/16 of m = 64).
+        let gv: Vec<f32> = randn(n * m, 14)
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| if (i % m) % 32 == (i / m) % 32 { v } else { 0.0 })
+            .collect();
+        assert!(gv.iter().filter(|v| **v != 0.0).count() * SPARSE_GRADIENT_FACTOR <= n * m);
+        let g = Tensor::from_vec(gv, (n, m), &dev)?;
+        let run = |fused: bool| -> Result<(Vec<f32>, Vec<f32>)> {
+            let w = Var::from_vec(wv.clone(), (k, m), &dev)?;
+            let c = Var::from_vec(cv.clone(), m, &dev)?;
+            let f = if fused {
+                relu_linear(&x, w.as_tensor(), c.as_tensor())?
+            } else {
+                x.matmul(w.as_tensor())?
+                    .broadcast_add(c.as_tensor())?
+                    .relu()?
+            };
+            let grads = (&f * &g)?.sum_all()?.backward()?;
+            Ok((
+                grads.get(w.as_tensor()).unwrap().flatten_all()?.to_vec1()?,
+                grads.get(c.as_tensor()).unwrap().to_vec1()?,
+            ))
+        };
+        let (gw1, gc1) = run(true)?;
+        let (gw0, gc0) = run(false)?;
+        assert!(gw0.iter().any(|v| *v != 0.0));
         assert!(close(&gw1, &gw0, 1e-5), "{gw1:?} vs {gw0:?}");
         assert!(close(&gc1, &gc0, 1e-5), "{gc1:?} vs {gc0:?}");
         Ok(())

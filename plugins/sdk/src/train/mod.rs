@@ -29,12 +29,14 @@ pub mod resume;
 #[cfg(feature = "candle")]
 pub mod rng;
 #[cfg(feature = "candle")]
+pub mod sparse_decode;
+#[cfg(feature = "candle")]
 mod trainer;
 
 #[cfg(feature = "candle")]
 pub use arch::{
     Architecture, Buffers, Dims, Forward, Init, ParamSpec, Params, StepContext, cfg_usize, decode,
-    device, pre_activation, relu_pre_activation, standard_params,
+    decode_sparse, device, pre_activation, relu_pre_activation, standard_params,
 };
 #[cfg(feature = "candle")]
 pub use candle_core;

@@ -439,7 +439,8 @@ impl<'a> Session<'a> {
             let dead_t = Tensor::from_vec(dead, self.dims.d_sae, &self.dev)?;
             let masked = pre.broadcast_mul(&dead_t)?;
             let aux_codes = (&masked * ops::topk_mask(&masked, k_aux)?)?;
-            let e_hat = aux_codes.matmul(self.params.get("W_dec")?)?;
+            // Zeros of aux_codes are masked or ReLU zeros: the sparse decode is exact.
+            let e_hat = super::sparse_decode::sparse_decode(&aux_codes, self.params.get("W_dec")?)?;
             let residual = (x - &x_hat)?.detach();
             let scale = (n_dead as f64 / self.aux_k as f64).min(1.0) * config.aux_k_coefficient;
             loss = (loss + (ops::sse_per_row(&residual, &e_hat)? * scale)?)?;
