@@ -1,0 +1,62 @@
+//! One TopK-SAE training step at the shape `rdpbench real` trains by
+//! default on SmolLM2-135M (batch 1024, d_in 576, d_sae 2304 = 4 x 576,
+//! k = 32), through the SDK's training loop (`Session::step`: forward,
+//! TopK mask, decode, MSE, backward, AdamW, decoder renormalisation,
+//! dead-latent counters), beside the one dense GEMM such a step cannot avoid
+//! (the encoder, `[1024, 576] x [576, 2304]`).
+//!
+//! The codes have k / d_sae = 1/72 non-zeros, so the decoder's forward, its
+//! two backward products and the encoder's weight gradient run over the
+//! non-zeros only (`rdpbench_sdk::train::sparse_decode`); a dense step does
+//! five GEMMs of this size.
+//!
+//! `cargo bench -p rdpbench-sae-topk --bench train_step`
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rdpbench_sae_topk::TopK;
+use rdpbench_sdk::train::candle_core::{Device, Tensor};
+use rdpbench_sdk::train::rng::SplitMix64;
+use rdpbench_sdk::train::{Session, TrainConfig};
+use std::hint::black_box;
+
+const B: usize = 1024;
+const D_IN: usize = 576;
+const D_SAE: usize = 2304;
+const K: f64 = 32.0;
+
+fn randn(rows: usize, cols: usize, seed: u64) -> Tensor {
+    let mut g = SplitMix64::new(seed, 1);
+    let v: Vec<f32> = (0..rows * cols).map(|_| g.normal() as f32).collect();
+    Tensor::from_vec(v, (rows, cols), &Device::Cpu).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let config = TrainConfig {
+        d_sae: D_SAE,
+        batch_size: B,
+        steps: u64::MAX,
+        lr: 1e-3,
+        k: K,
+        ..TrainConfig::default()
+    };
+    let arch = TopK;
+    let mut session = Session::new(&arch, config, D_IN).unwrap();
+    let x = randn(B, D_IN, 7);
+    let mut g = c.benchmark_group("sae_train_step");
+    g.sample_size(10);
+    g.bench_function("topk_b1024_din576_dsae2304_k32", |b| {
+        b.iter(|| black_box(session.step(&x).unwrap()))
+    });
+    g.finish();
+
+    let (a, w) = (randn(B, D_IN, 1), randn(D_IN, D_SAE, 2));
+    let mut g = c.benchmark_group("matmul");
+    g.sample_size(10);
+    g.bench_function("candle_1024x576x2304", |b| {
+        b.iter(|| black_box(a.matmul(&w).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
