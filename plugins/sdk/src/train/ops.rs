@@ -4,6 +4,7 @@
 //! constants, so gradients flow only through the selected entries.
 
 use candle_core::{D, DType, Result, Tensor};
+use rayon::prelude::*;
 
 /// Row-wise top-`k` mask of `v: [b, n]`: 1.0 on the `k` largest entries of
 /// each row (ties to the lower index), 0.0 elsewhere. No gradient.
@@ -16,18 +17,22 @@ pub fn topk_mask(v: &Tensor, k: usize) -> Result<Tensor> {
         .to_dtype(DType::F32)?
         .to_vec1::<f32>()?;
     let mut mask = vec![0.0f32; b * n];
-    let mut idx: Vec<u32> = Vec::with_capacity(n);
-    for (row, out) in data.chunks_exact(n).zip(mask.chunks_exact_mut(n)) {
-        if k == 0 {
-            continue;
-        }
-        idx.clear();
-        idx.extend(0..n as u32);
-        let key = |i: &u32| (std::cmp::Reverse(OrdF32(row[*i as usize])), *i);
-        idx.select_nth_unstable_by_key(k - 1, key);
-        for &i in &idx[..k] {
-            out[i as usize] = 1.0;
-        }
+    if k > 0 && n > 0 {
+        // Rows are independent: selected in parallel, each exactly as alone.
+        mask.par_chunks_mut(n)
+            .zip(data.par_chunks(n))
+            .for_each_init(
+                || Vec::<u32>::with_capacity(n),
+                |idx, (out, row)| {
+                    idx.clear();
+                    idx.extend(0..n as u32);
+                    let key = |i: &u32| (std::cmp::Reverse(OrdF32(row[*i as usize])), *i);
+                    idx.select_nth_unstable_by_key(k - 1, key);
+                    for &i in &idx[..k] {
+                        out[i as usize] = 1.0;
+                    }
+                },
+            );
     }
     Tensor::from_vec(mask, (b, n), v.device())
 }

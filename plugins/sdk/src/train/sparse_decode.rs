@@ -217,7 +217,10 @@ mod tests {
         let (n, m, d) = (ROW_BLOCK + 7, 40, 9);
         let codes = sparse_codes(n, m, 12, 1);
         let nnz = codes.iter().filter(|v| **v != 0.0).count();
-        assert!(nnz > 0 && nnz * MAX_SPARSE_FRACTION_INVERSE <= n * m, "sparse path");
+        assert!(
+            nnz > 0 && nnz * MAX_SPARSE_FRACTION_INVERSE <= n * m,
+            "sparse path"
+        );
         let mask: Vec<f32> = codes.iter().map(|&v| f32::from(v != 0.0)).collect();
         let mask = Tensor::from_vec(mask, (n, m), &dev)?;
         let zv: Vec<f32> = codes
@@ -256,7 +259,10 @@ mod tests {
         let (n, m, d) = (6, 16, 3);
         let codes = sparse_codes(n, m, 12, 7);
         let nnz = codes.iter().filter(|v| **v != 0.0).count();
-        assert!(nnz > 0 && nnz * MAX_SPARSE_FRACTION_INVERSE <= n * m, "sparse path");
+        assert!(
+            nnz > 0 && nnz * MAX_SPARSE_FRACTION_INVERSE <= n * m,
+            "sparse path"
+        );
         let f = Var::from_vec(codes.clone(), (n, m), &dev)?;
         let w = Tensor::from_vec(randn(m * d, 8), (m, d), &dev)?;
         let grads = sparse_decode(f.as_tensor(), &w)?.sum_all()?.backward()?;
