@@ -45,8 +45,8 @@ pub use bootstrap::{Estimate, resample_units, rows_of};
 pub use evaluate::{EncodedHeldOut, MetricScore, Quality, encode_held_out, metric_score, quality};
 pub use heldout::{HeldOut, load_held_out};
 pub use results::{
-    CacheSummary, REAL_FILE, REAL_SCHEMA_VERSION, RealMetric, RealRun, RealSaeRow, ToyRow, csv,
-    markdown, write_results,
+    CacheSummary, OUTSIDE_MARK, OUTSIDE_NOTE, REAL_FILE, REAL_SCHEMA_VERSION, RealMetric, RealRun,
+    RealSaeRow, ToyRow, csv, format_estimate, markdown, write_results,
 };
 pub use settings::RealSettings;
 pub use source::{CacheSource, CacheTrainingSet, activation_scale, open_manifest, training_rows};

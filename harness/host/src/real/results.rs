@@ -180,11 +180,28 @@ pub fn csv(run: &RealRun) -> String {
     out
 }
 
-fn fmt_est(v: Option<f64>, ci: Option<[f64; 2]>) -> String {
+/// What [`format_estimate`] appends to an interval that excludes its point
+/// estimate, and the sentence explaining it.
+pub const OUTSIDE_MARK: &str = "†";
+pub const OUTSIDE_NOTE: &str = "† the point estimate lies outside its interval: the metric \
+     depends on how many distinct documents it sees, and a bootstrap sample repeats some \
+     (about 37% of the draws are repeats), so resampled values shift; read the interval's \
+     width, not its position.";
+
+/// `v [lo, hi]` to 4 decimals (`n/a` without a value), marked with
+/// [`OUTSIDE_MARK`] when `v` is outside `[lo, hi]`.
+pub fn format_estimate(v: Option<f64>, ci: Option<[f64; 2]>) -> String {
     match (v, ci) {
         (None, _) => "n/a".to_string(),
         (Some(v), None) => format!("{v:.4}"),
-        (Some(v), Some([a, b])) => format!("{v:.4} [{a:.4}, {b:.4}]"),
+        (Some(v), Some([a, b])) => {
+            let mark = if (a..=b).contains(&v) {
+                ""
+            } else {
+                OUTSIDE_MARK
+            };
+            format!("{v:.4} [{a:.4}, {b:.4}]{mark}")
+        }
     }
 }
 
@@ -229,9 +246,9 @@ pub fn markdown(run: &RealRun) -> String {
             "| {} | {} | {} | {} | {} | {} |\n",
             cell(&s.id),
             s.d_sae,
-            fmt_est(q.l0.value, q.l0.ci),
-            fmt_est(q.explained_variance.value, q.explained_variance.ci),
-            fmt_est(q.mse.value, q.mse.ci),
+            format_estimate(q.l0.value, q.l0.ci),
+            format_estimate(q.explained_variance.value, q.explained_variance.ci),
+            format_estimate(q.mse.value, q.mse.ci),
             q.n_live
         ));
     }
@@ -255,7 +272,7 @@ pub fn markdown(run: &RealRun) -> String {
         }
         for s in &m.scores {
             let text = match &s.score {
-                SaeScore::Value { value } => fmt_est(Some(*value), s.ci),
+                SaeScore::Value { value } => format_estimate(Some(*value), s.ci),
                 SaeScore::Undefined { .. } => "undefined".into(),
                 SaeScore::Error { .. } => "error".into(),
             };
@@ -281,6 +298,11 @@ pub fn markdown(run: &RealRun) -> String {
             ));
         }
     }
+    if out.contains(OUTSIDE_MARK) {
+        out.push('\n');
+        out.push_str(OUTSIDE_NOTE);
+        out.push('\n');
+    }
     out
 }
 
@@ -300,4 +322,23 @@ pub fn write_results(run: &RealRun, out_dir: &Path) -> Result<Vec<PathBuf>> {
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod estimate_format_tests {
+    use super::*;
+
+    #[test]
+    fn an_interval_that_excludes_its_point_estimate_is_marked() {
+        assert_eq!(format_estimate(None, None), "n/a");
+        assert_eq!(format_estimate(Some(1.0), None), "1.0000");
+        assert_eq!(
+            format_estimate(Some(1.0), Some([0.5, 1.0])),
+            "1.0000 [0.5000, 1.0000]"
+        );
+        assert_eq!(
+            format_estimate(Some(204.4), Some([173.0, 202.0])),
+            "204.4000 [173.0000, 202.0000]†"
+        );
+    }
 }

@@ -82,7 +82,7 @@ impl Default for RealSettings {
             held_out_every: 5,
             min_position: 1,
             outlier_norm_factor: 10.0,
-            eval_tokens: 20_000,
+            eval_tokens: 100_000,
             bootstrap_resamples: 30,
             confidence: 0.95,
             bootstrap_seed: 0,

@@ -7,19 +7,11 @@
 
 use super::data::{ExtraSection, SectionContent, Table};
 use crate::bench::{BenchRun, format_ns};
-use crate::real::{Estimate, RealRun};
+use crate::real::{Estimate, OUTSIDE_MARK, OUTSIDE_NOTE, RealRun, format_estimate};
 use crate::validity::{RhoEstimate, SaeScore};
 
-fn est(v: Option<f64>, ci: Option<[f64; 2]>) -> String {
-    match (v, ci) {
-        (None, _) => "–".into(),
-        (Some(v), None) => format!("{v:.4}"),
-        (Some(v), Some([lo, hi])) => format!("{v:.4} [{lo:.4}, {hi:.4}]"),
-    }
-}
-
 fn estimate(e: &Estimate) -> String {
-    est(e.value, e.ci)
+    format_estimate(e.value, e.ci)
 }
 
 fn rho(r: Option<&RhoEstimate>) -> String {
@@ -170,7 +162,7 @@ fn content(run: &RealRun) -> SectionContent {
                     row.extend(run.saes.iter().map(|_| "n/a (oracle)".to_string()));
                 } else {
                     row.extend(m.scores.iter().map(|s| match &s.score {
-                        SaeScore::Value { value } => est(Some(*value), s.ci),
+                        SaeScore::Value { value } => format_estimate(Some(*value), s.ci),
                         SaeScore::Undefined { .. } => "undefined".into(),
                         SaeScore::Error { .. } => "error".into(),
                     }));
@@ -228,6 +220,14 @@ fn content(run: &RealRun) -> SectionContent {
                 })
                 .collect(),
         });
+    }
+    let mut intro = intro;
+    if tables
+        .iter()
+        .any(|t| t.rows.iter().flatten().any(|c| c.ends_with(OUTSIDE_MARK)))
+    {
+        intro.push(' ');
+        intro.push_str(OUTSIDE_NOTE);
     }
     SectionContent {
         intro,
