@@ -10,11 +10,16 @@
 //! non-zeros only (`rdpbench_sdk::train::sparse_decode`); a dense step does
 //! five GEMMs of this size.
 //!
+//! The `decode` group sets the density at which `sparse_decode` stops
+//! paying: forward and backward of `(z ⊙ mask) W_dec` at k non-zeros per row
+//! (k = 8 ... 288 of 2304; AuxK uses k_aux = d_in / 2 = 288), sparse vs GEMM.
+//!
 //! `cargo bench -p rdpbench-sae-topk --bench train_step`
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rdpbench_sae_topk::TopK;
-use rdpbench_sdk::train::candle_core::{Device, Tensor};
+use rdpbench_sdk::train::candle_core::{Device, Tensor, Var};
+
 use rdpbench_sdk::train::rng::SplitMix64;
 use rdpbench_sdk::train::{Session, TrainConfig};
 use std::hint::black_box;
@@ -58,5 +63,35 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Forward + backward of `(z ⊙ mask) W` with `k` non-zeros per row.
+fn decode(c: &mut Criterion) {
+    let z = Var::from_tensor(&randn(B, D_SAE, 3).abs().unwrap()).unwrap();
+    let w = Var::from_tensor(&randn(D_SAE, D_IN, 4)).unwrap();
+    let mut g = c.benchmark_group("decode");
+    g.sample_size(10);
+    for k in [8usize, 32, 72, 144, 288] {
+        let mask: Vec<f32> = (0..B * D_SAE)
+            .map(|i| f32::from((i % D_SAE) % (D_SAE / k) == (i / D_SAE) % (D_SAE / k)))
+            .collect();
+        let mask = Tensor::from_vec(mask, (B, D_SAE), &Device::Cpu).unwrap();
+        for sparse in [true, false] {
+            let name = format!("{}_k{k}", if sparse { "sparse" } else { "gemm" });
+            g.bench_function(name, |b| {
+                b.iter(|| {
+                    let f = (z.as_tensor() * &mask).unwrap();
+                    let out = if sparse {
+                        rdpbench_sdk::train::sparse_decode::sparse_decode_always(&f, w.as_tensor())
+                    } else {
+                        f.matmul(w.as_tensor())
+                    }
+                    .unwrap();
+                    black_box(out.sum_all().unwrap().backward().unwrap())
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, decode);
 criterion_main!(benches);

@@ -203,7 +203,7 @@ pub fn decode(codes: &Tensor, w_dec: &Tensor, b_dec: &Tensor) -> candle_core::Re
 
 /// [`decode`] for codes whose zeros have a zero derivative upstream (a
 /// constant mask times pre-activations: TopK, BatchTopK, AuxK; or a ReLU):
-/// the same function, computed over the non-zero codes only when at most 1/8
+/// the same function, computed over the non-zero codes only when at most 1/24
 /// are non-zero ([`super::sparse_decode`]; `∂/∂f` is then returned on `f`'s
 /// support, exact for such codes, not for a JumpReLU).
 pub fn decode_sparse(

@@ -11,8 +11,9 @@
 //! mask (`z ⊙ mask`: TopK, BatchTopK, AuxK) or a ReLU. It is *not* exact
 //! for a JumpReLU, whose threshold's straight-through estimator reads the
 //! gradient at zero codes just below the threshold: use
-//! [`crate::train::decode`] there. Codes denser than 1/8 take the plain
-//! GEMM (exact gradient), so the op is safe for a ReLU SAE early in training.
+//! [`crate::train::decode`] there. Codes denser than 1/24 take the plain
+//! GEMM (exact gradient, and faster from about 1/16 on), so the op is safe
+//! for a ReLU SAE early in training.
 
 use super::fused::{ROW_BLOCK, is_cpu_f32, slice, with_slice};
 use candle_core::{CpuStorage, Error, Layout, Result, Shape, Tensor};
@@ -155,14 +156,19 @@ impl candle_core::CustomOp2 for SparseDecode {
 }
 
 /// Codes denser than one non-zero in this many go through the plain GEMM
-/// (early in a ReLU SAE's training about half the codes are non-zero).
-pub const MAX_SPARSE_FRACTION_INVERSE: usize = 8;
+/// (early in a ReLU SAE's training about half the codes are non-zero). Set
+/// by `cargo bench -p rdpbench-sae-topk --bench train_step -- decode`
+/// (forward + backward, batch 1024, 2304 -> 576, 2 cores, medians): sparse
+/// vs GEMM 27.7 vs 90.5 ms at 1/288 non-zero (k = 8), 36.4 vs 87.9 at 1/72
+/// (k = 32), 60.7 vs 80.8 at 1/32 (k = 72), 88.8 vs 88.4 at 1/16 (k = 144,
+/// the crossover), 155.2 vs 85.6 at 1/8 (k = 288, AuxK's k_aux = d_in / 2).
+pub const MAX_SPARSE_FRACTION_INVERSE: usize = 24;
 
 /// `f W`, `[n, d]`, for sparse codes `f: [n, m]` and a decoder `W: [m, d]`,
 /// visiting only the non-zero codes (see the module docs for the gradient
 /// with respect to `f`, which is restricted to `f`'s support). The plain
-/// `matmul` off the CPU, for other dtypes, and when more than 1/8 of `f` is
-/// non-zero.
+/// `matmul` off the CPU, for other dtypes, and when more than 1/24 of `f` is
+/// non-zero ([`MAX_SPARSE_FRACTION_INVERSE`]).
 pub fn sparse_decode(f: &Tensor, w: &Tensor) -> Result<Tensor> {
     if !is_cpu_f32(&[f, w]) {
         return f.matmul(w);
@@ -175,6 +181,12 @@ pub fn sparse_decode(f: &Tensor, w: &Tensor) -> Result<Tensor> {
         return f.matmul(w);
     }
     f.apply_op2(&w.contiguous()?, SparseDecode)
+}
+
+/// [`sparse_decode`] on the CPU whatever the density (for benchmarks that
+/// set the density threshold).
+pub fn sparse_decode_always(f: &Tensor, w: &Tensor) -> Result<Tensor> {
+    f.contiguous()?.apply_op2(&w.contiguous()?, SparseDecode)
 }
 
 #[cfg(test)]
@@ -214,8 +226,8 @@ mod tests {
     #[test]
     fn equals_dense_matmul_under_a_mask() -> Result<()> {
         let dev = Device::Cpu;
-        let (n, m, d) = (ROW_BLOCK + 7, 40, 9);
-        let codes = sparse_codes(n, m, 12, 1);
+        let (n, m, d) = (ROW_BLOCK + 7, 96, 9);
+        let codes = sparse_codes(n, m, 40, 1);
         let nnz = codes.iter().filter(|v| **v != 0.0).count();
         assert!(
             nnz > 0 && nnz * MAX_SPARSE_FRACTION_INVERSE <= n * m,
@@ -256,8 +268,8 @@ mod tests {
     #[test]
     fn gradient_with_respect_to_codes_lives_on_the_support() -> Result<()> {
         let dev = Device::Cpu;
-        let (n, m, d) = (6, 16, 3);
-        let codes = sparse_codes(n, m, 12, 7);
+        let (n, m, d) = (6, 64, 3);
+        let codes = sparse_codes(n, m, 40, 7);
         let nnz = codes.iter().filter(|v| **v != 0.0).count();
         assert!(
             nnz > 0 && nnz * MAX_SPARSE_FRACTION_INVERSE <= n * m,
