@@ -61,8 +61,11 @@ fn by_column(f: &[f32], m: usize) -> (Vec<usize>, Vec<(u32, f32)>) {
 /// rows `x_r` of `x: [n, d]`: `aᵀ x`, `[m, d]`, visiting only non-zeros,
 /// each output row summed in ascending `r` (deterministic, thread-free order).
 pub(crate) fn sparse_t_matmul(a: &[f32], m: usize, x: &[f32], d: usize) -> Vec<f32> {
-    let (starts, entries) = by_column(a, m);
     let mut out = vec![0.0f32; m * d];
+    if m == 0 || d == 0 {
+        return out;
+    }
+    let (starts, entries) = by_column(a, m);
     out.par_chunks_mut(d).enumerate().for_each(|(j, o)| {
         for &(r, v) in &entries[starts[j]..starts[j + 1]] {
             let r = r as usize;
@@ -322,9 +325,16 @@ mod tests {
     #[test]
     fn empty_shapes_do_not_panic() -> Result<()> {
         let dev = Device::Cpu;
-        let f = Tensor::zeros((0, 4), candle_core::DType::F32, &dev)?;
-        let w = Tensor::zeros((4, 3), candle_core::DType::F32, &dev)?;
-        assert_eq!(sparse_decode(&f, &w)?.dims(), &[0, 3]);
+        for (n, m, d) in [(0, 4, 3), (2, 0, 3), (2, 4, 0)] {
+            let f = Var::zeros((n, m), candle_core::DType::F32, &dev)?;
+            let w = Var::zeros((m, d), candle_core::DType::F32, &dev)?;
+            let out = sparse_decode(f.as_tensor(), w.as_tensor())?;
+            assert_eq!(out.dims(), &[n, d]);
+            let grads = out.sum_all()?.backward()?;
+            if let Some(g) = grads.get(w.as_tensor()) {
+                assert_eq!(g.dims(), &[m, d]);
+            }
+        }
         Ok(())
     }
 }
