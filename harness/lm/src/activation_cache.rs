@@ -88,6 +88,13 @@ pub struct Manifest {
     pub complete: bool,
 }
 
+impl Manifest {
+    /// Documents in the cache: its last shard's `doc_end` (0 when empty).
+    pub fn n_documents(&self) -> u32 {
+        self.shards.last().map_or(0, |s| s.doc_end) as u32
+    }
+}
+
 fn smollm2_kind() -> String {
     "smollm2".to_string()
 }

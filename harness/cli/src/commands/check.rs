@@ -1,0 +1,220 @@
+//! `rdpbench check`: run, write every export, print the summary, compare
+//! with a baseline, and choose the exit code.
+
+use super::plugins::{out, report_errors, search_of};
+use super::results;
+use super::setup::jobs_or_cpus;
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rdpbench_core::conditions::ConditionId;
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_reports::check::Text;
+use rdpbench_reports::{Exporter, Json};
+use rdpbench_runner::check::{CheckObserver, Isolation, run_check_with};
+use rdpbench_schema::config::Config;
+use rdpbench_schema::exit::{Exit, usage_error};
+use rdpbench_schema::results::CheckRun;
+use rdpbench_schema::results::check::compare;
+use rdpbench_store::{ResultFile, Stage, Store};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, Default, clap::Args)]
+pub struct CheckArgs {
+    /// Only these metric ids (comma-separated); default: every loaded metric.
+    #[arg(long, value_delimiter = ',')]
+    metrics: Vec<String>,
+    /// Only these conditions, e.g. `C1,C3`; default: all.
+    #[arg(long, value_delimiter = ',')]
+    conditions: Vec<String>,
+    /// Toy seeds (comma-separated); default from [check].seeds.
+    #[arg(long, value_delimiter = ',')]
+    seeds: Vec<u64>,
+    /// Samples per dataset (N); default from [check].n_samples.
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Results folder; default from [output].dir.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A stored check.json: exit 5 if a metric lost a condition it passed there.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Exit 4 when any metric fails any condition.
+    #[arg(long)]
+    strict: bool,
+    /// Print the full results JSON on stdout instead of the summary table.
+    #[arg(long)]
+    json: bool,
+    /// Metrics checked in parallel (default: the number of CPUs). Results do
+    /// not depend on it.
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Check each metric in its own child process, so a plugin that
+    /// segfaults or aborts costs only its own verdicts (slower: every worker
+    /// rebuilds the toy workbench).
+    #[arg(long)]
+    isolate: bool,
+}
+
+struct Progress {
+    bar: ProgressBar,
+    conditions: u64,
+    started: Instant,
+}
+
+impl CheckObserver for Progress {
+    fn building_workbench(&mut self) {
+        self.bar
+            .set_message("building toy models and oracle ladders");
+    }
+    fn metric_started(&mut self, index: usize, total: usize, id: &str) {
+        if index == 0 {
+            self.bar.set_length(total as u64 * self.conditions);
+        }
+        self.bar
+            .set_message(format!("[{}/{total}] {id}", index + 1));
+    }
+    fn condition_started(&mut self, id: &str, condition: ConditionId) {
+        self.bar
+            .set_message(format!("{id}: {condition} {}", condition.name()));
+        self.bar.inc(1);
+    }
+    fn metric_finished(&mut self, _index: usize, id: &str, failures: usize) {
+        tracing::info!(
+            "{id}: done, {failures} failing verdict(s), {:.1} s elapsed",
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// `rdpbench check`: the check stage, then the report, in the results folder.
+pub fn check(config: Config, args: CheckArgs) -> Result<Exit> {
+    let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
+    let exit = check_in(&mut store, config, args)?;
+    let report = results::report(&mut store)?;
+    eprintln!("report: {}", report.display());
+    Ok(exit)
+}
+
+/// The check stage into an open store.
+pub fn check_in(store: &mut Store, config: Config, args: CheckArgs) -> Result<Exit> {
+    results::stage(store, Stage::Check, |w| check_stage(w, config, args))
+}
+
+fn check_stage(
+    w: &mut rdpbench_store::StageWriter<'_>,
+    config: Config,
+    args: CheckArgs,
+) -> Result<Exit> {
+    let mut config = config;
+    if !args.conditions.is_empty() {
+        config.check.conditions = args.conditions.clone();
+    }
+    if !args.seeds.is_empty() {
+        config.check.seeds = args.seeds.clone();
+    }
+    if let Some(n) = args.samples {
+        config.check.n_samples = n;
+    }
+    if !args.metrics.is_empty() {
+        config.plugins.metrics = args.metrics.clone();
+    }
+    config.check.validate().map_err(usage_error)?;
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(CheckRun::load)
+        .transpose()
+        .map_err(usage_error)?;
+    let out_dir = w.root().to_path_buf();
+
+    let mut plugins = PluginSet::discover(&search_of(&config));
+    plugins
+        .select_metrics(&config.plugins.metrics)
+        .map_err(usage_error)?;
+    if plugins.metrics.is_empty() {
+        report_errors(&plugins);
+        return Err(usage_error(anyhow::anyhow!(
+            "no metric plugin loaded: build them with `cargo build --workspace` (or --release), \
+             or add folders to [plugins].paths / RDPBENCH_PLUGIN_PATH"
+        )));
+    }
+
+    let n_conditions = if config.check.conditions.is_empty() {
+        ConditionId::ALL.len()
+    } else {
+        config.check.conditions.len()
+    } as u64;
+    let bar = ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let mut progress = Progress {
+        bar,
+        conditions: n_conditions,
+        started,
+    };
+    let jobs = jobs_or_cpus(args.jobs);
+    let isolation = if args.isolate {
+        Isolation::Process {
+            exe: std::env::current_exe()
+                .context("cannot find the rdpbench executable to start isolated workers")?,
+        }
+    } else {
+        Isolation::InProcess
+    };
+    let run = run_check_with(
+        &plugins,
+        &config.toy,
+        &config.check,
+        jobs,
+        &isolation,
+        &mut progress,
+    )
+    .map_err(|e| usage_error(e.context("cannot build the toy workbench from [toy]/[check]")))?;
+    progress.bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+
+    results::write_all(w, &run, &rdpbench_reports::check::exporters())?;
+    if args.json {
+        out(&Json(ResultFile::CheckJson).render(&run)?)?;
+    } else {
+        out(&Text.render(&run)?)?;
+    }
+    eprintln!(
+        "checked {} metric(s) in {elapsed:.1} s; results in {}",
+        run.metrics.len(),
+        out_dir.display()
+    );
+
+    let mut exit = report_errors(&plugins);
+    if run.has_plugin_errors() {
+        exit = Exit::Plugin;
+    }
+    if let Some(base) = baseline {
+        let diff = compare(&base, &run);
+        for c in &diff.gained {
+            eprintln!("gained: {}", c.describe());
+        }
+        for m in &diff.missing_metrics {
+            eprintln!("warning: baseline metric `{m}` was not checked in this run");
+        }
+        for c in &diff.lost {
+            eprintln!("REGRESSION: {}", c.describe());
+        }
+        w.write(
+            ResultFile::CheckComparison,
+            (serde_json::to_string_pretty(&diff)? + "\n").as_bytes(),
+        )?;
+        if !diff.lost.is_empty() {
+            return Ok(Exit::Regression);
+        }
+    }
+    if exit == Exit::Ok && args.strict && run.has_failures() {
+        exit = Exit::ConditionsFailed;
+    }
+    Ok(exit)
+}

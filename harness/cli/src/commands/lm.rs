@@ -1,0 +1,346 @@
+//! `rdpbench lm`: the real language model (SmolLM2-135M over its GGUF, from
+//! `scripts/fetch-real-data.sh`): greedy generation and Brown-passage perplexity, to
+//! show the forward reproduces the model's own behaviour.
+//! `lm extract --lm minilm` caches all-MiniLM-L6-v2 hidden states instead (a BERT
+//! encoder over the model's safetensors).
+
+use super::plugins::out;
+use anyhow::Result;
+use rdpbench_schema::exit::{Exit, usage_error};
+use rdpbench_lm::activation_cache::{self, ExtractSettings};
+use rdpbench_lm::activation_model::{ActivationModel, MiniLm};
+use rdpbench_lm::{BpeTokenizer, GgufFile, Llama, brown, corpus, real_data};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LmCommand {
+    /// Greedy continuation of a prompt (plain text, no chat template).
+    Generate(GenerateArgs),
+    /// Perplexity of the model on one Brown-corpus passage.
+    Perplexity(PerplexityArgs),
+    /// Extract residual-stream activations of a labelled corpus into a resumable,
+    /// checksummed cache (safetensors shards + manifest.json).
+    Extract(ExtractArgs),
+    /// Token ids of text under the GGUF's tokenizer, as JSON on stdout (no BOS unless
+    /// the GGUF asks for one; special-token strings are encoded as plain text).
+    Tokenize(TokenizeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TokenizeArgs {
+    /// Text to encode; prints one JSON array of ids.
+    #[arg(required_unless_present = "strings", conflicts_with = "strings")]
+    text: Option<String>,
+    /// A JSON file holding an array of strings (`-`: stdin); prints one array of ids
+    /// per string.
+    #[arg(long, value_name = "JSON")]
+    strings: Option<PathBuf>,
+    /// GGUF file (default as for `lm generate`).
+    #[arg(long, value_name = "GGUF")]
+    model: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExtractArgs {
+    /// `brown` (all passages, or --brown-passages) or `sae-probes:NAME` (the file
+    /// cleaned_data/NAME.csv, e.g. sae-probes:100_news_fake).
+    #[arg(long, default_value = "brown")]
+    corpus: String,
+    /// Brown passage ids (comma-separated); default: every passage.
+    #[arg(long, value_delimiter = ',')]
+    brown_passages: Vec<String>,
+    /// Activation model: `smollm2` (the SmolLM2-135M GGUF) or `minilm`
+    /// (all-MiniLM-L6-v2; --model is then its folder, holding model.safetensors,
+    /// config.json and tokenizer.json, default $RDPBENCH_REAL_DATA/minilm). MiniLM windows
+    /// are `[CLS] text [SEP]`: --seq-len counts text tokens (at most 510) and the special
+    /// tokens' rows are not stored.
+    #[arg(long, value_enum, default_value_t = LmKind::Smollm2)]
+    lm: LmKind,
+    /// Hidden state after this block (0-based; default 15 of SmolLM2's 30, 3 of
+    /// MiniLM's 6).
+    #[arg(long)]
+    layer: Option<usize>,
+    /// Text tokens per forward window.
+    #[arg(long, default_value_t = 128)]
+    seq_len: usize,
+    /// Windows per forward batch.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Tokens per shard (shards hold whole documents).
+    #[arg(long, default_value_t = 16384)]
+    shard_tokens: usize,
+    /// Stop once this many tokens are cached.
+    #[arg(long)]
+    max_tokens: Option<usize>,
+    /// Cache folder (default: rdpbench-out/activations/<corpus>-L<layer>, or
+    /// <corpus>-minilm-L<layer> for MiniLM).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+/// Which language model `lm extract` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LmKind {
+    Smollm2,
+    Minilm,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ModelArg {
+    /// GGUF file (default: $RDPBENCH_REAL_DATA/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf,
+    /// RDPBENCH_REAL_DATA defaulting to target/real-data).
+    #[arg(long, value_name = "GGUF")]
+    model: Option<PathBuf>,
+    /// JSON on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    #[arg(long)]
+    prompt: String,
+    /// Tokens to generate (stops early at EOS).
+    #[arg(long, default_value_t = 8)]
+    max_new: usize,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PerplexityArgs {
+    /// Brown passage id, e.g. ca01 (genre a: press reportage).
+    #[arg(long, default_value = "ca01")]
+    brown: String,
+    /// Score only the passage's first N tokens.
+    #[arg(long, default_value_t = 1024)]
+    max_tokens: usize,
+    /// Tokens per forward window (non-overlapping).
+    #[arg(long, default_value_t = 512)]
+    window: usize,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+fn load(model: Option<&Path>) -> Result<(Llama, BpeTokenizer)> {
+    let path = model.map_or_else(real_data::smollm2_gguf, Path::to_path_buf);
+    real_data::require(&path).map_err(usage_error)?;
+    let t0 = Instant::now();
+    let gguf = GgufFile::read(&path)?;
+    let tok = BpeTokenizer::from_gguf(&gguf)?;
+    let llama = Llama::from_gguf(&gguf)?;
+    eprintln!(
+        "loaded {} ({} blocks, d_model {}, vocab {}) in {:.2} s",
+        path.display(),
+        llama.config.n_layers,
+        llama.config.d_model,
+        llama.config.vocab_size,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok((llama, tok))
+}
+
+pub fn lm(cmd: LmCommand) -> Result<Exit> {
+    match cmd {
+        LmCommand::Generate(a) => generate(a),
+        LmCommand::Perplexity(a) => perplexity(a),
+        LmCommand::Extract(a) => extract(a),
+        LmCommand::Tokenize(a) => tokenize(a),
+    }
+}
+
+fn tokenize(a: TokenizeArgs) -> Result<Exit> {
+    use anyhow::Context;
+    let path = a.model.clone().unwrap_or_else(real_data::smollm2_gguf);
+    real_data::require(&path).map_err(usage_error)?;
+    let tok = BpeTokenizer::from_gguf(&GgufFile::read(&path)?)?;
+    let json = match (&a.text, &a.strings) {
+        (Some(text), _) => serde_json::to_string(&tok.encode(text))?,
+        (None, Some(file)) => {
+            let (name, raw) = if file.as_os_str() == "-" {
+                let mut raw = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut raw)
+                    .context("cannot read the strings from stdin")?;
+                ("stdin".to_string(), raw)
+            } else {
+                let raw = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))
+                    .map_err(usage_error)?;
+                (file.display().to_string(), raw)
+            };
+            let strings: Vec<String> = serde_json::from_str(&raw)
+                .with_context(|| format!("{name}: expected a JSON array of strings"))
+                .map_err(usage_error)?;
+            let ids: Vec<Vec<u32>> = strings.iter().map(|s| tok.encode(s)).collect();
+            serde_json::to_string(&ids)?
+        }
+        (None, None) => unreachable!("clap requires TEXT or --strings"),
+    };
+    out(&json)?;
+    Ok(Exit::Ok)
+}
+
+fn generate(a: GenerateArgs) -> Result<Exit> {
+    let (llama, tok) = load(a.model.model.as_deref())?;
+    let prompt = tok.encode(&a.prompt);
+    anyhow::ensure!(!prompt.is_empty(), "--prompt is empty");
+    let t0 = Instant::now();
+    let new = llama.generate_greedy(&prompt, a.max_new, Some(tok.eos_id))?;
+    let secs = t0.elapsed().as_secs_f64();
+    let continuation = tok.decode(&new);
+    eprintln!("generated {} tokens in {secs:.2} s", new.len());
+    if a.model.json {
+        let v = serde_json::json!({
+            "prompt": a.prompt,
+            "prompt_ids": prompt,
+            "new_ids": new,
+            "continuation": continuation,
+            "seconds": secs,
+        });
+        out(&serde_json::to_string_pretty(&v)?)?;
+    } else {
+        out(&format!("{}{}", a.prompt, continuation))?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn perplexity(a: PerplexityArgs) -> Result<Exit> {
+    let dir = real_data::brown_dir();
+    real_data::require(&dir).map_err(usage_error)?;
+    let passage = brown::read_passage(&dir, &a.brown).map_err(usage_error)?;
+    let (llama, tok) = load(a.model.model.as_deref())?;
+    let mut ids = tok.encode(&passage.text);
+    ids.truncate(a.max_tokens);
+    let t0 = Instant::now();
+    let (nll, n) = llama.mean_nll(&ids, a.window)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let ppl = nll.exp();
+    eprintln!("scored {n} tokens in {secs:.2} s");
+    if a.model.json {
+        let v = serde_json::json!({
+            "brown_passage": a.brown,
+            "tokens": ids.len(),
+            "predicted_tokens": n,
+            "window": a.window,
+            "mean_nll_nats": nll,
+            "perplexity": ppl,
+            "seconds": secs,
+        });
+        out(&serde_json::to_string_pretty(&v)?)?;
+    } else {
+        out(&format!(
+            "Brown {}: perplexity {ppl:.3} (mean NLL {nll:.4} nats over {n} predicted tokens, windows of {})",
+            a.brown, a.window
+        ))?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn extract(a: ExtractArgs) -> Result<Exit> {
+    let corpus = if a.corpus == "brown" {
+        let dir = real_data::brown_dir();
+        real_data::require(&dir).map_err(usage_error)?;
+        corpus::brown_corpus(&dir, &a.brown_passages).map_err(usage_error)?
+    } else if let Some(name) = a.corpus.strip_prefix("sae-probes:") {
+        let path = real_data::sae_probes_dir().join(format!("{name}.csv"));
+        real_data::require(&path).map_err(usage_error)?;
+        corpus::sae_probes_corpus(&path).map_err(usage_error)?
+    } else {
+        return Err(usage_error(anyhow::anyhow!(
+            "--corpus '{}': expected 'brown' or 'sae-probes:NAME'",
+            a.corpus
+        )));
+    };
+    let layer = a.layer.unwrap_or(match a.lm {
+        LmKind::Smollm2 => 15,
+        LmKind::Minilm => 3,
+    });
+    let settings = ExtractSettings {
+        layer,
+        seq_len: a.seq_len,
+        batch: a.batch,
+        shard_tokens: a.shard_tokens,
+        max_tokens: a.max_tokens,
+    };
+    let out_dir = a.out.unwrap_or_else(|| {
+        let model_tag = match a.lm {
+            LmKind::Smollm2 => "",
+            LmKind::Minilm => "-minilm",
+        };
+        PathBuf::from("rdpbench-out/activations").join(format!(
+            "{}{model_tag}-L{layer}",
+            corpus.name.replace('/', "-"),
+        ))
+    });
+    let r = match a.lm {
+        LmKind::Smollm2 => {
+            let model_path = a
+                .model
+                .model
+                .clone()
+                .unwrap_or_else(real_data::smollm2_gguf);
+            let (llama, tok) = load(Some(&model_path))?;
+            if layer >= llama.config.n_layers {
+                return Err(usage_error(anyhow::anyhow!(
+                    "--layer {layer}: the model has blocks 0..{}",
+                    llama.config.n_layers - 1
+                )));
+            }
+            activation_cache::extract(&llama, &tok, &model_path, &corpus, &settings, &out_dir)?
+        }
+        LmKind::Minilm => {
+            let dir = a.model.model.clone().unwrap_or_else(MiniLm::default_dir);
+            let weights = MiniLm::weights_file(&dir);
+            real_data::require(&weights).map_err(usage_error)?;
+            let t0 = Instant::now();
+            let minilm = MiniLm::load_dir(&dir).map_err(usage_error)?;
+            eprintln!(
+                "loaded {} ({} layers, d_model {}, vocab {}) in {:.2} s",
+                dir.display(),
+                minilm.n_layers(),
+                minilm.d_model(),
+                minilm.tokenizer.vocab_size(),
+                t0.elapsed().as_secs_f64()
+            );
+            if layer >= minilm.n_layers() {
+                return Err(usage_error(anyhow::anyhow!(
+                    "--layer {layer}: the model has layers 0..{}",
+                    minilm.n_layers() - 1
+                )));
+            }
+            activation_cache::extract_with(&minilm, &weights, &corpus, &settings, &out_dir)?
+        }
+    };
+    eprintln!(
+        "{}: {} shards verified and kept, {} written ({} new tokens, {} in the cache)",
+        out_dir.display(),
+        r.shards_verified,
+        r.shards_written,
+        r.tokens_written,
+        r.tokens_total
+    );
+    if a.model.json {
+        let mut v = serde_json::to_value(&r)?;
+        v["forward_tokens_per_second"] = r.forward_tokens_per_second().into();
+        v["total_tokens_per_second"] = r.total_tokens_per_second().into();
+        v["cache"] = out_dir.display().to_string().into();
+        out(&serde_json::to_string_pretty(&v)?)?;
+    } else if r.tokens_written > 0 {
+        out(&format!(
+            "extracted {} tokens (layer {}, windows of {}, batch {}): forward {:.1} tokens/s, end to end {:.1} tokens/s ({:.1} s)",
+            r.tokens_written,
+            layer,
+            a.seq_len,
+            a.batch,
+            r.forward_tokens_per_second(),
+            r.total_tokens_per_second(),
+            r.total_seconds
+        ))?;
+    } else {
+        out("nothing to do: the cache is complete")?;
+    }
+    Ok(Exit::Ok)
+}

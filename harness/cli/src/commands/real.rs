@@ -1,0 +1,148 @@
+//! `rdpbench real`: train (or resume) the `[real]` sweep on an activation
+//! cache, evaluate it on held-out documents, compare with the toy
+//! counterparts, write real.json/.csv/.md, print the Markdown.
+
+use super::plugins::out;
+use super::results;
+use super::setup::{counting_bar, discover_metrics, jobs_or_cpus};
+use anyhow::Result;
+use indicatif::ProgressBar;
+use rdpbench_reports::real::markdown;
+use rdpbench_runner::real::{RealObserver, compute_real};
+use rdpbench_schema::config::Config;
+use rdpbench_schema::exit::Exit;
+use rdpbench_store::{ResultDir, Stage, Store};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, Default, clap::Args)]
+pub struct RealArgs {
+    /// Activation cache folder (from `rdpbench lm extract`).
+    #[arg(long)]
+    cache: PathBuf,
+    /// Results folder (real.json beside check.json); default from [output].dir.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Only these metric ids (comma-separated); default: every loaded metric.
+    #[arg(long, value_delimiter = ',')]
+    metrics: Vec<String>,
+    /// Optimiser steps per real SAE; default from [real].steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Held-out tokens evaluated; default from [real].eval_tokens.
+    #[arg(long)]
+    eval_tokens: Option<usize>,
+    /// Print the full results JSON on stdout instead of the Markdown.
+    #[arg(long)]
+    json: bool,
+    /// Metrics scored in parallel (default: the number of CPUs). Results do
+    /// not depend on it.
+    #[arg(long, short)]
+    jobs: Option<usize>,
+}
+
+impl RealArgs {
+    /// `rdpbench real --cache CACHE --out OUT` with every other option at
+    /// its default (`rdpbench run --real-cache`).
+    pub fn for_run(cache: PathBuf, out: PathBuf) -> Self {
+        Self {
+            cache,
+            out: Some(out),
+            ..Self::default()
+        }
+    }
+}
+
+struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+}
+
+impl RealObserver for Progress {
+    /// Each stage's start time goes to stderr (the wall time per stage).
+    fn stage(&mut self, name: &str) {
+        let at = self.started.elapsed().as_secs_f64();
+        self.bar
+            .suspend(|| eprintln!("real: stage {name} starts at {at:.1} s"));
+        self.bar.set_message(name.to_string());
+    }
+    fn training_started(&mut self, index: usize, total: usize, id: &str, resumed: bool) {
+        self.bar.set_position(0);
+        self.bar.set_message(if resumed {
+            format!(
+                "train [{}/{total}] {id}: finished folder found, not retrained",
+                index + 1
+            )
+        } else {
+            format!("train [{}/{total}] {id}", index + 1)
+        });
+    }
+    fn training_progress(&mut self, step: u64, total_steps: u64, _json: &str) {
+        self.bar.set_length(total_steps);
+        self.bar.set_position(step);
+    }
+    fn metric_started(&mut self, index: usize, total: usize, id: &str) {
+        self.bar.set_length(total as u64);
+        self.bar.set_position(index as u64);
+        self.bar.set_message(format!("scoring {id}"));
+    }
+}
+
+/// `rdpbench real`: the real stage in the results folder.
+pub fn real(config: Config, args: RealArgs) -> Result<Exit> {
+    let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
+    real_in(&mut store, config, args)
+}
+
+/// The real stage into an open store: SAEs under `real-saes/`, and
+/// `real.json`/`.csv`/`.md`.
+pub fn real_in(store: &mut Store, mut config: Config, args: RealArgs) -> Result<Exit> {
+    if let Some(s) = args.steps {
+        config.real.steps = s;
+    }
+    if let Some(n) = args.eval_tokens {
+        config.real.eval_tokens = n;
+    }
+    let dir = store.root().to_path_buf();
+    let (plugins, exit) = discover_metrics(&config, args.metrics)?;
+    let jobs = jobs_or_cpus(args.jobs);
+    let bar = counting_bar();
+    let started = Instant::now();
+    let mut progress = Progress { bar, started };
+    let outcome = results::stage(store, Stage::Real, |w| {
+        let sweep_dir = w.dir_for_tool(ResultDir::RealSaes)?;
+        let outcome = compute_real(
+            &config,
+            &plugins,
+            &args.cache,
+            &dir,
+            &sweep_dir,
+            jobs,
+            &mut progress,
+        )?;
+        w.adopt_tree(ResultDir::RealSaes)?;
+        results::write_all(w, &outcome.run, &rdpbench_reports::real::exporters())?;
+        Ok(outcome)
+    })?;
+    progress.bar.finish_and_clear();
+    let run = &outcome.run;
+    let trained = outcome.trained.iter().filter(|t| **t).count();
+    let toy_trained = outcome.toy_trained.iter().filter(|t| **t).count();
+    eprintln!(
+        "{} real SAE(s) ({trained} trained, {} reused), {} toy counterpart(s) ({toy_trained} trained), \
+         {} metric(s), {} held-out tokens in {:.1} s; wrote {}/real.{{json,csv,md}}",
+        run.saes.len(),
+        run.saes.len() - trained,
+        outcome.toy_trained.len(),
+        run.metrics.len(),
+        run.cache.eval_tokens,
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    if args.json {
+        out(&serde_json::to_string_pretty(run)?)?;
+    } else {
+        out(&markdown(run))?;
+    }
+    Ok(exit)
+}

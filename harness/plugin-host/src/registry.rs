@@ -1,0 +1,196 @@
+//! Discovering plugins in folders, loading them, and resolving id collisions.
+//! One bad file never stops the others: its problem is recorded and the
+//! search goes on.
+
+use rdpbench_schema::results::{PluginError, PluginErrorKind};
+use crate::library::PluginLibrary;
+use crate::metric::LoadedMetric;
+use crate::sae::LoadedSae;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Shared-library file extension on this platform.
+pub const DYLIB_EXTENSION: &str = std::env::consts::DLL_EXTENSION;
+
+/// Library file-name prefixes of plugins built in this workspace. In a cargo
+/// build folder only these are loaded (the folder holds other libraries, and
+/// our deliberately broken test plugins); in a plugin folder, every library is.
+pub const BUILD_DIR_PREFIXES: [&str; 2] = ["rdpbench_metric_", "rdpbench_sae_"];
+
+/// Where to look for plugins.
+#[derive(Debug, Clone, Default)]
+pub struct PluginSearch {
+    /// Folders whose every shared library is a plugin.
+    pub dirs: Vec<PathBuf>,
+    /// Cargo build folders (e.g. `target/release`): only `librdpbench_metric_*`
+    /// and `librdpbench_sae_*` libraries are loaded.
+    pub build_dirs: Vec<PathBuf>,
+    /// Individual library files.
+    pub files: Vec<PathBuf>,
+}
+
+/// Everything that was loaded, and everything that went wrong.
+#[derive(Debug, Default)]
+pub struct PluginSet {
+    pub libraries: Vec<Arc<PluginLibrary>>,
+    pub metrics: Vec<LoadedMetric>,
+    pub saes: Vec<LoadedSae>,
+    pub errors: Vec<PluginError>,
+}
+
+fn is_library(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()) == Some(DYLIB_EXTENSION)
+}
+
+fn file_stem_without_lib(path: &Path) -> Option<&str> {
+    let stem = path.file_stem()?.to_str()?;
+    Some(stem.strip_prefix("lib").unwrap_or(stem))
+}
+
+/// Library files of a folder, sorted by name so runs are deterministic.
+fn list_dir(dir: &Path, only_workspace_plugins: bool) -> Result<Vec<PathBuf>, std::io::Error> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if !path.is_file() || !is_library(&path) {
+            continue;
+        }
+        if only_workspace_plugins {
+            let Some(stem) = file_stem_without_lib(&path) else {
+                continue;
+            };
+            if !BUILD_DIR_PREFIXES.iter().any(|p| stem.starts_with(p)) {
+                continue;
+            }
+        }
+        out.push(path);
+    }
+    out.sort();
+    Ok(out)
+}
+
+impl PluginSet {
+    /// Loads every plugin the search names. Missing build folders are skipped
+    /// quietly (nothing was built there yet); a missing plugin folder or file
+    /// is recorded as an error.
+    pub fn discover(search: &PluginSearch) -> Self {
+        let mut set = PluginSet::default();
+        let mut files: Vec<PathBuf> = Vec::new();
+        for dir in &search.dirs {
+            match list_dir(dir, false) {
+                Ok(found) => files.extend(found),
+                Err(e) => set.errors.push(PluginError::new(
+                    dir,
+                    PluginErrorKind::NotALibrary,
+                    format!("cannot read plugin folder: {e}"),
+                )),
+            }
+        }
+        for dir in &search.build_dirs {
+            if let Ok(found) = list_dir(dir, true) {
+                files.extend(found);
+            }
+        }
+        files.extend(search.files.iter().cloned());
+        let mut seen = std::collections::BTreeSet::new();
+        for path in files {
+            let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if seen.insert(key) {
+                set.load_file(&path);
+            }
+        }
+        set
+    }
+
+    /// Loads one library and registers its metrics and architectures.
+    pub fn load_file(&mut self, path: &Path) {
+        tracing::debug!(path = %path.display(), "loading plugin");
+        let lib = match PluginLibrary::open(path) {
+            Ok(lib) => Arc::new(lib),
+            Err(e) => {
+                self.errors.push(e);
+                return;
+            }
+        };
+        for i in 0..lib.metric_count() {
+            match lib.metric_spec(i) {
+                Ok(spec) => {
+                    if let Some(other) = self.metrics.iter().find(|m| m.id() == spec.id) {
+                        self.errors.push(PluginError::new(
+                            path,
+                            PluginErrorKind::IdCollision,
+                            format!(
+                                "metric id `{}` is already provided by {}; this one is skipped",
+                                spec.id,
+                                other.library().path().display()
+                            ),
+                        ));
+                        continue;
+                    }
+                    self.metrics.push(LoadedMetric::new(lib.clone(), i, spec));
+                }
+                Err(e) => self.errors.push(e),
+            }
+        }
+        for i in 0..lib.sae_count() {
+            match lib.sae_spec(i) {
+                Ok(spec) => {
+                    if let Some(other) = self.saes.iter().find(|s| s.id() == spec.id) {
+                        self.errors.push(PluginError::new(
+                            path,
+                            PluginErrorKind::IdCollision,
+                            format!(
+                                "SAE architecture id `{}` is already provided by {}; this one is skipped",
+                                spec.id,
+                                other.library().path().display()
+                            ),
+                        ));
+                        continue;
+                    }
+                    self.saes.push(LoadedSae::new(lib.clone(), i, spec));
+                }
+                Err(e) => self.errors.push(e),
+            }
+        }
+        self.libraries.push(lib);
+    }
+
+    /// The SAE architecture plugin `id`, or an error naming the loaded ones.
+    pub fn sae(&self, id: &str) -> anyhow::Result<&LoadedSae> {
+        self.saes.iter().find(|s| s.id() == id).ok_or_else(|| {
+            let have: Vec<&str> = self.saes.iter().map(|s| s.id()).collect();
+            anyhow::anyhow!(
+                "no SAE architecture plugin `{id}` is loaded (loaded: {have:?}); build them with `cargo build --release --workspace`, or add the plugin's folder to RDPBENCH_PLUGIN_PATH"
+            )
+        })
+    }
+
+    /// The sparsity knob that SAE architecture `id` declares.
+    pub fn sparsity_knob(&self, id: &str) -> anyhow::Result<String> {
+        Ok(self.sae(id)?.sparsity_knob().to_string())
+    }
+
+    pub fn metric(&self, id: &str) -> Option<&LoadedMetric> {
+        self.metrics.iter().find(|m| m.id() == id)
+    }
+
+    /// Keeps only the metrics whose ids are listed (all when `ids` is empty);
+    /// an unknown id is an error naming the ids that exist.
+    pub fn select_metrics(&mut self, ids: &[String]) -> anyhow::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let known: BTreeMap<&str, ()> = self.metrics.iter().map(|m| (m.id(), ())).collect();
+        for id in ids {
+            if !known.contains_key(id.as_str()) {
+                anyhow::bail!(
+                    "no loaded metric has id `{id}`; loaded: {}",
+                    known.keys().copied().collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+        self.metrics.retain(|m| ids.iter().any(|id| id == m.id()));
+        Ok(())
+    }
+}

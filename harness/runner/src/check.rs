@@ -1,0 +1,129 @@
+//! `rdpbench check`: every loaded metric through every condition, over
+//! several seeds, into a [`CheckRun`].
+
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_schema::results::check::{CheckRun, MetricResult, SCHEMA_VERSION, SeedLadders};
+use crate::work_queue::map_indexed;
+use anyhow::Result;
+use rdpbench_core::conditions::{CheckSettings, ConditionId, Workbench, check_metric};
+use rdpbench_core::toy::ToyConfig;
+use rdpbench_sdk::Metric;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Receives progress; every hook defaults to doing nothing.
+pub trait CheckObserver {
+    /// The workbench (toy data, oracle cases) is being built.
+    fn building_workbench(&mut self) {}
+    /// Metric `index` of `total` starts.
+    fn metric_started(&mut self, _index: usize, _total: usize, _id: &str) {}
+    /// A condition of the current metric starts.
+    fn condition_started(&mut self, _id: &str, _condition: ConditionId) {}
+    /// Metric `index` is done.
+    fn metric_finished(&mut self, _index: usize, _id: &str, _failures: usize) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default)]
+pub struct Silent;
+impl CheckObserver for Silent {}
+
+/// Where each metric's conditions run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Isolation {
+    /// In this process (fast; a plugin that segfaults or aborts ends the run).
+    #[default]
+    InProcess,
+    /// One child process of `exe` per metric (see [`rdpbench_plugin_host::isolate`]): a
+    /// crashing plugin costs only its own verdicts.
+    Process { exe: PathBuf },
+}
+
+/// Runs the conditions on every metric of `plugins`, `jobs` metrics at a time. Plugin load errors are
+/// carried into the results; a metric that errors or panics gets error
+/// verdicts and the run goes on.
+pub fn run_check(
+    plugins: &PluginSet,
+    toy: &ToyConfig,
+    settings: &CheckSettings,
+    jobs: usize,
+    observer: &mut (dyn CheckObserver + Send),
+) -> Result<CheckRun> {
+    run_check_with(
+        plugins,
+        toy,
+        settings,
+        jobs,
+        &Isolation::InProcess,
+        observer,
+    )
+}
+
+/// [`run_check`] with a choice of [`Isolation`].
+pub fn run_check_with(
+    plugins: &PluginSet,
+    toy: &ToyConfig,
+    settings: &CheckSettings,
+    jobs: usize,
+    isolation: &Isolation,
+    observer: &mut (dyn CheckObserver + Send),
+) -> Result<CheckRun> {
+    observer.building_workbench();
+    let bench = Workbench::build(toy, settings)?;
+    let total = plugins.metrics.len();
+    // Metrics are independent: see `map_indexed` (output independent of scheduling).
+    let observer = Mutex::new(observer);
+    let notify = |f: &mut dyn FnMut(&mut dyn CheckObserver)| {
+        let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut **guard);
+    };
+    let metrics = map_indexed(&plugins.metrics, jobs, |i, m| {
+        let spec = m.cached_spec().clone();
+        notify(&mut |o| o.metric_started(i, total, &spec.id));
+        let mut progress = |c| notify(&mut |o| o.condition_started(&spec.id, c));
+        let report = match isolation {
+            Isolation::InProcess => {
+                let shared: Arc<dyn Metric> = Arc::new(m.clone());
+                check_metric(shared, &spec, &bench, &mut progress)
+            }
+            Isolation::Process { exe } => rdpbench_plugin_host::isolate::check_in_worker(
+                exe,
+                m.library().path(),
+                &spec,
+                toy,
+                settings,
+                &mut progress,
+            ),
+        };
+        let failures = report
+            .verdicts
+            .iter()
+            .filter(|v| v.status.is_failure())
+            .count();
+        notify(&mut |o| o.metric_finished(i, &spec.id, failures));
+        MetricResult {
+            library: m.library().path().to_path_buf(),
+            sha256: m.library().sha256().to_string(),
+            oracle: spec.is_oracle(),
+            report,
+        }
+    });
+    Ok(CheckRun {
+        schema_version: SCHEMA_VERSION,
+        tool: "rdpbench".into(),
+        tool_version: crate::VERSION.into(),
+        settings: settings.clone(),
+        toy: toy.clone(),
+        plugins: plugins.records(),
+        plugin_errors: plugins.errors.clone(),
+        ground_truth: bench
+            .seeds
+            .iter()
+            .map(|s| SeedLadders {
+                seed: s.seed,
+                ladders: s.ladder_reports.clone(),
+            })
+            .collect(),
+        metrics,
+    })
+}

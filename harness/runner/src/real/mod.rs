@@ -1,0 +1,346 @@
+//! Real language-model data (issue #7): train a small SAE sweep on a cached
+//! activation set, evaluate it on held-out documents, and compare how the
+//! proxy metrics rank the same SAE configurations on real and toy data.
+//!
+//! Pipeline ([`run_real`]):
+//! 1. **Split** ([`DocumentSplit`]): document `i` is held out iff
+//!    `i % held_out_every == held_out_every − 1`; whole documents, so no
+//!    held-out token's document is trained on.
+//! 2. **Train** ([`CacheTrainingSet`], [`run_real_sweep`]): each SAE of the
+//!    sweep (`[real]`: architectures × their sparsity knob, `d_sae =
+//!    width_factor · d_model`, one seed) streams the training rows shard by
+//!    shard (seeded permutation within each shard, cycling), scaled so that
+//!    `E‖x‖ ≈ √d_model`. Saved as a SAELens folder whose `cfg.json`
+//!    metadata names the model, hook `blocks.{layer}.hook_resid_post` and
+//!    cache; a finished folder is never retrained.
+//! 3. **Evaluate** ([`load_held_out`], [`quality`], [`metric_score`]): on at
+//!    most `eval_tokens` held-out tokens (whole documents in a seeded
+//!    order): L0, EV, MSE (the pinned definitions of
+//!    [`rdpbench_sdk::train::distortion`]) and every loaded non-oracle
+//!    metric with the token labels (Brown: coarse POS) as concepts. Oracle
+//!    metrics need true concept directions and are reported n/a. Every
+//!    number has a percentile-bootstrap interval over *documents*
+//!    ([`bootstrap`]; `bootstrap_resamples`, default 30, kept small because
+//!    each resample re-runs every metric).
+//! 4. **Rank vs toy** ([`toy`]): the same configurations trained on the
+//!    `[toy]` model; per metric, Spearman ρ over configurations between its
+//!    real scores and (a) its toy scores, (b) the toy `P_gt`, with a
+//!    bootstrap interval over configurations.
+//!
+//! Results: `real.json` ([`RealRun`]), `real.csv`, `real.md` in the results
+//! folder; the HTML report gains a "Real data" section when `real.json` is
+//! beside `check.json`.
+
+pub mod bootstrap;
+mod evaluate;
+mod heldout;
+mod source;
+pub mod toy;
+mod train;
+
+pub use bootstrap::{resample_units, rows_of};
+pub use evaluate::{EncodedHeldOut, encode_held_out, metric_score, quality};
+pub use heldout::{HeldOut, load_held_out};
+pub use rdpbench_schema::results::real::{
+    CacheIdentity, CacheSummary, DocumentSplit, Estimate, MetricScore, Quality, REAL_FILE,
+    REAL_SCHEMA_VERSION, RealJob, RealMetric, RealRun, RealSaeRow, ToyRow,
+};
+pub use rdpbench_schema::settings::RealSettings;
+pub use source::{CacheSource, CacheTrainingSet, activation_scale, open_manifest, training_rows};
+pub use train::{
+    RealTrainObserver, cache_identity, TrainedReal, model_name, real_jobs, run_real_sweep,
+};
+
+use rdpbench_schema::config::Config;
+use rdpbench_plugin_host::PluginSet;
+use crate::train::{SweepObserver, TrainJob};
+use crate::validity::{SaeScore, score_metric, spearman_with_ci, toy_eval_case};
+use crate::work_queue::map_indexed;
+use anyhow::{Context, Result};
+use rdpbench_sdk::TrainObserver;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Progress of a real run; every hook defaults to doing nothing.
+pub trait RealObserver {
+    /// A stage starts (`"load"`, `"train"`, `"evaluate"`, `"toy"`, `"metrics"`).
+    fn stage(&mut self, _name: &str) {}
+    /// SAE `index` of `total` starts training (`resumed`: reused, not retrained).
+    fn training_started(&mut self, _index: usize, _total: usize, _id: &str, _resumed: bool) {}
+    fn training_progress(&mut self, _step: u64, _total_steps: u64, _json: &str) {}
+    /// Metric `index` of `total` starts scoring.
+    fn metric_started(&mut self, _index: usize, _total: usize, _id: &str) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default)]
+pub struct Quiet;
+impl RealObserver for Quiet {}
+
+struct Adapter<'a> {
+    inner: &'a mut (dyn RealObserver + Send),
+}
+
+impl TrainObserver for Adapter<'_> {
+    fn on_progress(&mut self, step: u64, total_steps: u64, json: &str) {
+        self.inner.training_progress(step, total_steps, json);
+    }
+}
+
+impl RealTrainObserver for Adapter<'_> {
+    fn job_started(&mut self, index: usize, total: usize, id: &str, resumed: bool) {
+        self.inner.training_started(index, total, id, resumed);
+    }
+    fn training_observer(&mut self) -> &mut dyn TrainObserver {
+        self
+    }
+}
+
+impl SweepObserver for Adapter<'_> {
+    fn job_started(&mut self, index: usize, total: usize, job: &TrainJob, resumed: bool) {
+        self.inner
+            .training_started(index, total, &format!("toy {}", job.id), resumed);
+    }
+    fn training_observer(&mut self) -> &mut dyn TrainObserver {
+        self
+    }
+}
+
+/// A finished run and which SAEs it trained (the rest were reused); the
+/// flags are not part of `real.json`, which is identical on a rerun.
+#[derive(Debug, Clone)]
+pub struct RealOutcome {
+    pub run: RealRun,
+    /// Per real SAE, in row order.
+    pub trained: Vec<bool>,
+    /// Per toy counterpart.
+    pub toy_trained: Vec<bool>,
+}
+
+/// The pipeline of the module docs: trains (or resumes) the real SAEs under
+/// `sweep_dir` (a folder inside the results folder `out_dir`; `real.json`
+/// records SAE folders relative to `out_dir`) and their toy counterparts
+/// under `sweep_dir/toy`, and scores every metric of `plugins` (`jobs`
+/// metrics in parallel; results do not depend on it). Select metrics
+/// beforehand with [`PluginSet::select_metrics`].
+pub fn compute_real(
+    config: &Config,
+    plugins: &PluginSet,
+    cache_dir: &Path,
+    out_dir: &Path,
+    sweep_dir: &Path,
+    jobs: usize,
+    observer: &mut (dyn RealObserver + Send),
+) -> Result<RealOutcome> {
+    let settings = &config.real;
+    settings.validate().map_err(rdpbench_schema::exit::usage_error)?;
+    for arch in &settings.architectures {
+        plugins.sae(arch).context("[real].architectures")?;
+    }
+    let split = DocumentSplit {
+        held_out_every: settings.held_out_every,
+        min_position: settings.min_position,
+        max_norm: None,
+    };
+    observer.stage("load");
+    let set = CacheTrainingSet::open(
+        cache_dir,
+        split,
+        settings.outlier_norm_factor,
+        settings.resident_bytes,
+    )?;
+    let split = set.split();
+    let manifest = set.manifest().clone();
+    let held = load_held_out(
+        cache_dir,
+        split,
+        settings.eval_tokens,
+        settings.bootstrap_seed,
+        set.scale(),
+    )?;
+    let (train_docs, held_docs) = split.documents(manifest.n_documents());
+
+    observer.stage("train");
+    let relative_dir = sweep_dir.strip_prefix(out_dir).unwrap_or(sweep_dir);
+    let real_jobs = real_jobs(settings, &set, &|a| plugins.sparsity_knob(a))?;
+    let trained = {
+        let mut adapter = Adapter {
+            inner: &mut *observer,
+        };
+        run_real_sweep(
+            plugins,
+            &real_jobs,
+            &set,
+            cache_dir,
+            sweep_dir,
+            &mut adapter,
+        )?
+    };
+    drop(set);
+
+    observer.stage("evaluate");
+    let resamples = resample_units(
+        held.units.len(),
+        settings.bootstrap_resamples,
+        settings.bootstrap_seed,
+    );
+    let mut encoded = Vec::new();
+    let mut saes = Vec::new();
+    for t in &trained {
+        let sae = plugins
+            .saes
+            .iter()
+            .find(|s| s.id() == t.job.architecture)
+            .expect("checked above");
+        let enc = encode_held_out(sae, &t.weights, &held)
+            .map_err(|e| e.context(format!("evaluating `{}`", t.job.id)))?;
+        saes.push(RealSaeRow {
+            id: t.job.id.clone(),
+            architecture: t.job.architecture.clone(),
+            sparsity: t.job.sparsity.clone(),
+            d_sae: t.job.d_sae,
+            seed: t.job.seed,
+            folder: relative_dir.join(&t.job.id),
+            quality: quality(&enc, &held, &resamples, settings.confidence),
+        });
+        encoded.push(enc);
+    }
+
+    // Toy counterparts: same configurations on the toy model.
+    let (toy_rows, toy_cases, toy_trained) = if settings.toy_steps > 0 {
+        observer.stage("toy");
+        let summary = {
+            let mut adapter = Adapter {
+                inner: &mut *observer,
+            };
+            toy::toy_counterparts(
+                plugins,
+                settings,
+                &config.toy,
+                &sweep_dir.join("toy"),
+                &mut adapter,
+            )?
+        };
+        let cases = summary
+            .jobs
+            .iter()
+            .map(|o| toy_eval_case(plugins, o, settings.toy_eval_samples))
+            .collect::<Result<Vec<_>>>()?;
+        let rows: Vec<ToyRow> = summary
+            .jobs
+            .iter()
+            .map(|o| ToyRow {
+                id: o.job.id.clone(),
+                l0: o.eval.l0,
+                explained_variance: o.eval.explained_variance,
+                p_gt: o.eval.p_gt,
+                mcc: o.eval.mcc,
+            })
+            .collect();
+        let flags = summary.jobs.iter().map(|o| o.trained).collect();
+        (rows, cases, flags)
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
+
+    observer.stage("metrics");
+    let total = plugins.metrics.len();
+    let observer = Mutex::new(observer);
+    let metrics = map_indexed(&plugins.metrics, jobs, |i, m| {
+        {
+            let mut o = observer.lock().unwrap_or_else(|p| p.into_inner());
+            o.metric_started(i, total, m.id());
+        }
+        let spec = m.cached_spec();
+        let mut out = RealMetric {
+            id: spec.id.clone(),
+            version: spec.version.clone(),
+            oracle: spec.is_oracle(),
+            orientation: spec.orientation,
+            inputs: spec.inputs.clone(),
+            not_applicable: None,
+            scores: Vec::new(),
+            n_defined: 0,
+            n_undefined: 0,
+            n_errors: 0,
+            toy_scores: Vec::new(),
+            rank_vs_toy: None,
+            rank_vs_toy_p_gt: None,
+        };
+        if spec.is_oracle() {
+            out.not_applicable = Some(
+                "oracle: reads ground-truth concept directions, which real data does not have"
+                    .into(),
+            );
+            return out;
+        }
+        out.scores = encoded
+            .iter()
+            .map(|enc| metric_score(m, enc, &held, &resamples, settings.confidence))
+            .collect();
+        let count = |f: fn(&SaeScore) -> bool| out.scores.iter().filter(|s| f(&s.score)).count();
+        out.n_defined = count(|s| matches!(s, SaeScore::Value { .. }));
+        out.n_undefined = count(|s| matches!(s, SaeScore::Undefined { .. }));
+        out.n_errors = count(|s| matches!(s, SaeScore::Error { .. }));
+        if !toy_cases.is_empty() {
+            out.toy_scores = toy_cases.iter().map(|c| score_metric(m, c)).collect();
+            let paired = |other: &[Option<f64>]| {
+                let (mut xs, mut ys) = (Vec::new(), Vec::new());
+                for (s, o) in out.scores.iter().zip(other) {
+                    if let (Some(a), Some(b)) = (s.score.value(), o) {
+                        xs.push(a);
+                        ys.push(*b);
+                    }
+                }
+                spearman_with_ci(
+                    &xs,
+                    &ys,
+                    settings.bootstrap_resamples,
+                    settings.confidence,
+                    settings.bootstrap_seed,
+                )
+            };
+            let toy_values: Vec<Option<f64>> = out.toy_scores.iter().map(SaeScore::value).collect();
+            let p_gt: Vec<Option<f64>> = toy_rows.iter().map(|t| t.p_gt).collect();
+            out.rank_vs_toy = Some(paired(&toy_values));
+            out.rank_vs_toy_p_gt = Some(paired(&p_gt));
+        }
+        out
+    });
+
+    let run = RealRun {
+        schema_version: REAL_SCHEMA_VERSION,
+        tool: "rdpbench".into(),
+        tool_version: crate::VERSION.into(),
+        settings: settings.clone(),
+        cache: CacheSummary {
+            dir: cache_dir.to_path_buf(),
+            model_file: manifest.model_file.clone(),
+            model_name: model_name(&manifest),
+            model_sha256: manifest.model_sha256.clone(),
+            d_model: manifest.d_model,
+            corpus: manifest.corpus.clone(),
+            layer: manifest.layer,
+            hook_name: format!("blocks.{}.hook_resid_post", manifest.layer),
+            seq_len: manifest.seq_len,
+            n_shards: manifest.shards.len(),
+            n_tokens: manifest.n_tokens,
+            token_label_names: manifest.token_label_names.clone(),
+            train_documents: train_docs.len(),
+            held_out_documents: held_docs.len(),
+            eval_tokens: held.n_tokens(),
+            eval_documents: held.documents.clone(),
+            activation_scale: real_jobs.first().map_or(1.0, |j| j.activation_scale),
+        },
+        plugins: plugins.records(),
+        plugin_errors: plugins.errors.clone(),
+        saes,
+        toy: toy_rows,
+        metrics,
+    };
+    Ok(RealOutcome {
+        run,
+        trained: trained.iter().map(|t| t.trained).collect(),
+        toy_trained,
+    })
+}

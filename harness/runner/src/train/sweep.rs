@@ -1,0 +1,169 @@
+//! Sweeps: one SAELens folder per job under the sweep folder, written
+//! atomically; a job whose folder exists with the same job record in its
+//! `cfg.json` metadata is finished and is never retrained (resume).
+//!
+//! Within one job, the SDK writes a resume checkpoint every
+//! `checkpoint_every` steps (default [`DEFAULT_CHECKPOINT_EVERY`]; set it in
+//! `[train.hyperparameters]`, 0 disables) to `<sweep>/.partial/<job id>/`, so an
+//! interrupted long training continues mid-way and ends bit-identical to an
+//! uninterrupted one; the folder is removed once the job's SAE is saved.
+
+use super::{JobOutcome, SweepSummary, TRAIN_SCHEMA_VERSION, TrainJob, TrainSettings, evaluate_on_toy, train_on_toy, Sparsity};
+use rdpbench_plugin_host::saelens::EVAL_FILE;
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_plugin_host::saelens;
+use anyhow::{Context, Result, bail};
+use rdpbench_core::toy::{ToyConfig, ToyModel};
+use rdpbench_sdk::TrainObserver;
+use std::path::Path;
+
+/// Steps between resume checkpoints within one SAE's training, unless the
+/// hyperparameters set `checkpoint_every`.
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 500;
+
+/// Folder (inside the sweep folder) of unfinished jobs' resume checkpoints.
+pub const PARTIAL_DIR: &str = ".partial";
+
+/// `hyperparameters` plus the checkpoint settings of a job trained in
+/// `partial` (not part of the job record: they do not change the result).
+fn with_checkpoints(hyperparameters: &serde_json::Value, partial: &Path) -> serde_json::Value {
+    let mut h = hyperparameters.clone();
+    if let Some(o) = h.as_object_mut() {
+        o.entry("checkpoint_every")
+            .or_insert(DEFAULT_CHECKPOINT_EVERY.into());
+        o.entry("checkpoint_dir")
+            .or_insert(partial.to_string_lossy().into_owned().into());
+    }
+    h
+}
+
+
+/// The jobs of a sweep, in a fixed order: architecture, width, sparsity,
+/// seed. `knob_of(arch)` names the architecture's sparsity knob (its
+/// plugin's declaration: [`PluginSet::sparsity_knob`]); the values come from
+/// `settings.sparsity[arch]`.
+pub fn jobs(
+    settings: &TrainSettings,
+    toy: &ToyConfig,
+    knob_of: &dyn Fn(&str) -> Result<String>,
+) -> Result<Vec<TrainJob>> {
+    settings.validate()?;
+    let mut out = Vec::new();
+    for arch in &settings.architectures {
+        let knob = knob_of(arch)?;
+        let sparsities: Vec<Sparsity> = settings.sparsity[arch]
+            .iter()
+            .map(|&v| Sparsity::new(knob.clone(), v))
+            .collect();
+        for &w in &settings.widths {
+            for s in &sparsities {
+                for &seed in &settings.seeds {
+                    let mut h = serde_json::Map::new();
+                    h.extend(settings.hyperparameters.clone());
+                    h.insert("d_sae".into(), w.into());
+                    h.insert("steps".into(), settings.steps.into());
+                    h.insert("batch_size".into(), settings.batch_size.into());
+                    h.insert("lr".into(), settings.lr.into());
+                    h.insert("eval_every".into(), settings.eval_every.into());
+                    h.insert("seed".into(), seed.into());
+                    h.insert(s.knob.clone(), s.value.into());
+                    out.push(TrainJob {
+                        id: format!("{arch}-w{w}-{}-s{seed}", s.label()),
+                        architecture: arch.clone(),
+                        d_sae: w,
+                        sparsity: s.clone(),
+                        seed,
+                        hyperparameters: serde_json::Value::Object(h),
+                        toy: toy.clone(),
+                        toy_seed: settings.toy_seed,
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Callbacks of a sweep (progress display).
+pub trait SweepObserver {
+    fn job_started(&mut self, _index: usize, _total: usize, _job: &TrainJob, _resumed: bool) {}
+    fn training_observer(&mut self) -> &mut dyn TrainObserver;
+}
+
+/// Runs (or resumes) a sweep into `dir`.
+pub fn run_sweep(
+    plugins: &PluginSet,
+    jobs: &[TrainJob],
+    eval_samples: usize,
+    dir: &Path,
+    observer: &mut dyn SweepObserver,
+) -> Result<SweepSummary> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut outcomes = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        let sae = plugins.sae(&job.architecture)?;
+        let folder = dir.join(&job.id);
+        let record = serde_json::to_value(job)?;
+        let model = ToyModel::new(&job.toy, job.toy_seed)?;
+        let finished = if folder.join(saelens::CFG_FILE).is_file() {
+            let f = saelens::load(&folder)?;
+            let stored = f.cfg.pointer("/metadata/rdpbench_job").cloned();
+            if stored.as_ref() != Some(&record) {
+                bail!(
+                    "{} holds an SAE trained with a different job record than this sweep's `{}`; use another output folder or delete it",
+                    folder.display(),
+                    job.id
+                );
+            }
+            Some(f.weights)
+        } else {
+            None
+        };
+        observer.job_started(i, jobs.len(), job, finished.is_some());
+        let (weights, trained) = match finished {
+            Some(w) => (w, false),
+            None => {
+                let partial = dir.join(PARTIAL_DIR).join(&job.id);
+                let mut w = train_on_toy(
+                    sae,
+                    &model,
+                    &with_checkpoints(&job.hyperparameters, &partial),
+                    job.seed,
+                    observer.training_observer(),
+                )
+                .with_context(|| format!("training `{}`", job.id))?;
+                let mut cfg: serde_json::Value = serde_json::from_str(&w.cfg_json)?;
+                if let Some(meta) = cfg.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+                    meta.insert("rdpbench_job".into(), record.clone());
+                }
+                w.cfg_json = serde_json::to_string_pretty(&cfg)?;
+                saelens::save(&folder, &w)?;
+                if partial.exists() {
+                    std::fs::remove_dir_all(&partial).with_context(|| {
+                        format!("cannot remove the checkpoints in {}", partial.display())
+                    })?;
+                }
+                (w, true)
+            }
+        };
+        let eval = evaluate_on_toy(sae, &weights, &model, eval_samples)
+            .with_context(|| format!("evaluating `{}`", job.id))?;
+        saelens::write_file_atomic(
+            &folder.join(EVAL_FILE),
+            serde_json::to_string_pretty(&eval)?.as_bytes(),
+        )?;
+        outcomes.push(JobOutcome {
+            job: job.clone(),
+            folder,
+            trained,
+            eval,
+        });
+    }
+    let summary = SweepSummary {
+        schema_version: TRAIN_SCHEMA_VERSION,
+        rdpbench_version: crate::VERSION.to_string(),
+        jobs: outcomes,
+    };
+    Ok(summary)
+}
+

@@ -1,0 +1,185 @@
+//! The results of a `rdpbench check` run, as persisted (`check.json`), and
+//! the comparison of a run with a baseline.
+//!
+//! The JSON holds no timestamps and no durations, so two runs with the same
+//! configuration, seeds and plugin files are byte-identical.
+
+pub use crate::results::plugin_error::{PluginError, PluginErrorKind};
+use rdpbench_core::conditions::{CheckSettings, ConditionId, MetricReport, Status};
+use rdpbench_core::toy::{LadderFamily, LadderReport, ToyConfig};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Version of the `check.json` layout; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One plugin library used by the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginRecord {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub sdk_version: String,
+}
+
+/// One metric's results, with where it came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MetricResult {
+    /// The library that provided it.
+    pub library: PathBuf,
+    pub sha256: String,
+    pub oracle: bool,
+    #[serde(flatten)]
+    pub report: MetricReport,
+}
+
+/// The by-construction checks of one seed's ladders (P_gt per rung, L0 savings).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeedLadders {
+    pub seed: u64,
+    pub ladders: Vec<LadderReport>,
+}
+
+/// A whole `rdpbench check` run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckRun {
+    pub schema_version: u32,
+    pub tool: String,
+    pub tool_version: String,
+    pub settings: CheckSettings,
+    pub toy: ToyConfig,
+    pub plugins: Vec<PluginRecord>,
+    pub plugin_errors: Vec<PluginError>,
+    pub ground_truth: Vec<SeedLadders>,
+    pub metrics: Vec<MetricResult>,
+}
+
+impl CheckRun {
+    /// Reads a stored `check.json`, refusing other schema versions.
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read results file {}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses a `check.json`'s text; `origin` (a path) names it in errors.
+    pub fn parse(text: &str, origin: &str) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let head: serde_json::Value =
+            serde_json::from_str(text).with_context(|| format!("{origin} is not JSON"))?;
+        let version = head.get("schema_version").and_then(|v| v.as_u64());
+        anyhow::ensure!(
+            version == Some(SCHEMA_VERSION as u64),
+            "{origin}: schema_version is {version:?}, this rdpbench reads {SCHEMA_VERSION}"
+        );
+        serde_json::from_value(head)
+            .with_context(|| format!("{origin} is not an rdpbench check result"))
+    }
+
+    /// A run with no settings' effect: no metrics, no ladders, no plugins
+    /// (what a report builds on when there are no check results).
+    pub fn empty() -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            tool: "rdpbench".into(),
+            tool_version: crate::VERSION.into(),
+            settings: CheckSettings::default(),
+            toy: ToyConfig::default(),
+            plugins: Vec::new(),
+            plugin_errors: Vec::new(),
+            ground_truth: Vec::new(),
+            metrics: Vec::new(),
+        }
+    }
+
+    /// Whether any plugin failed to load or any verdict errored.
+    pub fn has_plugin_errors(&self) -> bool {
+        !self.plugin_errors.is_empty()
+            || self
+                .metrics
+                .iter()
+                .any(|m| m.report.verdicts.iter().any(|v| v.status == Status::Error))
+    }
+
+    /// Whether any verdict failed (or errored).
+    pub fn has_failures(&self) -> bool {
+        self.metrics.iter().any(|m| m.report.has_failures())
+    }
+}
+
+/// A change of one (metric, condition, family) summary between two runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerdictChange {
+    pub metric: String,
+    pub condition: ConditionId,
+    pub family: Option<LadderFamily>,
+    pub before: Status,
+    pub after: Status,
+    /// The new reason (why it fails now).
+    pub reason: String,
+}
+
+impl VerdictChange {
+    pub fn describe(&self) -> String {
+        let fam = self.family.map(|f| format!(" ({f})")).unwrap_or_default();
+        format!(
+            "{} {}{fam}: {} → {}: {}",
+            self.metric,
+            self.condition,
+            self.before.as_str(),
+            self.after.as_str(),
+            self.reason
+        )
+    }
+}
+
+/// What changed from `baseline` to `current`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Comparison {
+    /// Passed in the baseline, fails or errors now.
+    pub lost: Vec<VerdictChange>,
+    /// Failed in the baseline, passes now.
+    pub gained: Vec<VerdictChange>,
+    /// Metrics in the baseline that this run did not check.
+    pub missing_metrics: Vec<String>,
+}
+
+/// Compares condition summaries metric by metric. A condition the baseline
+/// passed and this run fails (or errors on) is lost: a regression.
+pub fn compare(baseline: &CheckRun, current: &CheckRun) -> Comparison {
+    let mut out = Comparison::default();
+    for b in &baseline.metrics {
+        let Some(c) = current
+            .metrics
+            .iter()
+            .find(|m| m.report.spec.id == b.report.spec.id)
+        else {
+            out.missing_metrics.push(b.report.spec.id.clone());
+            continue;
+        };
+        for bs in &b.report.summary {
+            let Some(cs) = c
+                .report
+                .summary
+                .iter()
+                .find(|s| s.condition == bs.condition && s.family == bs.family)
+            else {
+                continue;
+            };
+            let change = VerdictChange {
+                metric: b.report.spec.id.clone(),
+                condition: bs.condition,
+                family: bs.family,
+                before: bs.status,
+                after: cs.status,
+                reason: cs.reason.clone(),
+            };
+            if bs.status == Status::Pass && cs.status.is_failure() {
+                out.lost.push(change);
+            } else if bs.status.is_failure() && cs.status == Status::Pass {
+                out.gained.push(change);
+            }
+        }
+    }
+    out
+}
