@@ -23,6 +23,7 @@ use rdpbench_sdk::{CsrMatrix, CsrView, Metric, MetricInput, MetricOutput};
 /// FNV-1a over each per-latent score's bits (`u64::MAX` for "no score"),
 /// 0 when the metric returns no per-latent scores. An undefined output
 /// records `u64::MAX` as its value bits.
+#[rustfmt::skip]
 const RECORDED: &[(&str, &str, u64, u64)] = &[
     ("s1", "concept-entropy", 0x402a5a97ed4a2919, 0x5ac1e31994027269),
     ("s1", "concept-purity", 0x3fcda1df987d91d8, 0x8f96e2ea4b36464a),
@@ -99,11 +100,7 @@ fn inputs() -> Vec<(String, CsrMatrix, CsrMatrix)> {
     ] {
         let w = Workload::generate(spec).unwrap();
         let mut negated = w.codes.clone();
-        negated
-            .values
-            .iter_mut()
-            .step_by(5)
-            .for_each(|v| *v = -*v);
+        negated.values.iter_mut().step_by(5).for_each(|v| *v = -*v);
         let mut pattern = w.codes.clone();
         pattern.values.clear();
         out.push((name.to_string(), w.codes, w.labels.clone()));
