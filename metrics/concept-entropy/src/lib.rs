@@ -27,17 +27,13 @@
 //! when no latent fires on a labelled token. Cost `O(nnz(codes) · labels per
 //! token + d_sae · n_concepts)` time on all cores, concept-major (one
 //! concept's `[d_sae]` mass column at a time, cache-resident; entropy terms
-//! summed per fixed chunk of 8 concepts, chunks merged in order),
+//! summed per fixed chunk of 8 concepts, chunks merged in order; the counts
+//! and columns are `rdpbench_kernels::label_stats` with `SplitEqually`),
 //! `O(d_sae · n_chunks + nnz(labels))` memory.
 #![deny(unsafe_code)]
 
-use rdpbench_kernels::{Firing, LatentMajor, map_chunks};
+use rdpbench_kernels::label_stats::{LabelStats, SplitEqually, Tokens};
 use rdpbench_sdk::prelude::*;
-
-/// Tokens per parallel chunk of the firing counts.
-const TOKEN_CHUNK: usize = 32_768;
-/// Concepts per parallel chunk of the mass columns.
-const CONCEPT_CHUNK: usize = 8;
 
 /// Count-based concept entropy (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -99,70 +95,34 @@ impl Metric for ConceptEntropy {
     }
 
     fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
-        let codes = input.codes()?;
-        let labels = input.labels()?;
-        ensure!(
-            codes.n_rows == labels.n_rows,
-            "codes have {} rows but labels have {}",
-            codes.n_rows,
-            labels.n_rows
-        );
-        let (f, nc) = (codes.n_cols, labels.n_cols);
-        let n = codes.n_rows;
-        ensure!(n <= u32::MAX as usize, "more than 2^32 tokens");
-        let firing = |t: usize| {
-            let idx = codes.row_indices(t);
-            let vals = codes.row_values(t);
-            idx.iter()
-                .enumerate()
-                .filter(move |&(k, _)| vals.is_none_or(|v| v[k] > 0.0))
-                .map(|(_, &j)| j as usize)
-        };
-        // Firings on labelled tokens, over fixed token chunks (exact merge).
-        let mut labelled = vec![0u64; f];
-        for part in map_chunks(n, TOKEN_CHUNK, |tokens| {
-            let mut c = vec![0u32; f];
-            for t in tokens.filter(|&t| !labels.row_indices(t).is_empty()) {
-                firing(t).for_each(|j| c[j] += 1);
-            }
-            c
-        }) {
-            labelled
-                .iter_mut()
-                .zip(&part)
-                .for_each(|(a, &b)| *a += b as u64);
-        }
-        // Concept-major: one concept's `[d_sae]` mass column at a time (its
-        // tokens in increasing order, so each (latent, concept) sum runs in
-        // token order), its entropy terms added per latent; concept chunks
-        // are fixed and merged in order, so the thread count changes no bit.
-        // Tokens of each concept, increasing (the labels' transpose).
-        let by_concept = LatentMajor::build(&labels, Firing::Stored);
+        let stats = LabelStats::new(input.codes()?, input.labels()?)?;
+        let f = stats.n_latents();
+        // Firings on labelled tokens.
+        let labelled = stats.firing_counts(Tokens::Labelled);
+        // Concept-major: one concept's `[d_sae]` mass column `n_·c` at a
+        // time (each firing split equally among its token's labels, summed
+        // in token order), its entropy terms added per latent; the fixed
+        // concept chunks' sums are merged in order, so the thread count
+        // changes no bit.
         let mut h = vec![0.0f64; f];
-        for part in map_chunks(nc, CONCEPT_CHUNK, |concepts| {
-            let mut column = vec![0.0f64; f];
-            let mut h = vec![0.0f64; f];
-            for c in concepts {
-                for &t in by_concept.tokens(c) {
-                    let share = 1.0 / labels.row_indices(t as usize).len() as f64;
-                    firing(t as usize).for_each(|j| column[j] += share);
-                }
-                for ((hj, m), &l) in h.iter_mut().zip(column.iter_mut()).zip(&labelled) {
-                    if *m > 0.0 {
-                        let p = *m / l as f64;
+        for part in stats.fold_label_columns(
+            SplitEqually,
+            |_| true,
+            || vec![0.0f64; f],
+            |h, _, column| {
+                for ((hj, &m), &l) in h.iter_mut().zip(column).zip(&labelled) {
+                    if m > 0.0 {
+                        let p = m / l as f64;
                         *hj += -p * p.ln();
-                        *m = 0.0;
                     }
                 }
-            }
-            h
-        }) {
+            },
+        ) {
             h.iter_mut().zip(&part).for_each(|(a, &b)| *a += b);
         }
-        let parts = [(0..f)
+        let per_latent: Vec<Option<f64>> = (0..f)
             .map(|j| (labelled[j] > 0).then(|| h[j].exp()))
-            .collect::<Vec<_>>()];
-        let per_latent: Vec<Option<f64>> = parts.into_iter().flatten().collect();
+            .collect();
         let (mut sum, mut k) = (0.0f64, 0usize);
         for e in per_latent.iter().flatten() {
             sum += e - 1.0;

@@ -24,17 +24,13 @@
 //! integers) and to positive rescaling (only the sign of a code is read).
 //! Cost `O(nnz(codes) · labels per sample + d_sae · n_concepts)` time on all
 //! cores, concept-major (one concept's `[d_sae]` count column at a time,
-//! cache-resident, folded into a running maximum), `O(d_sae · n_chunks +
+//! cache-resident, folded into a running maximum; the counts and columns
+//! are `rdpbench_kernels::label_stats` with `Count`), `O(d_sae · n_chunks +
 //! nnz(labels))` memory: no `d_sae × n_concepts` table.
 #![deny(unsafe_code)]
 
-use rdpbench_kernels::{Firing, LatentMajor, map_chunks};
+use rdpbench_kernels::label_stats::{Count, LabelStats, Tokens};
 use rdpbench_sdk::prelude::*;
-
-/// Tokens per parallel chunk of the firing counts.
-const TOKEN_CHUNK: usize = 32_768;
-/// Concepts per parallel chunk of the count columns.
-const CONCEPT_CHUNK: usize = 8;
 
 /// Concept purity (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -96,66 +92,31 @@ impl Metric for ConceptPurity {
     }
 
     fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
-        let codes = input.codes()?;
-        let labels = input.labels()?;
-        ensure!(
-            codes.n_rows == labels.n_rows,
-            "codes have {} rows but labels have {}",
-            codes.n_rows,
-            labels.n_rows
-        );
-        let (f, nc) = (codes.n_cols, labels.n_cols);
-        let n = codes.n_rows;
-        ensure!(n <= u32::MAX as usize, "more than 2^32 tokens");
-        let firing = |t: usize| {
-            let idx = codes.row_indices(t);
-            let vals = codes.row_values(t);
-            idx.iter()
-                .enumerate()
-                .filter(move |&(k, _)| vals.is_none_or(|v| v[k] > 0.0))
-                .map(|(_, &j)| j as usize)
-        };
-        // Firing counts over fixed token chunks (exact integer merge).
-        let mut fires = vec![0u64; f];
-        for part in map_chunks(n, TOKEN_CHUNK, |tokens| {
-            let mut c = vec![0u32; f];
-            tokens.for_each(|t| firing(t).for_each(|j| c[j] += 1));
-            c
-        }) {
-            fires
-                .iter_mut()
-                .zip(&part)
-                .for_each(|(a, &b)| *a += b as u64);
-        }
-        // Concept-major: the tokens of each concept, then one concept's
-        // column of counts at a time (a `[d_sae]` buffer that stays in
-        // cache), folded into a running per-latent maximum. Exact integers,
-        // so the concept chunks merge in any order.
-        // Tokens of each concept, increasing (the labels' transpose).
-        let by_concept = LatentMajor::build(&labels, Firing::Stored);
-        let mut best = vec![0u32; f];
-        for part in map_chunks(nc, CONCEPT_CHUNK, |concepts| {
-            let mut column = vec![0u32; f];
-            let mut best = vec![0u32; f];
-            for c in concepts {
-                for &t in by_concept.tokens(c) {
-                    firing(t as usize).for_each(|j| column[j] += 1);
+        let stats = LabelStats::new(input.codes()?, input.labels()?)?;
+        let f = stats.n_latents();
+        let fires = stats.firing_counts(Tokens::All);
+        // Concept-major: one concept's `[d_sae]` column of co-firing counts
+        // `n_·c` at a time (a token counts for every label it carries),
+        // folded into a running per-latent maximum. Exact integers, so the
+        // concept chunks merge in any order.
+        let mut best = vec![0u64; f];
+        for part in stats.fold_label_columns(
+            Count,
+            |_| true,
+            || vec![0u64; f],
+            |best, _, column| {
+                for (b, &x) in best.iter_mut().zip(column) {
+                    *b = (*b).max(x);
                 }
-                for (b, x) in best.iter_mut().zip(column.iter_mut()) {
-                    *b = (*b).max(*x);
-                    *x = 0;
-                }
-            }
-            best
-        }) {
+            },
+        ) {
             best.iter_mut()
                 .zip(&part)
                 .for_each(|(a, &b)| *a = (*a).max(b));
         }
-        let parts = [(0..f)
+        let per_latent: Vec<Option<f64>> = (0..f)
             .map(|j| (fires[j] > 0).then(|| best[j] as f64 / fires[j] as f64))
-            .collect::<Vec<_>>()];
-        let per_latent: Vec<Option<f64>> = parts.into_iter().flatten().collect();
+            .collect();
         let (mut sum, mut k) = (0.0f64, 0usize);
         for p in per_latent.iter().flatten() {
             sum += p;

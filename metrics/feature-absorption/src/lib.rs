@@ -37,17 +37,13 @@
 //! here (a child token carries its parent). Reads only the sign of the codes:
 //! exactly scale-free. Cost `O(nnz(codes) · labels per token + Σ_t |y_t|² +
 //! d_sae · n_concepts + n_concepts²)` time, concept-major on all cores (one
-//! concept's `[d_sae]` column of the latent × concept counts at a time),
+//! concept's `[d_sae]` column of the latent × concept counts at a time, from
+//! `rdpbench_kernels::label_stats` with `Count`),
 //! `O(d_sae · n_chunks + nnz(labels) + n_concepts²)` memory.
 #![deny(unsafe_code)]
 
-use rdpbench_kernels::{Firing, LatentMajor, map_chunks};
+use rdpbench_kernels::label_stats::{Count, LabelStats, Tokens};
 use rdpbench_sdk::prelude::*;
-
-/// Tokens per parallel chunk of the firing counts.
-const TOKEN_CHUNK: usize = 32_768;
-/// Concepts per parallel chunk of the best-latent search.
-const CONCEPT_CHUNK: usize = 8;
 
 /// Feature absorption fraction (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -129,22 +125,14 @@ impl Metric for FeatureAbsorption {
     }
 
     fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
-        let codes = input.codes()?;
-        let labels = input.labels()?;
-        ensure!(
-            codes.n_rows == labels.n_rows,
-            "codes have {} rows but labels have {}",
-            codes.n_rows,
-            labels.n_rows
-        );
-        let (n, f, nc) = (codes.n_rows, codes.n_cols, labels.n_cols);
+        let stats = LabelStats::new(input.codes()?, input.labels()?)?;
+        let (n, f, nc) = (stats.n_tokens(), stats.n_latents(), stats.n_labels());
         // Label counts and co-counts.
-        let mut n_c = vec![0u64; nc];
+        let n_c = stats.label_counts();
         let mut co = vec![0u64; nc * nc];
         for t in 0..n {
-            let ys = labels.row_indices(t);
+            let ys = stats.labels_of(t);
             for &a in ys {
-                n_c[a as usize] += 1;
                 for &b in ys {
                     co[a as usize * nc + b as usize] += 1;
                 }
@@ -166,27 +154,7 @@ impl Metric for FeatureAbsorption {
             ));
         }
         // Firing counts and true positives per (latent, concept).
-        ensure!(n <= u32::MAX as usize, "more than 2^32 tokens");
-        let fires_at = |t: usize| {
-            let idx = codes.row_indices(t);
-            let vals = codes.row_values(t);
-            idx.iter()
-                .enumerate()
-                .filter(move |&(k, _)| vals.is_none_or(|v| v[k] > 0.0))
-                .map(|(_, &j)| j as usize)
-        };
-        // Firing counts over fixed token chunks (exact merge).
-        let mut fires = vec![0u64; f];
-        for part in map_chunks(n, TOKEN_CHUNK, |tokens| {
-            let mut c = vec![0u32; f];
-            tokens.for_each(|t| fires_at(t).for_each(|j| c[j] += 1));
-            c
-        }) {
-            fires
-                .iter_mut()
-                .zip(&part)
-                .for_each(|(a, &b)| *a += b as u64);
-        }
+        let fires = stats.firing_counts(Tokens::All);
         let involved: Vec<bool> = (0..nc).map(|c| !children[c].is_empty()).collect::<Vec<_>>();
         let mut is_involved = involved.clone();
         for kids in &children {
@@ -198,26 +166,20 @@ impl Metric for FeatureAbsorption {
         // tp[·, c] = #{t : a_tj > 0, c ∈ y_t} in a cache-resident `[d_sae]`
         // buffer; maximal tp / (fires + n_c) over latents in index order,
         // all ties kept, compared exactly in integers.
-        // Tokens of each concept, increasing (the labels' transpose).
-        let by_concept = LatentMajor::build(&labels, Firing::Stored);
-        let best: Vec<Vec<u32>> = map_chunks(nc, CONCEPT_CHUNK, |concepts| {
-            let mut column = vec![0u64; f];
-            concepts
-                .map(|c| {
+        let mut best: Vec<Vec<u32>> = vec![Vec::new(); nc];
+        for (c, latents) in stats
+            .fold_label_columns(
+                Count,
+                |c| is_involved[c],
+                Vec::new,
+                |out: &mut Vec<(usize, Vec<u32>)>, c, column| {
                     let mut best = Vec::new();
-                    if !is_involved[c] {
-                        return best;
-                    }
-                    for &t in by_concept.tokens(c) {
-                        fires_at(t as usize).for_each(|j| column[j] += 1);
-                    }
                     let (mut bt, mut bd) = (0u128, 1u128);
-                    for j in 0..f {
-                        let t = column[j] as u128;
-                        column[j] = 0;
+                    for (j, &t) in column.iter().enumerate() {
                         if t == 0 {
                             continue;
                         }
+                        let t = t as u128;
                         let d = (fires[j] + n_c[c]) as u128;
                         let (lhs, rhs) = (t * bd, bt * d);
                         if lhs > rhs {
@@ -228,23 +190,22 @@ impl Metric for FeatureAbsorption {
                             best.push(j as u32);
                         }
                     }
-                    best
-                })
-                .collect::<Vec<_>>()
-        })
-        .concat();
+                    out.push((c, best));
+                },
+            )
+            .into_iter()
+            .flatten()
+        {
+            best[c] = latents;
+        }
         let mut firing = vec![false; f];
         let (mut absorbed, mut eligible) = (0u64, 0u64);
         for t in 0..n {
-            let ys = labels.row_indices(t);
+            let ys = stats.labels_of(t);
             if ys.len() < 2 {
                 continue;
             }
-            for (j, a) in codes.row_iter(t) {
-                if a > 0.0 {
-                    firing[j] = true;
-                }
-            }
+            stats.firing(t).for_each(|j| firing[j] = true);
             for &p in ys {
                 let p = p as usize;
                 if children[p].is_empty() || best[p].is_empty() {
@@ -272,9 +233,7 @@ impl Metric for FeatureAbsorption {
                     absorbed += 1;
                 }
             }
-            for (j, _) in codes.row_iter(t) {
-                firing[j] = false;
-            }
+            stats.firing(t).for_each(|j| firing[j] = false);
         }
         if eligible == 0 {
             return Ok(MetricOutput::undefined(

@@ -33,14 +33,13 @@
 //! Dead latents have no per-latent score and are excluded. Undefined when no
 //! latent is live or no concept has both classes. Cost `O(nnz(codes) ·
 //! labels per token + d_sae · n_concepts · 10)` time, latent-major on all
-//! cores, `O(nnz + n_concepts · 10)` memory per thread.
+//! cores (`rdpbench_kernels::label_stats`: each latent's firings and a
+//! `[n_concepts, 10]` label tally), `O(nnz + n_concepts · 10)` memory per
+//! thread.
 #![deny(unsafe_code)]
 
-use rdpbench_kernels::{Firing, LatentMajor, map_chunks};
+use rdpbench_kernels::label_stats::{LabelStats, LabelTally};
 use rdpbench_sdk::prelude::*;
-
-/// Latents per parallel chunk.
-const LATENT_CHUNK: usize = 512;
 
 /// Jensen-Shannon concept separability (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -130,76 +129,50 @@ impl Metric for JsSeparability {
     }
 
     fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
-        let codes = input.codes()?;
-        let labels = input.labels()?;
-        ensure!(
-            codes.n_rows == labels.n_rows,
-            "codes have {} rows but labels have {}",
-            codes.n_rows,
-            labels.n_rows
+        let stats = LabelStats::new(input.codes()?, input.labels()?)?;
+        let (n, nc) = (stats.n_tokens(), stats.n_labels());
+        let n_c = stats.label_counts();
+        // Latent-major: each latent's state counts, overall and per concept
+        // (a `[n_concepts, STATES]` tally per thread).
+        let per_latent: Vec<Option<f64>> = stats.map_latents(
+            || LabelTally::new(nc, STATES),
+            |given, firings| {
+                let vals = firings.values;
+                if vals.is_empty() {
+                    return None;
+                }
+                let hi = vals.iter().fold(0.0f64, |h, &a| h.max(a as f64));
+                let state = |a: f32| -> usize {
+                    1 + ((a as f64 / hi) * LEVELS as f64).round().min(LEVELS as f64) as usize
+                };
+                let mut all = [0u64; STATES];
+                for (&t, &a) in firings.tokens.iter().zip(vals) {
+                    let s = state(a);
+                    all[s] += 1;
+                    given.add(stats.labels_of(t as usize), s);
+                }
+                let mut p = [0u64; STATES];
+                let mut q = [0u64; STATES];
+                let mut best: Option<f64> = None;
+                for (c, &np) in n_c.iter().enumerate() {
+                    let nq = n as u64 - np;
+                    if np == 0 || nq == 0 {
+                        continue;
+                    }
+                    let g = given.row(c);
+                    for s in 1..STATES {
+                        p[s] = g[s];
+                        q[s] = all[s] - g[s];
+                    }
+                    p[0] = np - g[1..].iter().sum::<u64>();
+                    q[0] = nq - q[1..].iter().sum::<u64>();
+                    let d = jsd(&p, np, &q, nq).sqrt();
+                    best = Some(best.map_or(d, |b: f64| b.max(d)));
+                }
+                given.clear();
+                best
+            },
         );
-        let (n, f, nc) = (codes.n_rows, codes.n_cols, labels.n_cols);
-        let mut n_c = vec![0u64; nc];
-        for t in 0..n {
-            for &c in labels.row_indices(t) {
-                n_c[c as usize] += 1;
-            }
-        }
-        // Latent-major: each latent's state counts, overall and per concept,
-        // in one `[n_concepts, STATES]` buffer per thread.
-        let by_latent = LatentMajor::build(&codes, Firing::Positive);
-        let parts = map_chunks(f, LATENT_CHUNK, |latents| {
-            let mut given = vec![0u64; nc * STATES];
-            let mut touched: Vec<u32> = Vec::new();
-            let mut p = [0u64; STATES];
-            let mut q = [0u64; STATES];
-            latents
-                .map(|j| {
-                    let vals = by_latent.values(j);
-                    if vals.is_empty() {
-                        return None;
-                    }
-                    let hi = vals.iter().fold(0.0f64, |h, &a| h.max(a as f64));
-                    let state = |a: f32| -> usize {
-                        1 + ((a as f64 / hi) * LEVELS as f64).round().min(LEVELS as f64) as usize
-                    };
-                    let mut all = [0u64; STATES];
-                    touched.clear();
-                    for (&t, &a) in by_latent.tokens(j).iter().zip(vals) {
-                        let s = state(a);
-                        all[s] += 1;
-                        for &c in labels.row_indices(t as usize) {
-                            let g = &mut given[c as usize * STATES..(c as usize + 1) * STATES];
-                            if g.iter().all(|&x| x == 0) {
-                                touched.push(c);
-                            }
-                            g[s] += 1;
-                        }
-                    }
-                    let mut best: Option<f64> = None;
-                    for c in 0..nc {
-                        let (np, nq) = (n_c[c], n as u64 - n_c[c]);
-                        if np == 0 || nq == 0 {
-                            continue;
-                        }
-                        let g = &given[c * STATES..(c + 1) * STATES];
-                        for s in 1..STATES {
-                            p[s] = g[s];
-                            q[s] = all[s] - g[s];
-                        }
-                        p[0] = np - g[1..].iter().sum::<u64>();
-                        q[0] = nq - q[1..].iter().sum::<u64>();
-                        let d = jsd(&p, np, &q, nq).sqrt();
-                        best = Some(best.map_or(d, |b: f64| b.max(d)));
-                    }
-                    for &c in &touched {
-                        given[c as usize * STATES..(c as usize + 1) * STATES].fill(0);
-                    }
-                    best
-                })
-                .collect::<Vec<_>>()
-        });
-        let per_latent: Vec<Option<f64>> = parts.into_iter().flatten().collect();
         let (mut sum, mut k) = (0.0f64, 0usize);
         for b in per_latent.iter().flatten() {
             sum += b;

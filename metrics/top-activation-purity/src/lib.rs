@@ -26,15 +26,13 @@
 //! score; undefined when no latent fires. Reads only the order of each
 //! latent's codes: exactly invariant to positive rescaling. Cost
 //! `O(nnz(codes) · labels per token)` expected time (a transposed copy of the
-//! codes and one selection per latent), latent-major on all cores,
-//! `O(nnz + d_sae + n_concepts)` memory.
+//! codes and one selection per latent), latent-major on all cores
+//! (`rdpbench_kernels::label_stats`: each latent's firings and a label
+//! tally), `O(nnz + d_sae + n_concepts)` memory.
 #![deny(unsafe_code)]
 
-use rdpbench_kernels::{Firing, LatentMajor, map_chunks};
+use rdpbench_kernels::label_stats::{LabelStats, LabelTally};
 use rdpbench_sdk::prelude::*;
-
-/// Latents per parallel chunk.
-const LATENT_CHUNK: usize = 1024;
 
 /// Top-decile activation purity (see the crate docs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -104,55 +102,33 @@ impl Metric for TopActivationPurity {
     }
 
     fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
-        let codes = input.codes()?;
-        let labels = input.labels()?;
-        ensure!(
-            codes.n_rows == labels.n_rows,
-            "codes have {} rows but labels have {}",
-            codes.n_rows,
-            labels.n_rows
+        let stats = LabelStats::new(input.codes()?, input.labels()?)?;
+        let nc = stats.n_labels();
+        let per_latent: Vec<Option<f64>> = stats.map_latents(
+            || (Vec::<f32>::new(), LabelTally::new(nc, 1)),
+            |(scratch, count), firings| {
+                let (tok, val) = (firings.tokens, firings.values);
+                let fj = val.len();
+                if fj == 0 {
+                    return None;
+                }
+                let k = fj.div_ceil(10);
+                scratch.clear();
+                scratch.extend_from_slice(val);
+                let (_, theta, _) = scratch.select_nth_unstable_by(fj - k, f32::total_cmp);
+                let theta = *theta;
+                let mut top = 0u64;
+                for (&t, &a) in tok.iter().zip(val) {
+                    if a >= theta {
+                        top += 1;
+                        count.add(stats.labels_of(t as usize), 0);
+                    }
+                }
+                let best = count.max_total();
+                count.clear();
+                Some(best as f64 / top as f64)
+            },
         );
-        let (f, nc) = (codes.n_cols, labels.n_cols);
-        let by_latent = LatentMajor::build(&codes, Firing::Positive);
-        let parts = map_chunks(f, LATENT_CHUNK, |latents| {
-            let mut scratch: Vec<f32> = Vec::new();
-            let mut count = vec![0u64; nc];
-            let mut touched: Vec<u32> = Vec::new();
-            latents
-                .map(|j| {
-                    let (tok, val) = (by_latent.tokens(j), by_latent.values(j));
-                    let fj = val.len();
-                    if fj == 0 {
-                        return None;
-                    }
-                    let k = fj.div_ceil(10);
-                    scratch.clear();
-                    scratch.extend_from_slice(val);
-                    let (_, theta, _) = scratch.select_nth_unstable_by(fj - k, f32::total_cmp);
-                    let theta = *theta;
-                    let mut top = 0u64;
-                    touched.clear();
-                    for (&t, &a) in tok.iter().zip(val) {
-                        if a >= theta {
-                            top += 1;
-                            for &c in labels.row_indices(t as usize) {
-                                if count[c as usize] == 0 {
-                                    touched.push(c);
-                                }
-                                count[c as usize] += 1;
-                            }
-                        }
-                    }
-                    let mut best = 0u64;
-                    for &c in &touched {
-                        best = best.max(count[c as usize]);
-                        count[c as usize] = 0;
-                    }
-                    Some(best as f64 / top as f64)
-                })
-                .collect::<Vec<_>>()
-        });
-        let per_latent: Vec<Option<f64>> = parts.into_iter().flatten().collect();
         let (mut sum, mut live) = (0.0f64, 0usize);
         for p in per_latent.iter().flatten() {
             sum += p;

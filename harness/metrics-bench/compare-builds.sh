@@ -3,7 +3,7 @@
 # runs `metrics-timing` alternately on two plugin folders, ROUNDS times, and
 # prints every call time, each side's median over all calls and the ratio.
 #
-#   metrics/bench/compare-builds.sh OLD_DIR NEW_DIR [METRICS]
+#   harness/metrics-bench/compare-builds.sh OLD_DIR NEW_DIR [METRICS]
 #
 # OLD_DIR/NEW_DIR hold the plugin libraries (e.g. a copy of the old
 # target/release/librdpbench_metric_decoder_cosine.so in target/dc-old, and
