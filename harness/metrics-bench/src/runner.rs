@@ -2,7 +2,7 @@
 
 use crate::workload::Workload;
 use anyhow::{Result, bail};
-use rdpbench::plugin::{LoadedMetric, PluginSearch, PluginSet};
+use rdpbench_plugin_host::{LoadedMetric, PluginSearch, PluginSet};
 use rdpbench_sdk::{Input, Metric, MetricInput, MetricOutput};
 use std::path::Path;
 use std::time::Instant;
