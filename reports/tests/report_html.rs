@@ -2,12 +2,12 @@
 //! escaping of every plugin-provided string (ids, descriptions, reasons,
 //! evidence labels, plugin errors), in HTML and in the generated SVG.
 
-use rdpbench::config::Config;
-use rdpbench::export::Exporter;
-use rdpbench::plugin::{PluginError, PluginErrorKind};
-use rdpbench::report::html::{ROOT, TEMPLATES};
-use rdpbench::report::{HtmlReport, ReportInputs, build};
-use rdpbench::results::{CheckRun, MetricResult, PluginRecord, SCHEMA_VERSION, SeedLadders};
+use rdpbench_schema::config::Config;
+use rdpbench_reports::Exporter;
+use rdpbench_plugin_host::{PluginError, PluginErrorKind};
+use rdpbench_reports::html::html::{ROOT, TEMPLATES};
+use rdpbench_reports::html::{HtmlReport, ReportInputs, build};
+use rdpbench_schema::results::check::{CheckRun, MetricResult, PluginRecord, SCHEMA_VERSION, SeedLadders};
 use rdpbench_core::conditions::{
     Comparison, ConditionId, MetricReport, Status, Verdict, summarize,
 };
@@ -121,7 +121,7 @@ fn run() -> CheckRun {
     CheckRun {
         schema_version: SCHEMA_VERSION,
         tool: "rdpbench".into(),
-        tool_version: rdpbench::VERSION.into(),
+        tool_version: rdpbench_schema::VERSION.into(),
         settings,
         toy: config.toy.clone(),
         plugins: vec![PluginRecord {
@@ -144,7 +144,7 @@ fn run() -> CheckRun {
 }
 
 fn html() -> String {
-    HtmlReport.render(&run()).expect("report renders")
+    HtmlReport.render(&ReportInputs::from_check(run())).expect("report renders")
 }
 
 #[test]
@@ -192,7 +192,7 @@ fn report_is_self_contained_without_script_or_external_resources() {
     // Without the `<img src=…>` reason, so any ` src=` would be the template's.
     let mut r = run();
     r.metrics.retain(|m| m.report.spec.id != XSS);
-    let h = HtmlReport.render(&r).unwrap();
+    let h = HtmlReport.render(&ReportInputs::from_check(r.clone())).unwrap();
     let lower = h.to_lowercase();
     for banned in ["<link", "<script", "<iframe", "@import", "url(", "<img"] {
         assert!(!lower.contains(banned), "report contains {banned}");
@@ -316,7 +316,7 @@ fn a_run_without_ladders_or_metrics_still_renders() {
     r.ground_truth.clear();
     r.metrics.clear();
     r.plugin_errors.clear();
-    let h = HtmlReport.render(&r).unwrap();
+    let h = HtmlReport.render(&ReportInputs::from_check(r.clone())).unwrap();
     assert!(!h.contains("id=\"ground-truth\""));
     assert!(h.contains("No metric failed any condition."));
 }
@@ -325,10 +325,10 @@ fn a_run_without_ladders_or_metrics_still_renders() {
 fn report_renders_from_a_results_folder() {
     let dir = std::env::temp_dir().join(format!("rdpbench-report-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let json = rdpbench::export::Json.render(&run()).unwrap();
+    let json = rdpbench_reports::Json(rdpbench_store::ResultFile::CheckJson).render(&run()).unwrap();
     std::fs::write(dir.join("check.json"), json).unwrap();
     let inputs = ReportInputs::load(&dir).unwrap();
-    let h = HtmlReport.render_inputs(&inputs).unwrap();
+    let h = HtmlReport.render(&inputs).unwrap();
     assert!(h.contains("plain-metric"));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -336,9 +336,11 @@ fn report_renders_from_a_results_folder() {
 /// Training, reproduction and benchmark results with a hostile architecture
 /// name and metric id, for the sections fed by other commands.
 fn toy_inputs() -> ReportInputs {
-    use rdpbench::bench::{BenchRun, BenchSettings, MetricBench, ScalingFit, SizeResult};
-    use rdpbench::reproduce::{Claim, CurvePoint, PgtPoint, RateGap, RdpReport, RdpSettings};
-    use rdpbench::train::{JobOutcome, Sparsity, SweepSummary, ToyEval, TrainJob};
+    use rdpbench_schema::results::bench::{BenchRun, MetricBench, ScalingFit, SizeResult};
+    use rdpbench_schema::settings::BenchSettings;
+    use rdpbench_schema::results::rdp::{Claim, CurvePoint, PgtPoint, RateGap, RdpReport};
+    use rdpbench_schema::settings::RdpSettings;
+    use rdpbench_schema::results::train::{JobOutcome, Sparsity, SweepSummary, ToyEval, TrainJob};
     let eval = |l0: f64, p_gt: Option<f64>| ToyEval {
         n_samples: 100,
         explained_variance: Some(0.9),
@@ -355,7 +357,7 @@ fn toy_inputs() -> ReportInputs {
         id: id.into(),
         architecture: arch.into(),
         d_sae: 32,
-        sparsity: Sparsity::K(4.0),
+        sparsity: Sparsity::new("k", 4.0),
         seed: 0,
         hyperparameters: serde_json::json!({}),
         toy: Config::defaults().toy,
@@ -363,7 +365,7 @@ fn toy_inputs() -> ReportInputs {
     };
     let train = SweepSummary {
         schema_version: 1,
-        rdpbench_version: rdpbench::VERSION.into(),
+        rdpbench_version: rdpbench_schema::VERSION.into(),
         jobs: vec![
             JobOutcome {
                 job: job(XSS, "hostile-arch"),
@@ -390,7 +392,7 @@ fn toy_inputs() -> ReportInputs {
     };
     let rdp = RdpReport {
         schema_version: 1,
-        rdpbench_version: rdpbench::VERSION.into(),
+        rdpbench_version: rdpbench_schema::VERSION.into(),
         settings: RdpSettings::default(),
         curves: vec![
             point("restricted", "cooccurring", 1.0, 0.2),
@@ -435,9 +437,9 @@ fn toy_inputs() -> ReportInputs {
         message: None,
     };
     let bench = BenchRun {
-        schema_version: rdpbench::bench::BENCH_SCHEMA_VERSION,
+        schema_version: rdpbench_schema::results::bench::BENCH_SCHEMA_VERSION,
         tool: "rdpbench".into(),
-        tool_version: rdpbench::VERSION.into(),
+        tool_version: rdpbench_schema::VERSION.into(),
         settings: BenchSettings::default(),
         activation_cache: None,
         saes: Vec::new(),
@@ -470,7 +472,7 @@ fn toy_inputs() -> ReportInputs {
 #[test]
 fn sections_from_training_reproduction_and_benchmarks_render_when_present() {
     let h = HtmlReport
-        .render_inputs(&toy_inputs())
+        .render(&toy_inputs())
         .expect("report renders");
     for id in [
         "<section id=\"sae-leaderboard\">",

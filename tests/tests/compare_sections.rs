@@ -6,10 +6,10 @@
 mod common;
 
 use common::{Scratch, rdpbench, run};
-use rdpbench::bench::{
+use rdpbench_runner::bench::{
     BENCH_SCHEMA_VERSION, BenchRun, BenchSettings, MetricBench, SizeResult, fit_scaling,
 };
-use rdpbench::validity::{
+use rdpbench_runner::validity::{
     MetricValidity, RhoEstimate, VALIDITY_SCHEMA_VERSION, ValidityRun, ValiditySettings,
     discriminability,
 };

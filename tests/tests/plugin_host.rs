@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Scratch, lib, rdpbench, run};
-use rdpbench::plugin::{PluginErrorKind, PluginSearch, PluginSet};
+use rdpbench_plugin_host::{PluginErrorKind, PluginSearch, PluginSet};
 use rdpbench_sdk::{CsrMatrix, DenseMatrix, Metric, MetricInput};
 use std::path::Path;
 
@@ -66,7 +66,7 @@ fn input<'a>(codes: &'a CsrMatrix, labels: &'a CsrMatrix) -> MetricInput<'a> {
     }
 }
 
-fn error_for<'a>(set: &'a PluginSet, file: &str) -> &'a rdpbench::plugin::PluginError {
+fn error_for<'a>(set: &'a PluginSet, file: &str) -> &'a rdpbench_plugin_host::PluginError {
     set.errors
         .iter()
         .find(|e| {

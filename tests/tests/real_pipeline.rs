@@ -16,15 +16,16 @@
 mod common;
 
 use common::Scratch;
-use rdpbench::bench::{BenchRows, BenchRun, build_cases};
-use rdpbench::config::Config;
-use rdpbench::plugin::PluginSet;
-use rdpbench::real::{
-    CacheTrainingSet, DocumentSplit, Quiet, REAL_FILE, RealRun, load_held_out, run_real,
+use rdpbench_runner::bench::{BenchRows, BenchRun, build_cases};
+use rdpbench_schema::config::Config;
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_runner::real::{
+    CacheTrainingSet, DocumentSplit, Quiet, REAL_FILE, RealRun, load_held_out, compute_real,
     training_rows,
 };
-use rdpbench::report::{HtmlReport, ReportInputs};
-use rdpbench::results::{CheckRun, SCHEMA_VERSION};
+use rdpbench_reports::Exporter;
+use rdpbench_reports::html::{HtmlReport, ReportInputs};
+use rdpbench_schema::results::check::{CheckRun, SCHEMA_VERSION};
 use rdpbench_core::rng::Rng;
 use rdpbench_lm::activation_cache::{ExtractSettings, extract, read_manifest, read_shard};
 use rdpbench_lm::corpus::{Document, LabelledCorpus};
@@ -188,6 +189,24 @@ fn plugins() -> PluginSet {
     set
 }
 
+/// The real stage into the results folder `out`, as the CLI runs it.
+fn run_real(
+    config: &Config,
+    plugins: &PluginSet,
+    cache: &std::path::Path,
+    out: &std::path::Path,
+    jobs: usize,
+) -> anyhow::Result<rdpbench_runner::real::RealOutcome> {
+    use rdpbench_store::{ResultDir, Stage};
+    common::in_stage(out, Stage::Real, |w| {
+        let sweep = w.dir_for_tool(ResultDir::RealSaes)?;
+        let outcome = compute_real(config, plugins, cache, out, &sweep, jobs, &mut Quiet)?;
+        w.adopt_tree(ResultDir::RealSaes)?;
+        let run = outcome.run.clone();
+        Ok((outcome, run, rdpbench_reports::real::exporters()))
+    })
+}
+
 #[test]
 fn tiny_real_pipeline_end_to_end() {
     let scratch = Scratch::new("real");
@@ -208,7 +227,7 @@ fn tiny_real_pipeline_end_to_end() {
 
     // The split: disjoint by document; training rows are exactly the tokens
     // of training documents; the held-out set is exactly the held-out ones.
-    let (train_docs, held_docs) = split.documents(&manifest);
+    let (train_docs, held_docs) = split.documents(manifest.n_documents());
     assert_eq!(train_docs.len() + held_docs.len(), N_DOCS);
     assert!(train_docs.iter().all(|d| !held_docs.contains(d)));
     assert_eq!(held_docs, vec![3, 7, 11, 15, 19, 23]);
@@ -246,7 +265,7 @@ fn tiny_real_pipeline_end_to_end() {
     // The pipeline.
     let out = scratch.path().join("out");
     let plugins = plugins();
-    let first = run_real(&config, &plugins, &cache, &out, 2, &mut Quiet).unwrap();
+    let first = run_real(&config, &plugins, &cache, &out, 2).unwrap();
     assert_eq!(first.trained, vec![true, true]);
     let run = &first.run;
     assert_eq!(run.saes.len(), 2);
@@ -314,7 +333,7 @@ fn tiny_real_pipeline_end_to_end() {
 
     // Rerun: nothing retrained, byte-identical real.json.
     let bytes = std::fs::read(out.join(REAL_FILE)).unwrap();
-    let second = run_real(&config, &plugins, &cache, &out, 1, &mut Quiet).unwrap();
+    let second = run_real(&config, &plugins, &cache, &out, 1).unwrap();
     assert_eq!(second.trained, vec![false, false]);
     assert_eq!(second.toy_trained, vec![false, false]);
     assert_eq!(std::fs::read(out.join(REAL_FILE)).unwrap(), bytes);
@@ -360,7 +379,7 @@ fn tiny_real_pipeline_end_to_end() {
     let mut inputs = ReportInputs::from_check(CheckRun {
         schema_version: SCHEMA_VERSION,
         tool: "rdpbench".into(),
-        tool_version: rdpbench::VERSION.into(),
+        tool_version: rdpbench_schema::VERSION.into(),
         settings: defaults.check.clone(),
         toy: defaults.toy.clone(),
         plugins: vec![],
@@ -368,10 +387,10 @@ fn tiny_real_pipeline_end_to_end() {
         ground_truth: vec![],
         metrics: vec![],
     });
-    let without = HtmlReport.render_inputs(&inputs).unwrap();
+    let without = HtmlReport.render(&inputs).unwrap();
     assert!(without.contains("Real data: SAEs on language-model activations</strong>: omitted"));
     inputs.real = Some(hostile);
-    let html = HtmlReport.render_inputs(&inputs).unwrap();
+    let html = HtmlReport.render(&inputs).unwrap();
     assert!(html.contains("id=\"real-data\""));
     assert!(html.contains("Real SAE leaderboard"));
     assert!(
@@ -379,7 +398,7 @@ fn tiny_real_pipeline_end_to_end() {
         "a plugin-provided string reached the HTML unescaped"
     );
     assert!(html.contains("&lt;script&gt;"));
-    let md = rdpbench::real::markdown(&first.run);
+    let md = rdpbench_reports::real::markdown(&first.run);
     assert!(md.contains("## SAE leaderboard") && md.contains(&run.saes[0].id));
 
     // Benchmarking on the cache: the rows of every case are the first N
@@ -450,7 +469,7 @@ fn tiny_real_pipeline_end_to_end() {
     assert!(sizes.iter().all(|s| s.median_ns.is_some_and(|t| t > 0.0)));
     inputs.real = Some(first.run.clone());
     inputs.real_bench = Some(bench);
-    let html = HtmlReport.render_inputs(&inputs).unwrap();
+    let html = HtmlReport.render(&inputs).unwrap();
     assert!(html.contains("Metric runtime on the real SAEs (held-out rows of"));
 
     // `rdpbench run --real-cache` with the toy stages skipped (a check.json
@@ -499,14 +518,7 @@ fn tiny_real_pipeline_end_to_end() {
     let at = b.len() - 5;
     b[at] ^= 0x40;
     std::fs::write(&path, b).unwrap();
-    let e = run_real(
-        &config,
-        &plugins,
-        &cache,
-        &scratch.path().join("out2"),
-        1,
-        &mut Quiet,
-    )
+    let e = run_real(&config, &plugins, &cache, &scratch.path().join("out2"), 1)
     .unwrap_err();
     let msg = format!("{e:#}");
     assert!(msg.contains(bad.as_str()), "{msg}");

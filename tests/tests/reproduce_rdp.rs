@@ -22,8 +22,9 @@
 
 mod common;
 
-use rdpbench::plugin::PluginSet;
-use rdpbench::reproduce::{RdpObserver, RdpSettings, curves_csv, pgt_csv, run};
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_reports::rdp::{curves_csv, pgt_csv};
+use rdpbench_runner::reproduce::{RdpObserver, RdpSettings, run};
 use rdpbench_core::toy::ToyConfig;
 use rdpbench_sdk::{NoProgress, TrainObserver};
 

@@ -7,9 +7,9 @@
 
 mod common;
 
-use rdpbench::plugin::PluginSet;
-use rdpbench::saelens;
-use rdpbench::train::{TRAIN_DRAW, ToySource, evaluate_on_toy, train_on_toy};
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_plugin_host::saelens;
+use rdpbench_runner::train::{TRAIN_DRAW, ToySource, evaluate_on_toy, train_on_toy};
 use rdpbench_core::toy::{ToyConfig, ToyModel};
 use rdpbench_sdk::{BatchSource, NoProgress, SaeArchitecture, SaeWeights, TrainRequest};
 
@@ -156,7 +156,7 @@ fn interrupted_training_resumes_bit_identical_through_the_abi() {
             "dead_after_rows": 512, "checkpoint_every": 20,
             "checkpoint_dir": tmp.join(dir),
         });
-        let config = rdpbench::train::merge_objects([&sae.spec().default_hyperparameters, &config]);
+        let config = rdpbench_runner::train::merge_objects([&sae.spec().default_hyperparameters, &config]);
         sae.train(TrainRequest {
             config: &config.to_string(),
             data: &mut Interrupted {

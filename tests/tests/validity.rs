@@ -9,9 +9,25 @@
 mod common;
 
 use common::Scratch;
-use rdpbench::config::Config;
-use rdpbench::plugin::PluginSet;
-use rdpbench::validity::{SaeScore, Silent, VALIDITY_FILE, ValidityRun, run_validity};
+use rdpbench_schema::config::Config;
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_runner::validity::{SaeScore, Silent, VALIDITY_FILE, ValidityRun, compute_validity};
+use rdpbench_store::{ResultDir, Stage};
+
+/// The validity stage into the results folder `out`, as the CLI runs it.
+fn run_validity(
+    config: &Config,
+    plugins: &PluginSet,
+    out: &std::path::Path,
+    jobs: usize,
+) -> anyhow::Result<ValidityRun> {
+    common::in_stage(out, Stage::Validity, |w| {
+        let sweep = w.dir_for_tool(ResultDir::ValiditySaes)?;
+        let run = compute_validity(config, plugins, &sweep, jobs, &mut Silent)?;
+        w.adopt_tree(ResultDir::ValiditySaes)?;
+        Ok((run.clone(), run, rdpbench_reports::validity::exporters()))
+    })
+}
 use std::path::Path;
 
 const TINY: &str = r#"
@@ -61,7 +77,7 @@ fn tiny_population_end_to_end() {
     let config = config();
     let plugins = plugins();
 
-    let run = run_validity(&config, &plugins, out, 2, &mut Silent).unwrap();
+    let run = run_validity(&config, &plugins, out, 2).unwrap();
     assert_eq!(run.population.len(), 2 * 2 * 2);
     assert!(run.population.iter().all(|r| r.trained));
     let [lo, hi] = run.p_gt_range().expect("P_gt defined");
@@ -119,7 +135,7 @@ fn tiny_population_end_to_end() {
     );
 
     // Resume: nothing is retrained, the results are byte-identical.
-    let again = run_validity(&config, &plugins, out, 1, &mut Silent).unwrap();
+    let again = run_validity(&config, &plugins, out, 1).unwrap();
     assert!(again.population.iter().all(|r| !r.trained));
     assert_eq!(std::fs::read(out.join(VALIDITY_FILE)).unwrap(), stored);
 

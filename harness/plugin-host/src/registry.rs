@@ -168,7 +168,7 @@ impl PluginSet {
 
     /// The sparsity knob that SAE architecture `id` declares.
     pub fn sparsity_knob(&self, id: &str) -> anyhow::Result<String> {
-        Ok(self.sae(id)?.sparsity_knob().to_string())
+        Ok(self.sae(id)?.sparsity_knob()?.to_string())
     }
 
     pub fn metric(&self, id: &str) -> Option<&LoadedMetric> {

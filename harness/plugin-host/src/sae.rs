@@ -37,9 +37,17 @@ impl LoadedSae {
         &self.library
     }
 
-    /// The hyperparameter this architecture declares as its sparsity knob.
-    pub fn sparsity_knob(&self) -> &str {
-        &self.spec.sparsity_knob
+    /// The hyperparameter this architecture declares as its sparsity knob;
+    /// an error naming the plugin when it declares none (it cannot be swept).
+    pub fn sparsity_knob(&self) -> Result<&str> {
+        match self.spec.sparsity_knob.as_deref() {
+            Some(k) if !k.is_empty() => Ok(k),
+            _ => bail!(
+                "SAE plugin `{}` ({}) declares no sparsity knob (SaeSpec.sparsity_knob), so it cannot be swept; rebuild it against rdpbench-sdk >= 0.1 and declare one",
+                self.spec.id,
+                self.library.path().display()
+            ),
+        }
     }
 
     pub fn id(&self) -> &str {

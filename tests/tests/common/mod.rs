@@ -88,3 +88,26 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// What a stage body returns: its outcome, the result to store, and the
+/// exporters of the result's files.
+pub type StageOutput<T, R> = (T, R, Vec<Box<dyn rdpbench_reports::Exporter<R>>>);
+
+/// Runs `body` as `stage` of the results store at `out` (as the CLI does):
+/// `body` gets the stage writer and computes; its result is written in
+/// every format of its exporters and the stage committed.
+pub fn in_stage<T, R>(
+    out: &Path,
+    stage: rdpbench_store::Stage,
+    body: impl FnOnce(&mut rdpbench_store::StageWriter<'_>) -> anyhow::Result<StageOutput<T, R>>,
+) -> anyhow::Result<T> {
+    let mut store = rdpbench_store::Store::open(out, "rdpbench-tests")?;
+    store.run_stage(stage, |w| {
+        let (outcome, run, exporters) = body(w)?;
+        for e in &exporters {
+            let file = e.file().expect("stage exporters render files");
+            w.write(file, e.render(&run)?.as_bytes())?;
+        }
+        Ok(outcome)
+    })
+}

@@ -137,7 +137,7 @@ fn find<'a>(plugins: &'a PluginSet, id: &str) -> Result<(&'a dyn SaeArchitecture
     let sae = plugins
         .sae(id)
         .context("[reproduce]: `reproduce rdp` needs this SAE plugin")?;
-    Ok((sae as &dyn SaeArchitecture, sae.sparsity_knob().to_string()))
+    Ok((sae as &dyn SaeArchitecture, sae.sparsity_knob()?.to_string()))
 }
 
 /// One training run's hyperparameters: the settings' optimiser and the
