@@ -28,6 +28,7 @@ impl Architecture for BatchTopK {
             citation: "Bussmann, Leask & Nanda 2024, BatchTopK Sparse Autoencoders".into(),
             saelens_architecture: "jumprelu".into(),
             default_hyperparameters: serde_json::json!({ "k": TrainConfig::default().k }),
+            sparsity_knob: None,
         }
     }
 

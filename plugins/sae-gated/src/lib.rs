@@ -37,6 +37,7 @@ impl Architecture for Gated {
             citation: "Rajamanoharan et al. 2024, Improving Dictionary Learning with Gated Sparse Autoencoders".into(),
             saelens_architecture: "gated".into(),
             default_hyperparameters: serde_json::json!({ "l1_coefficient": 1.0 }),
+            sparsity_knob: None,
         }
     }
 

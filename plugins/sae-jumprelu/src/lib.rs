@@ -31,6 +31,7 @@ impl Architecture for JumpRelu {
                 "jumprelu_init_threshold": d.jumprelu_init_threshold,
                 "jumprelu_bandwidth": d.jumprelu_bandwidth,
             }),
+            sparsity_knob: None,
         }
     }
 

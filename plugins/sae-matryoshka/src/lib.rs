@@ -25,6 +25,7 @@ impl Architecture for Matryoshka {
             citation: "Bussmann et al. 2025, Learning Multi-Level Features with Matryoshka SAEs".into(),
             saelens_architecture: "jumprelu".into(),
             default_hyperparameters: serde_json::json!({ "k": TrainConfig::default().k, "matryoshka_prefixes": [] }),
+            sparsity_knob: None,
         }
     }
 

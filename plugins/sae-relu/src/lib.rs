@@ -26,6 +26,7 @@ impl Architecture for Relu {
             citation: "Bricken et al. 2023, Towards Monosemanticity".into(),
             saelens_architecture: "standard".into(),
             default_hyperparameters: serde_json::json!({ "l1_coefficient": TrainConfig::default().l1_coefficient }),
+            sparsity_knob: None,
         }
     }
 

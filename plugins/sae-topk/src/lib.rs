@@ -25,6 +25,7 @@ impl Architecture for TopK {
             citation: "Gao et al. 2024, Scaling and evaluating sparse autoencoders".into(),
             saelens_architecture: "topk".into(),
             default_hyperparameters: serde_json::json!({ "k": TrainConfig::default().k }),
+            sparsity_knob: None,
         }
     }
 

@@ -22,6 +22,9 @@ pub struct SaeSpec {
     /// Default hyperparameters, JSON object; a training config overrides them.
     #[serde(default)]
     pub default_hyperparameters: serde_json::Value,
+    /// TEMPORARY (replaced by the SDK split's declaration).
+    #[serde(default)]
+    pub sparsity_knob: Option<String>,
 }
 
 /// One named tensor, row-major `f32`.

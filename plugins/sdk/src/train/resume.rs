@@ -163,6 +163,7 @@ mod tests {
                 citation: String::new(),
                 saelens_architecture: "topk".into(),
                 default_hyperparameters: serde_json::json!({}),
+                sparsity_knob: None,
             }
         }
         fn forward(
