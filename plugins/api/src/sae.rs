@@ -54,7 +54,8 @@ pub struct SaeSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ValueType {
-    /// A whole number (`4` or `4.0`).
+    /// A JSON integer (`4`; `4.0` is refused, as serde refuses it for an
+    /// integer field).
     Int,
     Float,
     Bool,
@@ -140,7 +141,7 @@ fn check_value(
         let x = v
             .as_f64()
             .ok_or_else(|| format!("= {v} is not {}", kind.name()))?;
-        if whole && x.fract() != 0.0 {
+        if whole && !(v.is_i64() || v.is_u64()) {
             return Err(format!("= {v} is not {}", kind.name()));
         }
         if let Some(r) = range
@@ -613,9 +614,8 @@ mod tests {
         s.validate().unwrap();
         s.validate_hyperparameters(&s.default_hyperparameters)
             .unwrap();
-        // Whole floats count as integers (JSON does not tell 4 from 4.0); the
-        // inclusive and exclusive bounds are honoured; undeclared keys pass.
-        let ok = json!({"k": 4.0, "coef": 1.0, "prefixes": [1, 8], "d_sae": 64, "lr": 1e-3});
+        // The inclusive and exclusive bounds are honoured; undeclared keys pass.
+        let ok = json!({"k": 1, "coef": 1.0, "prefixes": [1, 8], "d_sae": 64, "lr": 1e-3});
         s.validate_hyperparameters(&ok).unwrap();
     }
 
@@ -637,6 +637,11 @@ mod tests {
         assert_eq!(
             err(&s, json!({"k": 2.5})),
             "`t`: hyperparameter `k` = 2.5 is not an integer"
+        );
+        // As serde refuses 4.0 for an integer field, so does the check.
+        assert_eq!(
+            err(&s, json!({"k": 4.0})),
+            "`t`: hyperparameter `k` = 4.0 is not an integer"
         );
         assert_eq!(
             err(&s, json!({"k": "4"})),

@@ -242,7 +242,10 @@ pub fn check_sae_spec(
                 continue;
             };
             let mut config = spec.default_hyperparameters.clone();
-            config[h.name.as_str()] = serde_json::json!(b);
+            config[h.name.as_str()] = match h.kind {
+                crate::sae::ValueType::Int => serde_json::json!(b as i64),
+                _ => serde_json::json!(b),
+            };
             spec.validate_hyperparameters(&config)?;
             parse_config(&config.to_string()).with_context(|| {
                 format!(

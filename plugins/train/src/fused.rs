@@ -18,7 +18,7 @@
 
 use crate::cpu::{ROW_BLOCK, is_cpu_f32, slice, with_slice};
 use crate::sparse_decode::sparse_t_matmul;
-use candle_core::{CpuStorage, D, Error, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, D, DType, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 /// Column sums of a row-major `[rows, cols]` slice: `f32` sums over fixed
@@ -270,6 +270,7 @@ pub fn fired_counts(f: &Tensor) -> Result<Vec<u64>> {
 mod tests {
     use super::*;
     use crate::rng::SplitMix64;
+    use candle_core::Device;
     use candle_core::Var;
 
     fn randn(n: usize, seed: u64) -> Vec<f32> {
