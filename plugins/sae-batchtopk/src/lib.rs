@@ -6,9 +6,9 @@
 //! the running average of the smallest selected activation; saved as
 //! SAELens `jumprelu` with `threshold = θ` broadcast to `[d_sae]`.
 
-use rdpbench_sdk::SaeSpec;
-use rdpbench_sdk::train::candle_core::{Result, Tensor};
-use rdpbench_sdk::train::{
+use rdpbench_sdk::sae::{Dim, Hyperparameter, SaeSpec, SaelensInterop, SaelensTensor, ValueType};
+use rdpbench_train::candle_core::{Result, Tensor};
+use rdpbench_train::{
     Architecture, Buffers, Dims, Forward, Params, StepContext, TrainConfig, decode_sparse, ops,
     relu_pre_activation,
 };
@@ -19,6 +19,13 @@ pub struct BatchTopK;
 
 impl Architecture for BatchTopK {
     fn spec(&self) -> SaeSpec {
+        let d = TrainConfig::default();
+        let hyperparameters = vec![
+            Hyperparameter::new("k", ValueType::Float, d.k, "mean active latents per row over a batch (round(k · batch) per batch; at most d_sae)").above(0.0),
+        Hyperparameter::new("threshold_momentum", ValueType::Float, d.threshold_momentum, "momentum of the running inference threshold (average of the smallest selected activation per batch)").min(0.0).max(1.0),
+        Hyperparameter::new("aux_k", ValueType::Int, d.aux_k, "k of the AuxK loss on dead latents (0: d_in / 2)").min(0.0),
+        Hyperparameter::new("aux_k_coefficient", ValueType::Float, d.aux_k_coefficient, "weight of the AuxK loss").min(0.0),
+        ];
         SaeSpec {
             id: "batchtopk".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -27,8 +34,20 @@ impl Architecture for BatchTopK {
                     .into(),
             citation: "Bussmann, Leask & Nanda 2024, BatchTopK Sparse Autoencoders".into(),
             saelens_architecture: "jumprelu".into(),
-            default_hyperparameters: serde_json::json!({ "k": TrainConfig::default().k }),
-            sparsity_knob: None,
+            default_hyperparameters: Hyperparameter::defaults(&hyperparameters),
+            hyperparameters,
+            sparsity_knob: Some("k".into()),
+            // Saved as `jumprelu`; a saved folder is loaded by the `jumprelu`
+            // plugin (same inference encoder), so it claims no string itself.
+            saelens: SaelensInterop {
+                loads: Vec::new(),
+                tensors: [
+                    SaelensInterop::standard_tensors(),
+                    vec![SaelensTensor::new("threshold", &[Dim::DSae])],
+                ]
+                .concat(),
+                cfg_fields: Vec::new(),
+            },
         }
     }
 
@@ -61,4 +80,12 @@ impl Architecture for BatchTopK {
     }
 }
 
-rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(BatchTopK)]);
+rdpbench_sdk::export_plugin!(saes: [rdpbench_train::CandleSae(BatchTopK)]);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn declaration_is_truthful() {
+        rdpbench_train::testing::check_architecture(&super::BatchTopK).unwrap();
+    }
+}

@@ -6,9 +6,9 @@
 //! `E‖x − x̂‖² + λ E Σ_j ReLU(π_g)_j ‖W_dec,j‖ + E‖x − (ReLU(π_g) sg(W_dec) + sg(b_dec))‖²`
 //! (`sg` = stop-gradient). Tensors: `W_enc, b_gate, r_mag, b_mag, W_dec, b_dec`.
 
-use rdpbench_sdk::SaeSpec;
-use rdpbench_sdk::train::candle_core::{D, Result, Tensor};
-use rdpbench_sdk::train::{
+use rdpbench_sdk::sae::{Dim, Hyperparameter, SaeSpec, SaelensInterop, SaelensTensor, ValueType};
+use rdpbench_train::candle_core::{D, Result, Tensor};
+use rdpbench_train::{
     Architecture, Dims, Forward, Init, ParamSpec, Params, StepContext, TrainConfig, decode, ops,
 };
 
@@ -30,14 +30,37 @@ fn gated(p: &Params, x: &Tensor) -> Result<(Tensor, Tensor)> {
 
 impl Architecture for Gated {
     fn spec(&self) -> SaeSpec {
+        let hyperparameters = vec![
+            Hyperparameter::new(
+                "l1_coefficient",
+                ValueType::Float,
+                1.0,
+                "coefficient λ of the decoder-norm-weighted L1 penalty on the gate",
+            )
+            .min(0.0),
+        ];
+        let lat = |name| SaelensTensor::new(name, &[Dim::DSae]);
         SaeSpec {
             id: "gated".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Gated SAE: a gate path decides which latents fire, a magnitude path how much".into(),
             citation: "Rajamanoharan et al. 2024, Improving Dictionary Learning with Gated Sparse Autoencoders".into(),
             saelens_architecture: "gated".into(),
-            default_hyperparameters: serde_json::json!({ "l1_coefficient": 1.0 }),
-            sparsity_knob: None,
+            default_hyperparameters: Hyperparameter::defaults(&hyperparameters),
+            hyperparameters,
+            sparsity_knob: Some("l1_coefficient".into()),
+            saelens: SaelensInterop {
+                loads: vec!["gated".into()],
+                tensors: vec![
+                    SaelensTensor::new("W_enc", &[Dim::DIn, Dim::DSae]),
+                    lat("b_gate"),
+                    lat("r_mag"),
+                    lat("b_mag"),
+                    SaelensTensor::new("W_dec", &[Dim::DSae, Dim::DIn]),
+                    SaelensTensor::new("b_dec", &[Dim::DIn]),
+                ],
+                cfg_fields: Vec::new(),
+            },
         }
     }
 
@@ -99,4 +122,12 @@ impl Architecture for Gated {
     }
 }
 
-rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(Gated)]);
+rdpbench_sdk::export_plugin!(saes: [rdpbench_train::CandleSae(Gated)]);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn declaration_is_truthful() {
+        rdpbench_train::testing::check_architecture(&super::Gated).unwrap();
+    }
+}

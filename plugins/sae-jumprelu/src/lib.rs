@@ -6,9 +6,9 @@
 //! (`jumprelu_bandwidth`). `θ = exp(log θ)` is trained in log space and saved
 //! as `threshold [d_sae]`.
 
-use rdpbench_sdk::SaeSpec;
-use rdpbench_sdk::train::candle_core::{Result, Tensor};
-use rdpbench_sdk::train::{
+use rdpbench_sdk::sae::{Dim, Hyperparameter, SaeSpec, SaelensInterop, SaelensTensor, ValueType};
+use rdpbench_train::candle_core::{Result, Tensor};
+use rdpbench_train::{
     Architecture, Buffers, Dims, Forward, Init, ParamSpec, Params, StepContext, TrainConfig,
     decode, ops, pre_activation, standard_params,
 };
@@ -20,18 +20,47 @@ pub struct JumpRelu;
 impl Architecture for JumpRelu {
     fn spec(&self) -> SaeSpec {
         let d = TrainConfig::default();
+        let hyperparameters = vec![
+            Hyperparameter::new(
+                "l0_coefficient",
+                ValueType::Float,
+                d.l0_coefficient,
+                "coefficient λ of the L0 penalty",
+            )
+            .min(0.0),
+            Hyperparameter::new(
+                "jumprelu_init_threshold",
+                ValueType::Float,
+                d.jumprelu_init_threshold,
+                "initial threshold θ of every latent",
+            )
+            .above(0.0),
+            Hyperparameter::new(
+                "jumprelu_bandwidth",
+                ValueType::Float,
+                d.jumprelu_bandwidth,
+                "width ε of the straight-through estimator's rectangle kernel",
+            )
+            .above(0.0),
+        ];
         SaeSpec {
             id: "jumprelu".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "JumpReLU SAE with an L0 penalty and straight-through threshold gradients".into(),
             citation: "Rajamanoharan et al. 2024, Jumping Ahead: Improving Reconstruction Fidelity with JumpReLU SAEs".into(),
             saelens_architecture: "jumprelu".into(),
-            default_hyperparameters: serde_json::json!({
-                "l0_coefficient": d.l0_coefficient,
-                "jumprelu_init_threshold": d.jumprelu_init_threshold,
-                "jumprelu_bandwidth": d.jumprelu_bandwidth,
-            }),
-            sparsity_knob: None,
+            default_hyperparameters: Hyperparameter::defaults(&hyperparameters),
+            hyperparameters,
+            sparsity_knob: Some("l0_coefficient".into()),
+            saelens: SaelensInterop {
+                loads: vec!["jumprelu".into()],
+                tensors: [
+                    SaelensInterop::standard_tensors(),
+                    vec![SaelensTensor::new("threshold", &[Dim::DSae])],
+                ]
+                .concat(),
+                cfg_fields: Vec::new(),
+            },
         }
     }
 
@@ -82,4 +111,12 @@ impl Architecture for JumpRelu {
     }
 }
 
-rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(JumpRelu)]);
+rdpbench_sdk::export_plugin!(saes: [rdpbench_train::CandleSae(JumpRelu)]);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn declaration_is_truthful() {
+        rdpbench_train::testing::check_architecture(&super::JumpRelu).unwrap();
+    }
+}

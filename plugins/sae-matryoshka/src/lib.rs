@@ -5,9 +5,9 @@
 //! (the SDK adds the full-width term) plus AuxK. Saved as SAELens `jumprelu`
 //! with the running BatchTopK threshold broadcast to `[d_sae]`.
 
-use rdpbench_sdk::SaeSpec;
-use rdpbench_sdk::train::candle_core::{Result, Tensor};
-use rdpbench_sdk::train::{
+use rdpbench_sdk::sae::{Dim, Hyperparameter, SaeSpec, SaelensInterop, SaelensTensor, ValueType};
+use rdpbench_train::candle_core::{Result, Tensor};
+use rdpbench_train::{
     Architecture, Buffers, Dims, Forward, Params, StepContext, TrainConfig, decode_sparse, ops,
     relu_pre_activation,
 };
@@ -18,14 +18,34 @@ pub struct Matryoshka;
 
 impl Architecture for Matryoshka {
     fn spec(&self) -> SaeSpec {
+        let d = TrainConfig::default();
+        let hyperparameters = vec![
+            Hyperparameter::new("k", ValueType::Float, d.k, "mean active latents per row over a batch (round(k · batch) per batch; at most d_sae)").above(0.0),
+        Hyperparameter::new("threshold_momentum", ValueType::Float, d.threshold_momentum, "momentum of the running inference threshold (average of the smallest selected activation per batch)").min(0.0).max(1.0),
+        Hyperparameter::new("aux_k", ValueType::Int, d.aux_k, "k of the AuxK loss on dead latents (0: d_in / 2)").min(0.0),
+        Hyperparameter::new("aux_k_coefficient", ValueType::Float, d.aux_k_coefficient, "weight of the AuxK loss").min(0.0),
+        Hyperparameter::new("matryoshka_prefixes", ValueType::IntList, Vec::<usize>::new(), "nested prefix sizes, ascending, each < d_sae (empty: d_sae/8, d_sae/4, d_sae/2)").min(1.0),
+        ];
         SaeSpec {
             id: "matryoshka".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Matryoshka BatchTopK SAE: nested latent prefixes each reconstruct; saved as JumpReLU".into(),
             citation: "Bussmann et al. 2025, Learning Multi-Level Features with Matryoshka SAEs".into(),
             saelens_architecture: "jumprelu".into(),
-            default_hyperparameters: serde_json::json!({ "k": TrainConfig::default().k, "matryoshka_prefixes": [] }),
-            sparsity_knob: None,
+            default_hyperparameters: Hyperparameter::defaults(&hyperparameters),
+            hyperparameters,
+            sparsity_knob: Some("k".into()),
+            // Saved as `jumprelu`; a saved folder is loaded by the `jumprelu`
+            // plugin (same inference encoder), so it claims no string itself.
+            saelens: SaelensInterop {
+                loads: Vec::new(),
+                tensors: [
+                    SaelensInterop::standard_tensors(),
+                    vec![SaelensTensor::new("threshold", &[Dim::DSae])],
+                ]
+                .concat(),
+                cfg_fields: Vec::new(),
+            },
         }
     }
 
@@ -68,4 +88,12 @@ impl Architecture for Matryoshka {
     }
 }
 
-rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(Matryoshka)]);
+rdpbench_sdk::export_plugin!(saes: [rdpbench_train::CandleSae(Matryoshka)]);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn declaration_is_truthful() {
+        rdpbench_train::testing::check_architecture(&super::Matryoshka).unwrap();
+    }
+}

@@ -1,7 +1,7 @@
 //! One ReLU-SAE training step (SAELens `standard`: forward, L1 with decoder
 //! norms, backward, AdamW, decoder renormalisation, dead-latent counters),
 //! batch 4096, d_in 512, d_sae 4096, through the SDK's training loop
-//! (`rdpbench_sdk::train::Session::step`), beside a bare matmul of the same
+//! (`rdpbench_train::Session::step`), beside a bare matmul of the same
 //! shape (the measured GEMM peak).
 //!
 //! `cargo bench -p rdpbench-sae-relu --bench train_step`; `scripts/bench-train-step.sh`
@@ -11,7 +11,7 @@
 //! A textbook step has six GEMMs of `2·B·d_in·d_sae` flops each (two
 //! forward, four backward: dW_dec, df, dW_enc, dx for the b_dec gradient):
 //! 103.1 GFLOP; PyTorch runs those six. rdpbench's encoder treats `x` as data
-//! (`rdpbench_sdk::train::relu_pre_activation`) and skips `dx`: five GEMMs,
+//! (`rdpbench_train::relu_pre_activation`) and skips `dx`: five GEMMs,
 //! 85.9 GFLOP. The "GEMM rate" of `scripts/bench-train-step.sh` counts the
 //! five GEMMs rdpbench runs.
 //!
@@ -20,9 +20,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rdpbench_sae_relu::Relu;
-use rdpbench_sdk::train::candle_core::{Device, Tensor};
-use rdpbench_sdk::train::rng::SplitMix64;
-use rdpbench_sdk::train::{Session, TrainConfig};
+use rdpbench_train::candle_core::{Device, Tensor};
+use rdpbench_train::rng::SplitMix64;
+use rdpbench_train::{Session, TrainConfig};
 use std::hint::black_box;
 
 const B: usize = 4096;

@@ -4,13 +4,14 @@
 //! `E‖x − x̂‖² + λ E Σ_j f_j ‖W_dec,j‖` (the SDK adds the first term).
 //! Shapes: `x [n, d_in]`, `W_enc [d_in, d_sae]`, `W_dec [d_sae, d_in]`.
 //! The bias + ReLU and the weighted L1 sum run as the SDK's fused kernels
-//! (`rdpbench_sdk::train::fused`): same formulas, one parallel pass each.
+//! (`rdpbench_train::fused`): same formulas, one parallel pass each.
 
-use rdpbench_sdk::train::candle_core::{Result, Tensor};
-use rdpbench_sdk::train::{
+use rdpbench_sdk::sae::{Hyperparameter, SaeSpec, SaelensInterop, ValueType};
+use rdpbench_train::TrainConfig;
+use rdpbench_train::candle_core::{Result, Tensor};
+use rdpbench_train::{
     Architecture, Forward, Params, StepContext, decode_sparse, fused, ops, relu_pre_activation,
 };
-use rdpbench_sdk::{SaeSpec, train::TrainConfig};
 
 /// The ReLU + L1 architecture.
 #[derive(Debug, Clone, Copy, Default)]
@@ -18,6 +19,15 @@ pub struct Relu;
 
 impl Architecture for Relu {
     fn spec(&self) -> SaeSpec {
+        let hyperparameters = vec![
+            Hyperparameter::new(
+                "l1_coefficient",
+                ValueType::Float,
+                TrainConfig::default().l1_coefficient,
+                "coefficient λ of the decoder-norm-weighted L1 penalty",
+            )
+            .min(0.0),
+        ];
         SaeSpec {
             id: "relu".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -25,8 +35,14 @@ impl Architecture for Relu {
                 .into(),
             citation: "Bricken et al. 2023, Towards Monosemanticity".into(),
             saelens_architecture: "standard".into(),
-            default_hyperparameters: serde_json::json!({ "l1_coefficient": TrainConfig::default().l1_coefficient }),
-            sparsity_knob: None,
+            default_hyperparameters: Hyperparameter::defaults(&hyperparameters),
+            hyperparameters,
+            sparsity_knob: Some("l1_coefficient".into()),
+            saelens: SaelensInterop {
+                loads: vec!["standard".into()],
+                tensors: SaelensInterop::standard_tensors(),
+                cfg_fields: Vec::new(),
+            },
         }
     }
 
@@ -57,4 +73,12 @@ impl Architecture for Relu {
     }
 }
 
-rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(Relu)]);
+rdpbench_sdk::export_plugin!(saes: [rdpbench_train::CandleSae(Relu)]);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn declaration_is_truthful() {
+        rdpbench_train::testing::check_architecture(&super::Relu).unwrap();
+    }
+}

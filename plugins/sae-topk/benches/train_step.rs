@@ -7,7 +7,7 @@
 //!
 //! The codes have k / d_sae = 1/72 non-zeros, so the decoder's forward, its
 //! two backward products and the encoder's weight gradient run over the
-//! non-zeros only (`rdpbench_sdk::train::sparse_decode`); a dense step does
+//! non-zeros only (`rdpbench_train::sparse_decode`); a dense step does
 //! five GEMMs of this size.
 //!
 //! The `decode` group sets the density at which `sparse_decode` stops
@@ -18,10 +18,10 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rdpbench_sae_topk::TopK;
-use rdpbench_sdk::train::candle_core::{Device, Tensor, Var};
+use rdpbench_train::candle_core::{Device, Tensor, Var};
 
-use rdpbench_sdk::train::rng::SplitMix64;
-use rdpbench_sdk::train::{Session, TrainConfig};
+use rdpbench_train::rng::SplitMix64;
+use rdpbench_train::{Session, TrainConfig};
 use std::hint::black_box;
 
 const B: usize = 1024;
@@ -80,7 +80,7 @@ fn decode(c: &mut Criterion) {
                 b.iter(|| {
                     let f = (z.as_tensor() * &mask).unwrap();
                     let out = if sparse {
-                        rdpbench_sdk::train::sparse_decode::sparse_decode_always(&f, w.as_tensor())
+                        rdpbench_train::sparse_decode::sparse_decode_always(&f, w.as_tensor())
                     } else {
                         f.matmul(w.as_tensor())
                     }

@@ -4,9 +4,11 @@
 //! `x̂ = f W_dec + b_dec`; loss `E‖x − x̂‖²` plus the SDK's AuxK term on dead
 //! latents. `cfg.json` carries `k`.
 
-use rdpbench_sdk::SaeSpec;
-use rdpbench_sdk::train::candle_core::{Result, Tensor};
-use rdpbench_sdk::train::{
+use rdpbench_sdk::sae::{
+    Hyperparameter, SaeSpec, SaelensCfgField, SaelensInterop, ValueRange, ValueType,
+};
+use rdpbench_train::candle_core::{Result, Tensor};
+use rdpbench_train::{
     Architecture, Forward, Params, StepContext, TrainConfig, cfg_usize, decode_sparse, ops,
     relu_pre_activation,
 };
@@ -17,6 +19,30 @@ pub struct TopK;
 
 impl Architecture for TopK {
     fn spec(&self) -> SaeSpec {
+        let d = TrainConfig::default();
+        let hyperparameters = vec![
+            Hyperparameter::new(
+                "k",
+                ValueType::Int,
+                d.k_per_row(),
+                "active latents per row (at most d_sae)",
+            )
+            .min(1.0),
+            Hyperparameter::new(
+                "aux_k",
+                ValueType::Int,
+                d.aux_k,
+                "k of the AuxK loss on dead latents (0: d_in / 2)",
+            )
+            .min(0.0),
+            Hyperparameter::new(
+                "aux_k_coefficient",
+                ValueType::Float,
+                d.aux_k_coefficient,
+                "weight of the AuxK loss",
+            )
+            .min(0.0),
+        ];
         SaeSpec {
             id: "topk".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -24,8 +50,22 @@ impl Architecture for TopK {
                 .into(),
             citation: "Gao et al. 2024, Scaling and evaluating sparse autoencoders".into(),
             saelens_architecture: "topk".into(),
-            default_hyperparameters: serde_json::json!({ "k": TrainConfig::default().k }),
-            sparsity_knob: None,
+            default_hyperparameters: Hyperparameter::defaults(&hyperparameters),
+            hyperparameters,
+            sparsity_knob: Some("k".into()),
+            saelens: SaelensInterop {
+                loads: vec!["topk".into()],
+                tensors: SaelensInterop::standard_tensors(),
+                cfg_fields: vec![SaelensCfgField {
+                    name: "k".into(),
+                    kind: ValueType::Int,
+                    range: Some(ValueRange {
+                        min: Some(1.0),
+                        ..ValueRange::default()
+                    }),
+                    description: "active latents per row at inference".into(),
+                }],
+            },
         }
     }
 
@@ -55,4 +95,12 @@ impl Architecture for TopK {
     }
 }
 
-rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(TopK)]);
+rdpbench_sdk::export_plugin!(saes: [rdpbench_train::CandleSae(TopK)]);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn declaration_is_truthful() {
+        rdpbench_train::testing::check_architecture(&super::TopK).unwrap();
+    }
+}

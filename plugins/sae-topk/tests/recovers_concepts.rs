@@ -7,7 +7,7 @@ use rdpbench::train::{evaluate_on_toy, train_on_toy};
 use rdpbench_core::toy::{GroupsConfig, ToyConfig, ToyModel};
 use rdpbench_sae_topk::TopK;
 use rdpbench_sdk::NoProgress;
-use rdpbench_sdk::train::CandleSae;
+use rdpbench_train::CandleSae;
 
 #[test]
 fn topk_recovers_independent_orthogonal_concepts() {

@@ -1,3 +1,13 @@
+//! # rdpbench-abi: plugin ABI v1, the plugin-side glue and the C header
+//!
+//! The only rdpbench plugin crate with `unsafe` code; every `unsafe` block
+//! carries a `// SAFETY:` comment. It depends on `rdpbench-api` (the traits
+//! the glue calls) and is re-exported by `rdpbench-sdk` as
+//! `rdpbench_sdk::abi` (this crate root), `rdpbench_sdk::export` (the
+//! [`export`] module) and `rdpbench_sdk::export_plugin!`. Plugin authors
+//! depend on `rdpbench-sdk`, not on this crate; the host depends on it for
+//! the `#[repr(C)]` types.
+//!
 //! Plugin ABI v1: the `#[repr(C)]` declaration every plugin library exports.
 //!
 //! A library exports one symbol, [`ENTRY_SYMBOL`], of type [`EntryFn`]. It
@@ -20,6 +30,44 @@
 //! - Calls into one library are made from one thread at a time.
 
 use std::ffi::{c_char, c_void};
+
+pub mod export;
+
+/// The author API the export macro names (`$crate::__api::Metric`, ...).
+#[doc(hidden)]
+pub use rdpbench_api as __api;
+
+/// The SDK version every library built against this crate reports in
+/// [`PluginDecl::sdk_version`] (all plugin crates share one version).
+pub const SDK_VERSION: &str = rdpbench_api::SDK_VERSION;
+
+/// Lets glibc keep freed blocks instead of returning every large tensor to
+/// the kernel (each fresh `mmap` costs page faults and kernel page clearing
+/// on first touch: `perf` showed `clear_page_erms` at 38% of an SAE training
+/// step with an allocator that returned them). Once per process; a no-op off
+/// glibc. Used by `rdpbench-train`; it lives here because this crate holds
+/// all of the plugin stack's `unsafe` code.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: mallopt only changes allocator parameters; called once.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_MAX, 0);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+            }
+        });
+    }
+}
+
+#[doc(hidden)]
+pub const SDK_VERSION_CSTR: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+) {
+    Ok(s) => s,
+    Err(_) => panic!("version contains NUL"),
+};
 
 /// The ABI version this SDK speaks.
 pub const ABI_VERSION: u32 = 1;

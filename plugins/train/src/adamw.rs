@@ -289,7 +289,7 @@ impl AdamW {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::rng::SplitMix64;
+    use crate::rng::SplitMix64;
     use candle_core::Device;
     use candle_nn::Optimizer as _;
 

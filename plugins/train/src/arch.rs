@@ -1,7 +1,7 @@
 //! What an architecture plugin implements: its parameters, its training
 //! forward pass (codes, reconstruction, its own loss terms) and its inference
 //! encoder. Everything else (data, AdamW, schedule, decoder norms, dead
-//! latents, AuxK, held-out reports, export) is the SDK's [`train`](super::train).
+//! latents, AuxK, held-out reports, export) is this crate's [`train`](crate::train).
 
 use super::TrainConfig;
 use anyhow::{Context as _, Result};
@@ -125,7 +125,7 @@ pub struct StepContext<'a> {
 /// `plugins/sae-*` crates.
 pub trait Architecture: Send + Sync + 'static {
     /// Id, description, SAELens architecture string, default hyperparameters.
-    fn spec(&self) -> crate::sae::SaeSpec;
+    fn spec(&self) -> rdpbench_api::sae::SaeSpec;
 
     /// Trainable parameters (default: [`standard_params`]).
     fn params(&self, dims: Dims, _config: &TrainConfig) -> Vec<ParamSpec> {
@@ -246,7 +246,7 @@ pub fn device(name: &str) -> Result<Device> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::rng::SplitMix64;
+    use crate::rng::SplitMix64;
     use candle_core::Var;
 
     /// The fused pre-activation equals the reference composition

@@ -11,11 +11,11 @@
 //! mask (`z ⊙ mask`: TopK, BatchTopK, AuxK) or a ReLU. It is *not* exact
 //! for a JumpReLU, whose threshold's straight-through estimator reads the
 //! gradient at zero codes just below the threshold: use
-//! [`crate::train::decode`] there. Codes denser than 1/24 take the plain
+//! [`crate::decode`] there. Codes denser than 1/24 take the plain
 //! GEMM (exact gradient, and faster from about 1/16 on), so the op is safe
 //! for a ReLU SAE early in training.
 
-use super::fused::{ROW_BLOCK, is_cpu_f32, slice, with_slice};
+use crate::cpu::{ROW_BLOCK, is_cpu_f32, slice, with_slice};
 use candle_core::{CpuStorage, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -195,7 +195,7 @@ pub fn sparse_decode_always(f: &Tensor, w: &Tensor) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::rng::SplitMix64;
+    use crate::rng::SplitMix64;
     use candle_core::{Device, Var};
 
     /// `[n, m]` codes with about one entry in `every` non-zero.

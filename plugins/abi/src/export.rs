@@ -1,14 +1,14 @@
 //! The plugin side of the ABI: the functions that [`export_plugin!`] wires
-//! into a library's [`PluginDecl`](crate::abi::PluginDecl). Each one catches
+//! into a library's [`PluginDecl`](crate::PluginDecl). Each one catches
 //! panics (a panic unwinding through `extern "C"` would abort the host) and
 //! turns errors into status codes with a message.
 //!
 //! Plugin authors never call these directly.
 
-use crate::abi::*;
-use crate::data::{CsrMatrix, CsrView, MatrixView};
-use crate::metric::{Metric, MetricInput, MetricOutput};
-use crate::sae::{
+use crate::*;
+use rdpbench_api::data::{CsrMatrix, CsrView, MatrixView};
+use rdpbench_api::metric::{Metric, MetricInput, MetricOutput};
+use rdpbench_api::sae::{
     BatchSource, NamedTensor, SaeArchitecture, SaeWeights, TrainObserver, TrainRequest,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -588,14 +588,14 @@ macro_rules! __export_plugin_impl {
         pub mod __rdpbench_export {
             #[allow(unused_imports)]
             use super::*;
-            use $crate::abi::*;
+            use $crate::*;
 
             fn registry() -> &'static $crate::export::Registry {
                 static REGISTRY: ::std::sync::OnceLock<$crate::export::Registry> =
                     ::std::sync::OnceLock::new();
                 REGISTRY.get_or_init(|| $crate::export::Registry {
-                    metrics: ::std::vec![$(::std::boxed::Box::new($m) as ::std::boxed::Box<dyn $crate::Metric>),*],
-                    saes: ::std::vec![$(::std::boxed::Box::new($s) as ::std::boxed::Box<dyn $crate::SaeArchitecture>),*],
+                    metrics: ::std::vec![$(::std::boxed::Box::new($m) as ::std::boxed::Box<dyn $crate::__api::Metric>),*],
+                    saes: ::std::vec![$(::std::boxed::Box::new($s) as ::std::boxed::Box<dyn $crate::__api::SaeArchitecture>),*],
                 })
             }
 

@@ -1,7 +1,7 @@
 //! Checks a plugin's own `cargo test` can run without the host.
 //!
 //! [`check_examples`] replays the worked examples a metric declares in its
-//! spec. The necessary conditions (C1-C11) need toy models and live in
+//! spec; [`check_sae_spec`] checks what an SAE architecture declares. The necessary conditions (C1-C11) need toy models and live in
 //! `rdpbench_core::testing`.
 
 use crate::data::{CsrMatrix, DenseMatrix};
@@ -195,9 +195,114 @@ pub fn hashed_codes_and_labels() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
     (codes, labels)
 }
 
+/// Checks an SAE architecture's declaration against itself and against the
+/// plugin's own config parser: the spec is consistent ([`SaeSpec::validate`]),
+/// it declares its hyperparameters and a sparsity knob among them, the
+/// declared defaults pass [`SaeSpec::validate_hyperparameters`], and
+/// `parse_config` (the plugin's training-config parser) accepts the declared
+/// defaults as a complete config, and accepts each range's bounds too.
+///
+/// SDK-trained plugins call `rdpbench_train::testing::check_architecture`,
+/// which passes the SDK's parser and also trains a tiny SAE.
+pub fn check_sae_spec(
+    spec: &crate::sae::SaeSpec,
+    parse_config: impl Fn(&str) -> Result<()>,
+) -> Result<()> {
+    spec.validate()?;
+    let id = &spec.id;
+    ensure!(
+        !spec.hyperparameters.is_empty(),
+        "`{id}` declares no hyperparameters"
+    );
+    let knob = spec
+        .sparsity_knob
+        .as_deref()
+        .with_context(|| format!("`{id}` declares no sparsity knob"))?;
+    ensure!(
+        spec.hyperparameter(knob).is_some(),
+        "`{id}`: sparsity knob `{knob}` is not among its hyperparameters"
+    );
+    spec.validate_hyperparameters(&spec.default_hyperparameters)?;
+    let defaults = spec.default_hyperparameters.to_string();
+    parse_config(&defaults).with_context(|| {
+        format!("`{id}`: its own config parser refuses its declared defaults {defaults}")
+    })?;
+    // Each finite inclusive bound of a numeric hyperparameter is a value the
+    // declaration allows, so the parser must take it too.
+    for h in &spec.hyperparameters {
+        let Some(r) = h.range else { continue };
+        if !matches!(
+            h.kind,
+            crate::sae::ValueType::Int | crate::sae::ValueType::Float
+        ) {
+            continue;
+        }
+        for (bound, exclusive) in [(r.min, r.min_exclusive), (r.max, r.max_exclusive)] {
+            let Some(b) = bound.filter(|_| !exclusive) else {
+                continue;
+            };
+            let mut config = spec.default_hyperparameters.clone();
+            config[h.name.as_str()] = match h.kind {
+                crate::sae::ValueType::Int => serde_json::json!(b as i64),
+                _ => serde_json::json!(b),
+            };
+            spec.validate_hyperparameters(&config)?;
+            parse_config(&config.to_string()).with_context(|| {
+                format!(
+                    "`{id}`: its own config parser refuses `{}` = {b}, which its range allows",
+                    h.name
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod helper_tests {
     use super::*;
+    use crate::sae::{Hyperparameter, SaeSpec, ValueType};
+
+    fn spec() -> SaeSpec {
+        let hyperparameters =
+            vec![Hyperparameter::new("l1_coefficient", ValueType::Float, 0.3, "").min(0.0)];
+        SaeSpec {
+            id: "s".into(),
+            saelens_architecture: "standard".into(),
+            default_hyperparameters: Hyperparameter::defaults(&hyperparameters),
+            hyperparameters,
+            sparsity_knob: Some("l1_coefficient".into()),
+            ..SaeSpec::default()
+        }
+    }
+
+    #[test]
+    fn check_sae_spec_runs_the_parser_on_defaults_and_bounds() {
+        let seen = std::cell::RefCell::new(Vec::new());
+        check_sae_spec(&spec(), |json| {
+            seen.borrow_mut().push(json.to_string());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            *seen.borrow(),
+            [r#"{"l1_coefficient":0.3}"#, r#"{"l1_coefficient":0.0}"#]
+        );
+        // A parser that refuses the lower bound is caught.
+        let e = check_sae_spec(&spec(), |json| {
+            ensure!(!json.contains("0.0"), "l1 must be > 0");
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("refuses `l1_coefficient` = 0"),
+            "{e:#}"
+        );
+        let mut no_knob = spec();
+        no_knob.sparsity_knob = None;
+        let e = check_sae_spec(&no_knob, |_| Ok(())).unwrap_err();
+        assert_eq!(e.to_string(), "`s` declares no sparsity knob");
+    }
 
     #[test]
     fn hashed_codes_and_labels_has_the_documented_shape() {

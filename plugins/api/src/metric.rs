@@ -247,7 +247,7 @@ impl MetricOutput {
 }
 
 /// A polysemanticity metric. Implement this, then export it with
-/// [`export_plugin!`](crate::export_plugin).
+/// `rdpbench_sdk::export_plugin!`.
 ///
 /// `compute` must be a pure function of its input: the same input gives a
 /// bit-identical output (condition C9), so use fixed-order reductions.

@@ -19,10 +19,10 @@ use super::distortion::Distortion;
 use super::resume::{self, LogSums, ResumeState};
 use super::rng::SplitMix64;
 use super::{fused, ops};
-use crate::data::{CsrMatrix, MatrixView};
-use crate::sae::{BatchSource, NamedTensor, SaeWeights, TrainRequest};
 use anyhow::{Context as _, Result, bail};
 use candle_core::{DType, Device, Tensor, Var};
+use rdpbench_api::data::{CsrMatrix, MatrixView};
+use rdpbench_api::sae::{BatchSource, NamedTensor, SaeWeights, TrainRequest};
 use std::collections::HashMap;
 
 /// Stream tag of the parameter initialisation.
@@ -115,7 +115,7 @@ pub fn saelens_cfg(arch: &dyn Architecture, config: &TrainConfig, dims: Dims) ->
             "model_name": serde_json::Value::Null,
             "hook_name": serde_json::Value::Null,
             "sae_lens_training_version": serde_json::Value::Null,
-            "rdpbench_version": crate::SDK_VERSION,
+            "rdpbench_version": rdpbench_api::SDK_VERSION,
             "rdpbench_architecture": spec.id,
             "rdpbench_architecture_version": spec.version,
             "rdpbench_train_config": config,
@@ -283,25 +283,6 @@ fn heldout_json(
     Ok(m)
 }
 
-/// Lets glibc keep freed blocks instead of returning every large tensor to
-/// the kernel (each fresh `mmap` costs page faults and kernel page clearing
-/// on first touch: `perf` showed `clear_page_erms` at 38% of a step with an
-/// allocator that returned them). Once per process.
-#[allow(unsafe_code)]
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            // SAFETY: mallopt only changes allocator parameters; called once.
-            unsafe {
-                libc::mallopt(libc::M_MMAP_MAX, 0);
-                libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-            }
-        });
-    }
-}
-
 /// Statistics of one optimiser step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepStats {
@@ -343,7 +324,7 @@ impl std::fmt::Debug for Session<'_> {
 impl<'a> Session<'a> {
     /// Initialises an SAE for rows of dimension `d_in` (deterministic in `config.seed`).
     pub fn new(arch: &'a dyn Architecture, config: TrainConfig, d_in: usize) -> Result<Self> {
-        tune_allocator();
+        rdpbench_abi::tune_allocator();
         config.validate(d_in)?;
         let dims = Dims {
             d_in,
@@ -620,7 +601,7 @@ pub fn train(arch: &dyn Architecture, request: TrainRequest<'_>) -> Result<SaeWe
         data,
         observer,
     } = request;
-    let config = TrainConfig::from_json(config)?;
+    let config = TrainConfig::from_json_for(config, &arch.spec())?;
     let d_in = data.d_in();
     let mut session = Session::new(arch, config.clone(), d_in)?;
     let dev = session.device().clone();

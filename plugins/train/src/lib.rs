@@ -1,4 +1,13 @@
-//! Training support for SAE-architecture plugins.
+//! # rdpbench-train: the SAE training library for architecture plugins
+//!
+//! An SAE-architecture plugin depends on `rdpbench-sdk` (author API, export
+//! macro) and on this crate with the `candle` feature, implements
+//! [`Architecture`] (its math only) and exports `CandleSae(MyArch)`.
+//! `plugins/sae-template` is a complete, commented example.
+//!
+//! This crate depends on `rdpbench-api` (the traits) and not on the ABI
+//! glue; `rdpbench-sdk` re-exports it as `rdpbench_sdk::train`, so the old
+//! paths keep working.
 //!
 //! - [`distortion`] (always compiled): the pinned definitions of explained
 //!   variance and MSE used everywhere in rdpbench.
@@ -6,11 +15,15 @@
 //!   plugin implements (its math only), the shared training loop
 //!   ([`train`]: AdamW, schedule, unit-norm decoder, dead-latent bookkeeping,
 //!   AuxK, held-out reports, checkpoints), shared ops, and [`CandleSae`], which
-//!   turns an [`Architecture`] into an exportable [`SaeArchitecture`](crate::SaeArchitecture):
+//!   turns an [`Architecture`] into an exportable [`SaeArchitecture`](rdpbench_api::SaeArchitecture):
 //!
 //! ```text
-//! rdpbench_sdk::export_plugin!(saes: [rdpbench_sdk::train::CandleSae(MyArch)]);
+//! rdpbench_sdk::export_plugin!(saes: [rdpbench_train::CandleSae(MyArch)]);
 //! ```
+//!
+//! Module graph (no two modules use each other): `trainer` -> `arch`,
+//! `adamw`, `resume`, `ops`, `fused`, `sparse_decode`; `fused` ->
+//! `sparse_decode` -> `cpu` (the kernels' shared helpers).
 
 pub mod distortion;
 
@@ -21,6 +34,8 @@ mod arch;
 #[cfg(feature = "candle")]
 mod config;
 #[cfg(feature = "candle")]
+mod cpu;
+#[cfg(feature = "candle")]
 pub mod fused;
 #[cfg(feature = "candle")]
 pub mod ops;
@@ -30,6 +45,8 @@ pub mod resume;
 pub mod rng;
 #[cfg(feature = "candle")]
 pub mod sparse_decode;
+#[cfg(feature = "candle")]
+pub mod testing;
 #[cfg(feature = "candle")]
 mod trainer;
 
@@ -45,24 +62,27 @@ pub use config::TrainConfig;
 #[cfg(feature = "candle")]
 pub use trainer::{Session, StepStats, encode, evaluate, saelens_cfg, train, weights_to_params};
 
-/// An [`Architecture`] as a plugin-exportable [`SaeArchitecture`](crate::SaeArchitecture).
+/// An [`Architecture`] as a plugin-exportable [`SaeArchitecture`](rdpbench_api::SaeArchitecture).
 #[cfg(feature = "candle")]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CandleSae<A>(pub A);
 
 #[cfg(feature = "candle")]
-impl<A: Architecture + std::fmt::Debug> crate::SaeArchitecture for CandleSae<A> {
-    fn spec(&self) -> crate::SaeSpec {
+impl<A: Architecture + std::fmt::Debug> rdpbench_api::SaeArchitecture for CandleSae<A> {
+    fn spec(&self) -> rdpbench_api::SaeSpec {
         self.0.spec()
     }
-    fn train(&self, request: crate::TrainRequest<'_>) -> anyhow::Result<crate::SaeWeights> {
+    fn train(
+        &self,
+        request: rdpbench_api::TrainRequest<'_>,
+    ) -> anyhow::Result<rdpbench_api::SaeWeights> {
         train(&self.0, request)
     }
     fn encode(
         &self,
-        weights: &crate::SaeWeights,
-        x: crate::MatrixView<'_>,
-    ) -> anyhow::Result<crate::CsrMatrix> {
+        weights: &rdpbench_api::SaeWeights,
+        x: rdpbench_api::MatrixView<'_>,
+    ) -> anyhow::Result<rdpbench_api::CsrMatrix> {
         encode(&self.0, weights, x)
     }
 }

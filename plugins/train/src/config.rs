@@ -69,6 +69,12 @@ pub struct TrainConfig {
     pub checkpoint_dir: Option<String>,
     /// `cpu` or `cuda` (`cuda:N`); CUDA needs the `cuda` feature.
     pub device: String,
+    /// Hyperparameters an architecture declares in its `SaeSpec` that have
+    /// no field above (filled by [`TrainConfig::from_json_for`]; read them
+    /// with [`TrainConfig::extra_f64`]). This is how a new architecture adds
+    /// its own knobs without changing this struct.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Default for TrainConfig {
@@ -102,6 +108,7 @@ impl Default for TrainConfig {
             checkpoint_every: 0,
             checkpoint_dir: None,
             device: "cpu".to_string(),
+            extra: serde_json::Map::new(),
         }
     }
 }
@@ -111,6 +118,45 @@ impl TrainConfig {
     pub fn from_json(text: &str) -> anyhow::Result<Self> {
         let de = &mut serde_json::Deserializer::from_str(text);
         serde_path_to_error_free(de)
+    }
+
+    /// Parses a training config for an architecture: each key that `spec`
+    /// declares as a hyperparameter but this struct has no field for goes to
+    /// [`extra`](Self::extra) (checked against its declaration; a missing one
+    /// takes its declared default); every other key must be a field here.
+    pub fn from_json_for(text: &str, spec: &rdpbench_api::SaeSpec) -> anyhow::Result<Self> {
+        let mut value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| anyhow::anyhow!("training config: {e}"))?;
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| anyhow::anyhow!("training config: expected a JSON object"))?;
+        let fields = match serde_json::to_value(Self::default()) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => unreachable!("TrainConfig serializes to an object"),
+        };
+        let mut extra = serde_json::Map::new();
+        for h in &spec.hyperparameters {
+            if fields.contains_key(&h.name) || h.name == "extra" {
+                continue;
+            }
+            let v = obj.remove(&h.name).unwrap_or_else(|| h.default.clone());
+            h.check(&v)
+                .map_err(|e| anyhow::anyhow!("training config: {e}"))?;
+            extra.insert(h.name.clone(), v);
+        }
+        let mut config = Self::from_json(&value.to_string())?;
+        config.extra.extend(extra);
+        Ok(config)
+    }
+
+    /// The architecture-declared hyperparameter `name` from
+    /// [`extra`](Self::extra), as a number.
+    pub fn extra_f64(&self, name: &str) -> anyhow::Result<f64> {
+        self.extra.get(name).and_then(|v| v.as_f64()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "training config: `{name}` is not a numeric hyperparameter declared by this architecture"
+            )
+        })
     }
 
     /// Learning rate at `step` (warm-up, constant, linear decay).
@@ -189,4 +235,43 @@ fn serde_path_to_error_free(
 ) -> anyhow::Result<TrainConfig> {
     let c = TrainConfig::deserialize(de).map_err(|e| anyhow::anyhow!("training config: {e}"))?;
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdpbench_api::sae::{Hyperparameter, SaeSpec, ValueType};
+
+    fn spec() -> SaeSpec {
+        SaeSpec {
+            id: "x".into(),
+            hyperparameters: vec![
+                Hyperparameter::new("l1_coefficient", ValueType::Float, 0.3, "").min(0.0),
+                Hyperparameter::new("warmup", ValueType::Int, 10, "").min(0.0),
+            ],
+            ..SaeSpec::default()
+        }
+    }
+
+    #[test]
+    fn declared_extra_hyperparameters_are_parsed_checked_and_defaulted() {
+        let c =
+            TrainConfig::from_json_for(r#"{"warmup": 5, "l1_coefficient": 0.1}"#, &spec()).unwrap();
+        assert_eq!(c.extra_f64("warmup").unwrap(), 5.0);
+        assert_eq!(c.l1_coefficient, 0.1);
+        let c = TrainConfig::from_json_for("{}", &spec()).unwrap();
+        assert_eq!(c.extra_f64("warmup").unwrap(), 10.0);
+        let e = TrainConfig::from_json_for(r#"{"warmup": -1}"#, &spec()).unwrap_err();
+        assert!(
+            e.to_string().contains("`warmup` = -1 is out of range"),
+            "{e}"
+        );
+        // Undeclared unknown keys are still errors.
+        let e = TrainConfig::from_json_for(r#"{"wramup": 1}"#, &spec()).unwrap_err();
+        assert!(e.to_string().contains("unknown field `wramup`"), "{e}");
+        // Extras survive a round trip (the resume state stores the config).
+        let back = TrainConfig::from_json(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        assert!(c.extra_f64("nope").is_err());
+    }
 }

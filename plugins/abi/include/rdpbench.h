@@ -1,7 +1,7 @@
 /*
  * rdpbench plugin ABI, version 1: C declarations for plugin authors in C/C++.
  *
- * Mirrors plugins/sdk/src/abi.rs; plugins/sdk/tests/c_header.rs compiles this
+ * Mirrors plugins/abi/src/lib.rs; plugins/abi/tests/c_header.rs compiles this
  * header and checks every struct size and field offset against the Rust side.
  *
  * A plugin library exports one function:

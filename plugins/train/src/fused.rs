@@ -16,31 +16,10 @@
 //!
 //! On devices other than the CPU each falls back to the plain composition.
 
-use candle_core::{CpuStorage, D, DType, Device, Error, Layout, Result, Shape, Storage, Tensor};
+use crate::cpu::{ROW_BLOCK, is_cpu_f32, slice, with_slice};
+use crate::sparse_decode::sparse_t_matmul;
+use candle_core::{CpuStorage, D, DType, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
-
-/// Rows per parallel task.
-pub(crate) const ROW_BLOCK: usize = 64;
-
-/// The contiguous `f32` slice of a storage under `layout`.
-pub(crate) fn slice<'a>(s: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]> {
-    let data = s.as_slice::<f32>()?;
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok(&data[a..b]),
-        None => Err(Error::Msg(format!(
-            "{what}: expected a contiguous f32 tensor"
-        ))),
-    }
-}
-
-/// Runs `f` on the contiguous `f32` values of a CPU tensor.
-pub(crate) fn with_slice<R>(t: &Tensor, what: &str, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
-    let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        Storage::Cpu(s) => Ok(f(slice(s, layout, what)?)),
-        _ => Err(Error::Msg(format!("{what}: expected a CPU tensor"))),
-    }
-}
 
 /// Column sums of a row-major `[rows, cols]` slice: `f32` sums over fixed
 /// blocks of [`ROW_BLOCK`] rows, then the block sums added in block order.
@@ -64,11 +43,6 @@ fn column_sums(data: &[f32], cols: usize) -> Vec<f32> {
         }
     }
     out
-}
-
-pub(crate) fn is_cpu_f32(ts: &[&Tensor]) -> bool {
-    ts.iter()
-        .all(|t| matches!(t.device(), Device::Cpu) && t.dtype() == DType::F32)
 }
 
 /// `ReLU(x W + c)` for data `x: [n, k]`, `W: [k, m]`, `c: [m]` (see [`relu_linear`]).
@@ -152,7 +126,7 @@ impl candle_core::CustomOp3 for ReluLinear {
             // TopK-style codes: ∂/∂W = xᵀ G over G's few non-zeros.
             let k = x.dim(1)?;
             let gwt = with_slice(x, "relu_linear input", |xv| {
-                crate::train::sparse_decode::sparse_t_matmul(&gp, cols, xv, k)
+                sparse_t_matmul(&gp, cols, xv, k)
             })?;
             Tensor::from_vec(gwt, (cols, k), res.device())?
                 .t()?
@@ -295,7 +269,8 @@ pub fn fired_counts(f: &Tensor) -> Result<Vec<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::rng::SplitMix64;
+    use crate::rng::SplitMix64;
+    use candle_core::Device;
     use candle_core::Var;
 
     fn randn(n: usize, seed: u64) -> Vec<f32> {

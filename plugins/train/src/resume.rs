@@ -143,11 +143,11 @@ pub fn read(dir: &Path) -> Result<Option<(ResumeState, HashMap<String, Tensor>)>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sae::{BatchSource, NoProgress, SaeSpec, SaeWeights, TrainRequest};
-    use crate::train::rng::SplitMix64;
-    use crate::train::{
+    use crate::rng::SplitMix64;
+    use crate::{
         Architecture, Forward, Params, StepContext, decode, ops, relu_pre_activation, train,
     };
+    use rdpbench_api::sae::{BatchSource, NoProgress, SaeSpec, SaeWeights, TrainRequest};
 
     /// A TopK SAE with AuxK and a buffer (a running mean of the batch L0), so
     /// that every kind of state a checkpoint holds is exercised.
@@ -163,7 +163,7 @@ mod tests {
                 citation: String::new(),
                 saelens_architecture: "topk".into(),
                 default_hyperparameters: serde_json::json!({}),
-                sparsity_knob: None,
+                ..SaeSpec::default()
             }
         }
         fn forward(

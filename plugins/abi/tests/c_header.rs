@@ -1,9 +1,9 @@
-//! Keeps `include/rdpbench.h` in sync with `src/abi.rs`: compiles a C program
+//! Keeps `include/rdpbench.h` in sync with `src/lib.rs`: compiles a C program
 //! against the header that prints every struct's size and every field's
 //! offset, and compares them with the Rust layout. Needs a C compiler (`cc`,
 //! or `$CC`).
 
-use rdpbench_sdk::abi::*;
+use rdpbench_abi::*;
 use std::collections::BTreeMap;
 use std::mem::{offset_of, size_of};
 use std::process::Command;
