@@ -9,9 +9,17 @@ use rdpbench_store::ResultFile;
 /// `real_bench` on the real SAEs' held-out rows (`real = true`).
 pub fn exporters(real: bool) -> Vec<Box<dyn Exporter<BenchRun>>> {
     let (json, csv_file, md) = if real {
-        (ResultFile::RealBenchJson, ResultFile::RealBenchCsv, ResultFile::RealBenchMarkdown)
+        (
+            ResultFile::RealBenchJson,
+            ResultFile::RealBenchCsv,
+            ResultFile::RealBenchMarkdown,
+        )
     } else {
-        (ResultFile::BenchJson, ResultFile::BenchCsv, ResultFile::BenchMarkdown)
+        (
+            ResultFile::BenchJson,
+            ResultFile::BenchCsv,
+            ResultFile::BenchMarkdown,
+        )
     };
     vec![
         Box::new(Json(json)),

@@ -11,7 +11,11 @@ pub fn exporters() -> Vec<Box<dyn Exporter<RealRun>>> {
     vec![
         Box::new(Json(ResultFile::RealJson)),
         Box::new(FnExporter::new("csv", ResultFile::RealCsv, csv)),
-        Box::new(FnExporter::new("markdown", ResultFile::RealMarkdown, markdown)),
+        Box::new(FnExporter::new(
+            "markdown",
+            ResultFile::RealMarkdown,
+            markdown,
+        )),
     ]
 }
 
@@ -199,7 +203,6 @@ pub fn markdown(run: &RealRun) -> String {
     }
     out
 }
-
 
 #[cfg(test)]
 mod estimate_format_tests {

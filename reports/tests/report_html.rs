@@ -2,16 +2,18 @@
 //! escaping of every plugin-provided string (ids, descriptions, reasons,
 //! evidence labels, plugin errors), in HTML and in the generated SVG.
 
-use rdpbench_schema::config::Config;
-use rdpbench_reports::Exporter;
-use rdpbench_plugin_host::{PluginError, PluginErrorKind};
-use rdpbench_reports::html::html::{ROOT, TEMPLATES};
-use rdpbench_reports::html::{HtmlReport, ReportInputs, build};
-use rdpbench_schema::results::check::{CheckRun, MetricResult, PluginRecord, SCHEMA_VERSION, SeedLadders};
 use rdpbench_core::conditions::{
     Comparison, ConditionId, MetricReport, Status, Verdict, summarize,
 };
 use rdpbench_core::toy::{LadderFamily, LadderReport, Merge, MergeKind, RungSummary};
+use rdpbench_plugin_host::{PluginError, PluginErrorKind};
+use rdpbench_reports::Exporter;
+use rdpbench_reports::html::html::{ROOT, TEMPLATES};
+use rdpbench_reports::html::{HtmlReport, ReportInputs, build};
+use rdpbench_schema::config::Config;
+use rdpbench_schema::results::check::{
+    CheckRun, MetricResult, PluginRecord, SCHEMA_VERSION, SeedLadders,
+};
 use rdpbench_sdk::{Input, MetricSpec, Orientation};
 use std::path::PathBuf;
 
@@ -144,7 +146,9 @@ fn run() -> CheckRun {
 }
 
 fn html() -> String {
-    HtmlReport.render(&ReportInputs::from_check(run())).expect("report renders")
+    HtmlReport
+        .render(&ReportInputs::from_check(run()))
+        .expect("report renders")
 }
 
 #[test]
@@ -192,7 +196,9 @@ fn report_is_self_contained_without_script_or_external_resources() {
     // Without the `<img src=…>` reason, so any ` src=` would be the template's.
     let mut r = run();
     r.metrics.retain(|m| m.report.spec.id != XSS);
-    let h = HtmlReport.render(&ReportInputs::from_check(r.clone())).unwrap();
+    let h = HtmlReport
+        .render(&ReportInputs::from_check(r.clone()))
+        .unwrap();
     let lower = h.to_lowercase();
     for banned in ["<link", "<script", "<iframe", "@import", "url(", "<img"] {
         assert!(!lower.contains(banned), "report contains {banned}");
@@ -316,7 +322,9 @@ fn a_run_without_ladders_or_metrics_still_renders() {
     r.ground_truth.clear();
     r.metrics.clear();
     r.plugin_errors.clear();
-    let h = HtmlReport.render(&ReportInputs::from_check(r.clone())).unwrap();
+    let h = HtmlReport
+        .render(&ReportInputs::from_check(r.clone()))
+        .unwrap();
     assert!(!h.contains("id=\"ground-truth\""));
     assert!(h.contains("No metric failed any condition."));
 }
@@ -325,7 +333,9 @@ fn a_run_without_ladders_or_metrics_still_renders() {
 fn report_renders_from_a_results_folder() {
     let dir = std::env::temp_dir().join(format!("rdpbench-report-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let json = rdpbench_reports::Json(rdpbench_store::ResultFile::CheckJson).render(&run()).unwrap();
+    let json = rdpbench_reports::Json(rdpbench_store::ResultFile::CheckJson)
+        .render(&run())
+        .unwrap();
     std::fs::write(dir.join("check.json"), json).unwrap();
     let inputs = ReportInputs::load(&dir).unwrap();
     let h = HtmlReport.render(&inputs).unwrap();
@@ -337,10 +347,10 @@ fn report_renders_from_a_results_folder() {
 /// name and metric id, for the sections fed by other commands.
 fn toy_inputs() -> ReportInputs {
     use rdpbench_schema::results::bench::{BenchRun, MetricBench, ScalingFit, SizeResult};
-    use rdpbench_schema::settings::BenchSettings;
     use rdpbench_schema::results::rdp::{Claim, CurvePoint, PgtPoint, RateGap, RdpReport};
-    use rdpbench_schema::settings::RdpSettings;
     use rdpbench_schema::results::train::{JobOutcome, Sparsity, SweepSummary, ToyEval, TrainJob};
+    use rdpbench_schema::settings::BenchSettings;
+    use rdpbench_schema::settings::RdpSettings;
     let eval = |l0: f64, p_gt: Option<f64>| ToyEval {
         n_samples: 100,
         explained_variance: Some(0.9),
@@ -471,9 +481,7 @@ fn toy_inputs() -> ReportInputs {
 
 #[test]
 fn sections_from_training_reproduction_and_benchmarks_render_when_present() {
-    let h = HtmlReport
-        .render(&toy_inputs())
-        .expect("report renders");
+    let h = HtmlReport.render(&toy_inputs()).expect("report renders");
     for id in [
         "<section id=\"sae-leaderboard\">",
         "<section id=\"rate-distortion\">",

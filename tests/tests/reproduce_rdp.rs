@@ -22,10 +22,10 @@
 
 mod common;
 
+use rdpbench_core::toy::ToyConfig;
 use rdpbench_plugin_host::PluginSet;
 use rdpbench_reports::rdp::{curves_csv, pgt_csv};
 use rdpbench_runner::reproduce::{RdpObserver, RdpSettings, run};
-use rdpbench_core::toy::ToyConfig;
 use rdpbench_sdk::{NoProgress, TrainObserver};
 
 struct Quiet(NoProgress);

@@ -7,10 +7,10 @@
 
 mod common;
 
+use rdpbench_core::toy::{ToyConfig, ToyModel};
 use rdpbench_plugin_host::PluginSet;
 use rdpbench_plugin_host::saelens;
 use rdpbench_runner::train::{TRAIN_DRAW, ToySource, evaluate_on_toy, train_on_toy};
-use rdpbench_core::toy::{ToyConfig, ToyModel};
 use rdpbench_sdk::{BatchSource, NoProgress, SaeArchitecture, SaeWeights, TrainRequest};
 
 const ARCHS: [(&str, &str); 6] = [
@@ -47,8 +47,8 @@ fn every_architecture_trains_saves_and_loads_back() {
         assert!(e.l0.unwrap() > 0.5, "{id}: {e:?}");
 
         let dir = tmp.join(id);
-        saelens::save(&dir, &w).unwrap();
-        let f = saelens::load(&dir).unwrap();
+        saelens::save(&dir, &w, &sae.cached_spec().saelens).unwrap();
+        let f = saelens::load(&dir, &set).unwrap();
         assert_eq!(f.architecture, saelens_arch);
         assert_eq!(f.weights.cfg_json, w.cfg_json, "{id}: cfg.json changed");
         assert_eq!(f.weights.tensors.len(), w.tensors.len(), "{id}");
@@ -82,13 +82,10 @@ fn every_architecture_trains_saves_and_loads_back() {
         if saelens_arch == "topk" {
             assert_eq!(f.cfg["k"], 2);
         }
-        // The loaded folder, encoded by the plugin its SAELens architecture
-        // maps to, gives the same codes as the trained SAE.
-        let reader = set
-            .saes
-            .iter()
-            .find(|s| s.id() == saelens::plugin_for(&f.architecture).unwrap())
-            .unwrap();
+        // The loaded folder, encoded by the plugin that claims its SAELens
+        // architecture, gives the same codes as the trained SAE.
+        let reader = saelens::plugin_for(&set, &f.cfg).unwrap();
+        assert_eq!(reader.id(), f.plugin);
         let x = model.sample(99, 0, 256).x;
         let a = sae.encode(&w, x.view()).unwrap();
         let b = reader.encode(&f.weights, x.view()).unwrap();
@@ -104,12 +101,13 @@ fn train_command_resumes_without_retraining() {
     let (code, stdout, stderr) = common::run(common::rdpbench().args(args).arg(&out));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout.matches("trained").count(), 2, "{stdout}");
-    let folder = out.join("topk-w32-k4-s0");
+    let saes = out.join("saes");
+    let folder = saes.join("topk-w32-k4-s0");
     let weights = folder.join(saelens::WEIGHTS_FILE);
     let before = std::fs::metadata(&weights).unwrap().modified().unwrap();
-    assert!(out.join("train.json").is_file() && out.join("train.csv").is_file());
+    assert!(saes.join("train.json").is_file() && saes.join("train.csv").is_file());
     // Interrupted sweep: one folder lost; the other must not be retrained.
-    std::fs::remove_dir_all(out.join("relu-w32-l1_0.3-s0")).unwrap();
+    std::fs::remove_dir_all(saes.join("relu-w32-l1_0.3-s0")).unwrap();
     let (code, stdout, stderr) = common::run(common::rdpbench().args(args).arg(&out));
     assert_eq!(code, 0, "{stderr}");
     assert!(
@@ -156,7 +154,8 @@ fn interrupted_training_resumes_bit_identical_through_the_abi() {
             "dead_after_rows": 512, "checkpoint_every": 20,
             "checkpoint_dir": tmp.join(dir),
         });
-        let config = rdpbench_runner::train::merge_objects([&sae.spec().default_hyperparameters, &config]);
+        let config =
+            rdpbench_runner::train::merge_objects([&sae.spec().default_hyperparameters, &config]);
         sae.train(TrainRequest {
             config: &config.to_string(),
             data: &mut Interrupted {

@@ -24,8 +24,8 @@
 
 use criterion::Criterion;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-use rdpbench_plugin_host::PluginSet;
 use rdpbench_metric_template::LabelEntropy;
+use rdpbench_plugin_host::PluginSet;
 use rdpbench_sdk::{CsrMatrix, DenseMatrix, Metric, MetricInput, MetricOutput, MetricSpec};
 use std::hint::black_box;
 use std::path::PathBuf;

@@ -2,10 +2,10 @@
 //! One bad file never stops the others: its problem is recorded and the
 //! search goes on.
 
-use rdpbench_schema::results::{PluginError, PluginErrorKind};
 use crate::library::PluginLibrary;
 use crate::metric::LoadedMetric;
 use crate::sae::LoadedSae;
+use rdpbench_schema::results::{PluginError, PluginErrorKind};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

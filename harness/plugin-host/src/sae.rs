@@ -37,6 +37,11 @@ impl LoadedSae {
         &self.library
     }
 
+    /// The spec the plugin declared when it was loaded.
+    pub fn cached_spec(&self) -> &SaeSpec {
+        &self.spec
+    }
+
     /// The hyperparameter this architecture declares as its sparsity knob;
     /// an error naming the plugin when it declares none (it cannot be swept).
     pub fn sparsity_knob(&self) -> Result<&str> {

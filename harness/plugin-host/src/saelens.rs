@@ -1,26 +1,23 @@
 //! SAELens v6 folders: `cfg.json` + `sae_weights.safetensors`.
 //!
-//! Tensor names and shapes (row-major `f32`), from `d_in`/`d_sae` in `cfg.json`:
+//! The host knows no architecture: which tensors a folder holds (names and
+//! symbolic shapes, in saving order), which extra `cfg.json` fields it needs,
+//! and which plugin encodes it all come from the SAE plugins' declarations
+//! ([`SaeSpec::saelens`](rdpbench_sdk::SaeSpec)). A folder is encoded by the
+//! plugin that trained it when rdpbench's own job record names a loaded one
+//! that saves under the folder's `architecture`, else by the loaded plugin
+//! that claims that string in its `loads` list.
 //!
-//! | `architecture` | tensors |
-//! |---|---|
-//! | `standard`, `topk` | `W_enc [d_in, d_sae]`, `b_enc [d_sae]`, `W_dec [d_sae, d_in]`, `b_dec [d_in]` |
-//! | `jumprelu` | the four above and `threshold [d_sae]` |
-//! | `gated` | `W_enc`, `b_gate [d_sae]`, `r_mag [d_sae]`, `b_mag [d_sae]`, `W_dec`, `b_dec` |
-//!
-//! BatchTopK and Matryoshka SAEs are saved as `jumprelu` with their running
-//! threshold broadcast to `[d_sae]` (as SAELens does). `topk` needs `k` in
-//! `cfg.json`. Loading validates every name, dtype and shape and never trusts
-//! the file: errors name the file, the tensor and both shapes. `f64`, `f16`
-//! and `bf16` tensors are converted to `f32`; saving writes `f32`.
-//!
-//! `cfg.json` is written as produced by the trainer; it carries the fields
-//! SAELens v6 reads (`architecture`, `d_in`, `d_sae`, `dtype`, `device`,
-//! `apply_b_dec_to_input`, `normalize_activations`, `reshape_activations`,
-//! `metadata`, and `k` for TopK), with rdpbench's own training record inside
-//! `metadata` (keys prefixed `rdpbench_`).
+//! Loading validates every name, dtype and shape and never trusts the file:
+//! errors name the file, the tensor and both shapes. `f64`, `f16` and `bf16`
+//! tensors are converted to `f32`; saving writes `f32`. `cfg.json` is written
+//! as produced by the trainer; it carries the fields SAELens v6 reads, with
+//! rdpbench's own training record inside `metadata` (keys prefixed
+//! `rdpbench_`).
 
+use crate::{LoadedSae, PluginSet};
 use anyhow::{Context, Result, bail, ensure};
+use rdpbench_sdk::sae::SaelensInterop;
 use rdpbench_sdk::{NamedTensor, SaeWeights};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use std::path::{Path, PathBuf};
@@ -32,38 +29,6 @@ pub const EVAL_FILE: &str = "eval.json";
 /// The weights file of a folder.
 pub const WEIGHTS_FILE: &str = "sae_weights.safetensors";
 
-/// The SAELens architectures rdpbench reads and writes.
-pub const SUPPORTED: [&str; 4] = ["standard", "topk", "jumprelu", "gated"];
-
-/// Expected tensors of an architecture, in saving order.
-pub fn expected_tensors(
-    architecture: &str,
-    d_in: usize,
-    d_sae: usize,
-) -> Result<Vec<(&'static str, Vec<usize>)>> {
-    let enc = ("W_enc", vec![d_in, d_sae]);
-    let dec = ("W_dec", vec![d_sae, d_in]);
-    let b_dec = ("b_dec", vec![d_in]);
-    let lat = |n: &'static str| (n, vec![d_sae]);
-    Ok(match architecture {
-        "standard" | "topk" => vec![enc, lat("b_enc"), dec, b_dec],
-        "jumprelu" => vec![enc, lat("b_enc"), dec, b_dec, lat("threshold")],
-        "gated" => vec![enc, lat("b_gate"), lat("r_mag"), lat("b_mag"), dec, b_dec],
-        other => bail!("unsupported SAELens architecture `{other}` (rdpbench reads {SUPPORTED:?})"),
-    })
-}
-
-/// The rdpbench architecture plugin that encodes a SAELens architecture.
-pub fn plugin_for(architecture: &str) -> Result<&'static str> {
-    Ok(match architecture {
-        "standard" => "relu",
-        "topk" => "topk",
-        "jumprelu" => "jumprelu",
-        "gated" => "gated",
-        other => bail!("unsupported SAELens architecture `{other}` (rdpbench reads {SUPPORTED:?})"),
-    })
-}
-
 /// A loaded, validated folder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SaeFolder {
@@ -72,9 +37,11 @@ pub struct SaeFolder {
     pub cfg: serde_json::Value,
     /// `cfg.json`'s `architecture` (`standard` when absent, as in SAELens < 6).
     pub architecture: String,
+    /// The id of the SAE plugin that encodes it.
+    pub plugin: String,
     pub d_in: usize,
     pub d_sae: usize,
-    /// `cfg_json` is the file's text; tensors in [`expected_tensors`] order.
+    /// `cfg_json` is the file's text; tensors in the plugin's declared order.
     pub weights: SaeWeights,
 }
 
@@ -98,26 +65,94 @@ fn cfg_dim(cfg: &serde_json::Value, field: &str, file: &Path) -> Result<usize> {
         })
 }
 
-/// Checks `weights` against its own `cfg.json` (names, shapes, `k` for TopK).
-pub fn validate(weights: &SaeWeights, origin: &str) -> Result<(String, usize, usize)> {
+/// `cfg.json`'s `architecture`: `standard` when absent, as in SAELens < 6.
+fn architecture_of(cfg: &serde_json::Value) -> String {
+    cfg.get("architecture")
+        .and_then(|a| a.as_str())
+        .unwrap_or("standard")
+        .to_string()
+}
+
+/// The plugin that trained a folder, from rdpbench's job record in its
+/// `metadata` (absent for folders written elsewhere).
+fn trained_by(cfg: &serde_json::Value) -> Option<&str> {
+    [
+        "/metadata/rdpbench_job/architecture",
+        "/metadata/rdpbench_real_job/architecture",
+    ]
+    .iter()
+    .find_map(|p| cfg.pointer(p).and_then(|a| a.as_str()))
+}
+
+/// The loaded plugin that encodes a folder with `cfg` (see the module docs);
+/// an error naming the architecture and what the loaded plugins claim.
+pub fn plugin_for<'a>(plugins: &'a PluginSet, cfg: &serde_json::Value) -> Result<&'a LoadedSae> {
+    let arch = architecture_of(cfg);
+    if let Some(id) = trained_by(cfg)
+        && let Ok(sae) = plugins.sae(id)
+        && sae.cached_spec().saelens_architecture == arch
+    {
+        return Ok(sae);
+    }
+    let claims: Vec<&LoadedSae> = plugins
+        .saes
+        .iter()
+        .filter(|s| s.cached_spec().saelens.loads.iter().any(|l| *l == arch))
+        .collect();
+    match claims.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            let known: Vec<String> = plugins
+                .saes
+                .iter()
+                .flat_map(|s| {
+                    s.cached_spec()
+                        .saelens
+                        .loads
+                        .iter()
+                        .map(move |l| format!("{l} ({})", s.id()))
+                })
+                .collect();
+            bail!(
+                "no loaded SAE plugin reads SAELens architecture `{arch}` (loaded plugins read: {}); add a plugin that declares it in `saelens.loads`",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )
+        }
+        many => {
+            let ids: Vec<&str> = many.iter().map(|s| s.id()).collect();
+            bail!(
+                "SAELens architecture `{arch}` is claimed by several loaded SAE plugins: {ids:?}; remove all but one from the plugin path"
+            )
+        }
+    }
+}
+
+/// Checks `weights` against its own `cfg.json` and the plugin's declared
+/// SAELens layout (tensor names and shapes, extra `cfg.json` fields);
+/// returns `(architecture, d_in, d_sae)`.
+pub fn validate(
+    weights: &SaeWeights,
+    interop: &SaelensInterop,
+    origin: &str,
+) -> Result<(String, usize, usize)> {
     let cfg: serde_json::Value = serde_json::from_str(&weights.cfg_json)
         .with_context(|| format!("{origin}: cfg.json is not valid JSON"))?;
     let file = Path::new(origin).join(CFG_FILE);
-    let arch = cfg
-        .get("architecture")
-        .and_then(|a| a.as_str())
-        .unwrap_or("standard")
-        .to_string();
+    let arch = architecture_of(&cfg);
     let (d_in, d_sae) = (
         cfg_dim(&cfg, "d_in", &file)?,
         cfg_dim(&cfg, "d_sae", &file)?,
     );
-    if arch == "topk" {
-        cfg_dim(&cfg, "k", &file)?;
-    }
-    for (name, shape) in
-        expected_tensors(&arch, d_in, d_sae).with_context(|| format!("{}", file.display()))?
-    {
+    check_cfg_fields(&cfg, interop, &file)?;
+    ensure!(
+        !interop.tensors.is_empty(),
+        "{origin}: the plugin for architecture `{arch}` declares no SAELens tensors"
+    );
+    for (name, shape) in interop.expected_tensors(d_in, d_sae) {
         let t = weights.tensors.iter().find(|t| t.name == name).with_context(|| {
             format!("{origin}: {WEIGHTS_FILE} has no tensor `{name}` (architecture `{arch}` needs it, shape {shape:?})")
         })?;
@@ -140,11 +175,34 @@ pub fn validate(weights: &SaeWeights, origin: &str) -> Result<(String, usize, us
     Ok((arch, d_in, d_sae))
 }
 
-/// Saves `weights` as a SAELens folder at `dir`, atomically: it is written
-/// to `<dir>.partial` and renamed, so a folder that exists is complete.
-pub fn save(dir: &Path, weights: &SaeWeights) -> Result<()> {
-    let (arch, d_in, d_sae) = validate(weights, &dir.display().to_string())?;
-    let order = expected_tensors(&arch, d_in, d_sae)?;
+/// Every extra `cfg.json` field the plugin declares is present, of its type
+/// and in its range (TopK: `k`, a positive integer no larger than `d_sae`
+/// when its declaration says so).
+fn check_cfg_fields(cfg: &serde_json::Value, interop: &SaelensInterop, file: &Path) -> Result<()> {
+    for f in &interop.cfg_fields {
+        let v = cfg.get(&f.name).with_context(|| {
+            format!(
+                "{}: field `{}` is missing ({})",
+                file.display(),
+                f.name,
+                if f.description.is_empty() {
+                    "the architecture needs it"
+                } else {
+                    &f.description
+                }
+            )
+        })?;
+        f.check(v).with_context(|| format!("{}", file.display()))?;
+    }
+    Ok(())
+}
+
+/// Saves `weights` as a SAELens folder at `dir` in the layout `interop`
+/// declares, atomically: it is written to `<dir>.partial` and renamed, so a
+/// folder that exists is complete.
+pub fn save(dir: &Path, weights: &SaeWeights, interop: &SaelensInterop) -> Result<()> {
+    let (_, d_in, d_sae) = validate(weights, interop, &dir.display().to_string())?;
+    let order = interop.expected_tensors(d_in, d_sae);
     let partial = dir.with_extension("partial");
     if partial.exists() {
         std::fs::remove_dir_all(&partial)
@@ -166,8 +224,8 @@ pub fn save(dir: &Path, weights: &SaeWeights) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let meta = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
     let st = safetensors::serialize(views, Some(meta))?;
-    std::fs::write(partial.join(WEIGHTS_FILE), st)?;
-    std::fs::write(partial.join(CFG_FILE), &weights.cfg_json)?;
+    rdpbench_store::write_atomic(&partial.join(WEIGHTS_FILE), &st)?;
+    rdpbench_store::write_atomic(&partial.join(CFG_FILE), weights.cfg_json.as_bytes())?;
     if dir.exists() {
         std::fs::remove_dir_all(dir)
             .with_context(|| format!("cannot replace {}", dir.display()))?;
@@ -221,24 +279,35 @@ fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
-/// Loads and validates a SAELens folder.
-pub fn load(dir: &Path) -> Result<SaeFolder> {
+/// Loads and validates a SAELens folder, in the layout of the plugin that
+/// encodes it ([`plugin_for`]).
+pub fn load(dir: &Path, plugins: &PluginSet) -> Result<SaeFolder> {
     let cfg_path = dir.join(CFG_FILE);
-    let cfg_json = std::fs::read_to_string(&cfg_path)
+    let (_, cfg) = read_cfg(&cfg_path)?;
+    let plugin = plugin_for(plugins, &cfg).with_context(|| format!("{}", cfg_path.display()))?;
+    load_with_layout(dir, &plugin.cached_spec().saelens, plugin.id())
+}
+
+fn read_cfg(cfg_path: &Path) -> Result<(String, serde_json::Value)> {
+    let cfg_json = std::fs::read_to_string(cfg_path)
         .with_context(|| format!("cannot read {}", cfg_path.display()))?;
     let cfg: serde_json::Value = serde_json::from_str(&cfg_json)
         .with_context(|| format!("{} is not valid JSON", cfg_path.display()))?;
-    let architecture = cfg
-        .get("architecture")
-        .and_then(|a| a.as_str())
-        .unwrap_or("standard")
-        .to_string();
+    Ok((cfg_json, cfg))
+}
+
+/// Loads and validates a SAELens folder in the layout `interop` declares,
+/// recording `plugin` as the plugin that encodes it.
+pub fn load_with_layout(dir: &Path, interop: &SaelensInterop, plugin: &str) -> Result<SaeFolder> {
+    let cfg_path = dir.join(CFG_FILE);
+    let (cfg_json, cfg) = read_cfg(&cfg_path)?;
+    let architecture = architecture_of(&cfg);
     let (d_in, d_sae) = (
         cfg_dim(&cfg, "d_in", &cfg_path)?,
         cfg_dim(&cfg, "d_sae", &cfg_path)?,
     );
-    let expected = expected_tensors(&architecture, d_in, d_sae)
-        .with_context(|| format!("{}", cfg_path.display()))?;
+    check_cfg_fields(&cfg, interop, &cfg_path)?;
+    let expected = interop.expected_tensors(d_in, d_sae);
     let w_path = dir.join(WEIGHTS_FILE);
     let bytes =
         std::fs::read(&w_path).with_context(|| format!("cannot read {}", w_path.display()))?;
@@ -266,7 +335,7 @@ pub fn load(dir: &Path) -> Result<SaeFolder> {
         });
     }
     for extra in st.names() {
-        if !expected.iter().any(|(n, _)| n == &extra) {
+        if !expected.iter().any(|(n, _)| n == extra) {
             tracing::warn!(
                 "{}: ignoring tensor `{extra}` (not part of `{architecture}`)",
                 w_path.display()
@@ -274,11 +343,12 @@ pub fn load(dir: &Path) -> Result<SaeFolder> {
         }
     }
     let weights = SaeWeights { cfg_json, tensors };
-    validate(&weights, &dir.display().to_string())?;
+    validate(&weights, interop, &dir.display().to_string())?;
     Ok(SaeFolder {
         path: dir.to_path_buf(),
         cfg,
         architecture,
+        plugin: plugin.to_string(),
         d_in,
         d_sae,
         weights,
@@ -288,22 +358,40 @@ pub fn load(dir: &Path) -> Result<SaeFolder> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdpbench_sdk::sae::{Dim, SaelensCfgField, SaelensTensor, ValueType};
 
-    fn weights(arch: &str, d_in: usize, d_sae: usize) -> SaeWeights {
-        let mut tensors = Vec::new();
-        for (i, (name, shape)) in expected_tensors(arch, d_in, d_sae)
-            .unwrap()
+    /// A layout as a plugin would declare it: the standard four tensors
+    /// plus `extra` per-latent ones, and `k` in cfg.json when `needs_k`.
+    fn layout(extra: &[&str], needs_k: bool) -> SaelensInterop {
+        let mut tensors = SaelensInterop::standard_tensors();
+        tensors.extend(extra.iter().map(|n| SaelensTensor::new(n, &[Dim::DSae])));
+        SaelensInterop {
+            loads: Vec::new(),
+            tensors,
+            cfg_fields: if needs_k {
+                vec![SaelensCfgField {
+                    name: "k".into(),
+                    kind: ValueType::Int,
+                    range: None,
+                    description: "active latents per row".into(),
+                }]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn weights(interop: &SaelensInterop, arch: &str, d_in: usize, d_sae: usize) -> SaeWeights {
+        let tensors = interop
+            .expected_tensors(d_in, d_sae)
             .into_iter()
             .enumerate()
-        {
-            let n: usize = shape.iter().product();
-            let data = (0..n).map(|j| ((j * 7 + i) as f32).sin() / 3.0).collect();
-            tensors.push(NamedTensor {
-                name: name.into(),
-                shape,
-                data,
-            });
-        }
+            .map(|(i, (name, shape))| {
+                let n: usize = shape.iter().product();
+                let data = (0..n).map(|j| ((j * 7 + i) as f32).sin() / 3.0).collect();
+                NamedTensor { name, shape, data }
+            })
+            .collect();
         let cfg = serde_json::json!({"architecture": arch, "d_in": d_in, "d_sae": d_sae, "k": 2});
         SaeWeights {
             cfg_json: cfg.to_string(),
@@ -311,19 +399,32 @@ mod tests {
         }
     }
 
+    fn scratch(tag: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("rdpbench-saelens-{tag}-{}", std::process::id()))
+    }
+
     #[test]
-    fn every_architecture_round_trips_bit_identically() {
-        let tmp = std::env::temp_dir().join(format!("rdpbench-saelens-{}", std::process::id()));
-        for arch in SUPPORTED {
-            let w = weights(arch, 5, 7);
+    fn every_declared_layout_round_trips_bit_identically() {
+        let tmp = scratch("rt");
+        let layouts = [
+            ("standard", layout(&[], false)),
+            ("topk", layout(&[], true)),
+            ("jumprelu", layout(&["threshold"], false)),
+            ("my_arch", layout(&["gate", "scale"], false)),
+        ];
+        for (arch, l) in &layouts {
+            let w = weights(l, arch, 5, 7);
             let dir = tmp.join(arch);
-            save(&dir, &w).unwrap();
-            let back = load(&dir).unwrap();
+            save(&dir, &w, l).unwrap();
+            let back = load_with_layout(&dir, l, "p").unwrap();
             assert_eq!(back.weights.cfg_json, w.cfg_json);
-            assert_eq!(back.architecture, arch);
+            assert_eq!(
+                (back.architecture.as_str(), back.plugin.as_str()),
+                (*arch, "p")
+            );
+            assert_eq!(back.weights.tensors.len(), l.tensors.len());
             for (a, b) in back.weights.tensors.iter().zip(&w.tensors) {
-                assert_eq!(a.name, b.name);
-                assert_eq!(a.shape, b.shape);
+                assert_eq!((&a.name, &a.shape), (&b.name, &b.shape));
                 assert!(
                     a.data
                         .iter()
@@ -336,14 +437,14 @@ mod tests {
     }
 
     #[test]
-    fn wrong_shape_and_missing_tensor_are_named() {
-        let tmp = std::env::temp_dir().join(format!("rdpbench-saelens-bad-{}", std::process::id()));
-        let w = weights("jumprelu", 4, 6);
-        save(&tmp, &w).unwrap();
+    fn wrong_shape_missing_tensor_and_missing_cfg_field_are_named() {
+        let tmp = scratch("bad");
+        let jumprelu = layout(&["threshold"], false);
+        save(&tmp, &weights(&jumprelu, "jumprelu", 4, 6), &jumprelu).unwrap();
         // Claim a different width in cfg.json: every shape disagrees.
         let cfg = serde_json::json!({"architecture": "jumprelu", "d_in": 4, "d_sae": 8});
         std::fs::write(tmp.join(CFG_FILE), cfg.to_string()).unwrap();
-        let err = format!("{:#}", load(&tmp).unwrap_err());
+        let err = format!("{:#}", load_with_layout(&tmp, &jumprelu, "p").unwrap_err());
         assert!(
             err.contains("sae_weights.safetensors")
                 && err.contains("W_enc")
@@ -351,19 +452,29 @@ mod tests {
                 && err.contains("[4, 8]"),
             "{err}"
         );
-        // Gated needs tensors this file lacks.
+        // A layout that needs a tensor this file lacks.
         let cfg = serde_json::json!({"architecture": "gated", "d_in": 4, "d_sae": 6});
         std::fs::write(tmp.join(CFG_FILE), cfg.to_string()).unwrap();
-        let err = format!("{:#}", load(&tmp).unwrap_err());
+        let gated = layout(&["b_gate"], false);
+        let err = format!("{:#}", load_with_layout(&tmp, &gated, "p").unwrap_err());
         assert!(err.contains("b_gate") && err.contains("gated"), "{err}");
+        // A declared cfg.json field that is missing.
+        let err = format!(
+            "{:#}",
+            load_with_layout(&tmp, &layout(&[], true), "p").unwrap_err()
+        );
+        assert!(err.contains("`k`") && err.contains("cfg.json"), "{err}");
+        std::fs::remove_dir_all(&tmp).ok();
+    }
+
+    #[test]
+    fn a_folder_nobody_claims_is_refused_with_its_architecture() {
         let cfg = serde_json::json!({"architecture": "crosscoder", "d_in": 4, "d_sae": 6});
-        std::fs::write(tmp.join(CFG_FILE), cfg.to_string()).unwrap();
-        let err = format!("{:#}", load(&tmp).unwrap_err());
+        let err = format!("{:#}", plugin_for(&PluginSet::default(), &cfg).unwrap_err());
         assert!(
-            err.contains("crosscoder") && err.contains("cfg.json"),
+            err.contains("crosscoder") && err.contains("saelens.loads"),
             "{err}"
         );
-        std::fs::remove_dir_all(&tmp).ok();
     }
 
     #[test]
@@ -373,16 +484,4 @@ mod tests {
         assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
         assert!(f16_to_f32(0x7c00).is_infinite());
     }
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder,
-/// fsynced, then renamed over `path`.
-pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
 }

@@ -1,12 +1,12 @@
 //! `rdpbench check`: every loaded metric through every condition, over
 //! several seeds, into a [`CheckRun`].
 
-use rdpbench_plugin_host::PluginSet;
-use rdpbench_schema::results::check::{CheckRun, MetricResult, SCHEMA_VERSION, SeedLadders};
 use crate::work_queue::map_indexed;
 use anyhow::Result;
 use rdpbench_core::conditions::{CheckSettings, ConditionId, Workbench, check_metric};
 use rdpbench_core::toy::ToyConfig;
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_schema::results::check::{CheckRun, MetricResult, SCHEMA_VERSION, SeedLadders};
 use rdpbench_sdk::Metric;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

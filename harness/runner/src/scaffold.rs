@@ -1,20 +1,100 @@
-//! `rdpbench new metric NAME`: a ready-to-build metric crate, copied from
-//! `metrics/template` (embedded in the binary at build time).
+//! `rdpbench new metric NAME` and `rdpbench new sae NAME`: a ready-to-build
+//! plugin crate, copied from the in-tree template of its kind
+//! (`metrics/template` or `plugins/sae-template`, embedded in the binary at
+//! build time) with the package, id and type renamed.
+//!
+//! Inside the rdpbench workspace the crate keeps `workspace = true`
+//! dependencies (and `metrics/*` / `plugins/sae-*` make it a member).
+//! Anywhere else it is standalone: every workspace dependency is rewritten
+//! to what the workspace's own `Cargo.toml` pins (rdpbench crates by path to
+//! the sources this binary was built from), and it gets its own
+//! `[workspace]`.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
-const TEMPLATE_CARGO_TOML: &str = include_str!("../../../metrics/template/Cargo.toml");
-const TEMPLATE_LIB_RS: &str = include_str!("../../../metrics/template/src/lib.rs");
-const TEMPLATE_ID: &str = "label-entropy";
-const TEMPLATE_TYPE: &str = "LabelEntropy";
-const TEMPLATE_PACKAGE: &str = "rdpbench-metric-template";
-/// The SDK's source folder as this binary was built; used when the new crate
-/// lives outside the rdpbench workspace.
-const SDK_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugins/sdk");
+/// The workspace manifest this binary was built with: the versions and
+/// features a standalone plugin crate pins.
+const WORKSPACE_CARGO_TOML: &str = include_str!("../../../Cargo.toml");
+/// The workspace root as this binary was built.
+const WORKSPACE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
-/// Checks a metric name: 2-48 chars of `[a-z0-9-]`, starting with a letter,
-/// no leading/trailing/double dash.
+/// One kind of plugin the scaffold makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginKind {
+    Metric,
+    Sae,
+}
+
+/// An in-tree template crate.
+#[derive(Debug)]
+struct Template {
+    cargo_toml: &'static str,
+    lib_rs: &'static str,
+    /// The `id` the template declares, as a Rust string literal.
+    id_literal: &'static str,
+    /// The template's type name.
+    type_name: &'static str,
+    package: &'static str,
+    package_prefix: &'static str,
+    /// Where new in-tree crates of this kind go, relative to the workspace.
+    folder: &'static str,
+}
+
+impl PluginKind {
+    fn template(self) -> Template {
+        match self {
+            PluginKind::Metric => Template {
+                cargo_toml: include_str!("../../../metrics/template/Cargo.toml"),
+                lib_rs: include_str!("../../../metrics/template/src/lib.rs"),
+                id_literal: "\"label-entropy\"",
+                type_name: "LabelEntropy",
+                package: "rdpbench-metric-template",
+                package_prefix: "rdpbench-metric-",
+                folder: "metrics",
+            },
+            PluginKind::Sae => Template {
+                cargo_toml: include_str!("../../../plugins/sae-template/Cargo.toml"),
+                lib_rs: include_str!("../../../plugins/sae-template/src/lib.rs"),
+                id_literal: "\"template\"",
+                type_name: "Template",
+                package: "rdpbench-sae-template",
+                package_prefix: "rdpbench-sae-",
+                folder: "plugins",
+            },
+        }
+    }
+
+    /// `metric` or `sae`, as the command line spells it.
+    pub fn word(self) -> &'static str {
+        match self {
+            PluginKind::Metric => "metric",
+            PluginKind::Sae => "sae",
+        }
+    }
+
+    /// The folder name of a new crate `name`: `NAME` or `sae-NAME`.
+    pub fn crate_folder(self, name: &str) -> String {
+        match self {
+            PluginKind::Metric => name.to_string(),
+            PluginKind::Sae => format!("sae-{name}"),
+        }
+    }
+
+    /// The in-workspace folder of a new crate `name`: `metrics/NAME` or `plugins/sae-NAME`.
+    pub fn workspace_folder(self, root: &Path, name: &str) -> PathBuf {
+        root.join(self.template().folder)
+            .join(self.crate_folder(name))
+    }
+
+    /// The package name of a new crate `name`.
+    pub fn package(self, name: &str) -> String {
+        format!("{}{name}", self.template().package_prefix)
+    }
+}
+
+/// Checks a plugin name: 2-48 chars of `[a-z0-9-]`, starting with a letter,
+/// no leading/trailing/double dash, not `template`.
 pub fn validate_name(name: &str) -> Result<()> {
     let ok = (2..=48).contains(&name.len())
         && name.as_bytes()[0].is_ascii_lowercase()
@@ -25,7 +105,7 @@ pub fn validate_name(name: &str) -> Result<()> {
         && !name.contains("--");
     if !ok {
         bail!(
-            "metric name {name:?} is not valid: use 2-48 characters of a-z, 0-9 and single \
+            "plugin name {name:?} is not valid: use 2-48 characters of a-z, 0-9 and single \
              dashes, starting with a letter (e.g. `my-metric`)"
         );
     }
@@ -65,45 +145,113 @@ pub fn find_workspace_root(start: &Path) -> Option<PathBuf> {
     None
 }
 
-/// The files of a new metric crate: `(relative path, contents)`.
-/// `in_workspace` keeps `workspace = true` dependencies; otherwise the crate
-/// is standalone and depends on the SDK by path.
-pub fn render(name: &str, in_workspace: bool) -> Result<Vec<(PathBuf, String)>> {
-    validate_name(name)?;
-    let camel = camel_case(name);
-    let mut cargo = TEMPLATE_CARGO_TOML
-        .replace(TEMPLATE_PACKAGE, &format!("rdpbench-metric-{name}"))
-        .lines()
-        .map(|l| {
-            if l.starts_with("description") {
-                format!("description = \"rdpbench metric plugin: {name}.\"")
-            } else {
-                l.to_string()
+/// `NAME.workspace = true` / `NAME = { workspace = true, features = [...] }`
+/// as the standalone dependency the workspace pins: rdpbench crates by
+/// absolute path, others by version, features kept.
+fn standalone_dependency(line: &str, workspace: &toml::Table) -> Result<String> {
+    let (name, rest) = line
+        .split_once('=')
+        .map(|(n, r)| (n.trim(), r.trim()))
+        .unwrap_or((line.trim(), ""));
+    let name = name.trim_end_matches(".workspace").trim();
+    let pinned = workspace
+        .get("workspace")
+        .and_then(|w| w.get("dependencies"))
+        .and_then(|d| d.get(name))
+        .with_context(|| {
+            format!("the template depends on `{name}`, which the workspace does not pin")
+        })?;
+    let mut spec = match pinned {
+        toml::Value::String(v) => {
+            let mut t = toml::Table::new();
+            t.insert("version".into(), v.clone().into());
+            t
+        }
+        toml::Value::Table(t) => t.clone(),
+        other => bail!("workspace dependency `{name}` is {other}, not a version or a table"),
+    };
+    if let Some(toml::Value::String(p)) = spec.get("path").cloned() {
+        let abs = std::fs::canonicalize(Path::new(WORKSPACE_DIR).join(&p)).with_context(|| {
+            format!("the rdpbench sources of `{name}` are not at {WORKSPACE_DIR}/{p}")
+        })?;
+        spec.insert("path".into(), abs.display().to_string().into());
+        spec.remove("version");
+    }
+    if rest.starts_with('{') {
+        let inline: toml::Table = format!("x = {rest}")
+            .parse::<toml::Table>()
+            .with_context(|| format!("cannot read the template's dependency line `{line}`"))?
+            .remove("x")
+            .and_then(|v| v.as_table().cloned())
+            .unwrap_or_default();
+        for (k, v) in inline {
+            if k != "workspace" {
+                spec.insert(k, v);
             }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+        }
+    }
+    let value = toml::Value::Table(spec);
+    Ok(format!("{name} = {value}"))
+}
+
+/// The files of a new plugin crate: `(relative path, contents)`.
+/// `in_workspace` keeps `workspace = true` dependencies; otherwise the crate
+/// is standalone (see the module docs).
+pub fn render(kind: PluginKind, name: &str, in_workspace: bool) -> Result<Vec<(PathBuf, String)>> {
+    validate_name(name)?;
+    let t = kind.template();
+    let camel = camel_case(name);
+    let workspace: toml::Table = WORKSPACE_CARGO_TOML
+        .parse()
+        .context("the embedded workspace Cargo.toml is not TOML")?;
+    let mut lines = Vec::new();
+    for l in t.cargo_toml.lines() {
+        let line = if l.starts_with("name = ") {
+            format!("name = \"{}\"", kind.package(name))
+        } else if l.starts_with("description") {
+            format!("description = \"rdpbench {} plugin: {name}.\"", kind.word())
+        } else if !in_workspace
+            && (l.contains(".workspace = true") || l.contains("workspace = true,"))
+        {
+            if l.trim_start().starts_with('#') {
+                l.to_string()
+            } else {
+                standalone_dependency(l, &workspace)?
+            }
+        } else {
+            l.to_string()
+        };
+        lines.push(line);
+    }
+    let mut cargo = lines.join("\n");
     cargo.push('\n');
     if !in_workspace {
-        let sdk = std::fs::canonicalize(SDK_DIR)
-            .with_context(|| format!("the rdpbench SDK sources are not at {SDK_DIR}"))?;
-        cargo = cargo
-            .replace(
-                "rdpbench-sdk.workspace = true",
-                &format!(
-                    "rdpbench-sdk = {{ path = {:?} }}",
-                    sdk.display().to_string()
-                ),
-            )
-            .replace("anyhow.workspace = true", "anyhow = \"1\"");
+        // `[lints] workspace = true` has no workspace to inherit from.
+        cargo = cargo.replace("[lints]\nworkspace = true\n", "");
         cargo.push_str("\n# Standalone: not part of the rdpbench workspace.\n[workspace]\n");
+        if let Some(profile) = workspace.get("profile") {
+            // rdpbench's own build profiles (dependencies optimised even in
+            // debug builds: candle at opt-level 0 is ~100x slower), so the
+            // crate builds like the in-tree plugins.
+            let mut t = toml::Table::new();
+            t.insert("profile".into(), profile.clone());
+            cargo.push_str("\n# rdpbench's build profiles.\n");
+            cargo.push_str(&toml::to_string(&t).context("cannot write the build profiles")?);
+        }
     }
-    let lib = TEMPLATE_LIB_RS
-        .replace(&format!("\"{TEMPLATE_ID}\""), &format!("\"{name}\""))
-        .replace(TEMPLATE_TYPE, &camel);
+    let lib = t
+        .lib_rs
+        .replace(t.id_literal, &format!("\"{name}\""))
+        .replace(t.type_name, &camel)
+        .replace(
+            &t.package.replace('-', "_"),
+            &kind.package(name).replace('-', "_"),
+        );
     let lib = format!(
-        "// Scaffolded by `rdpbench new metric {name}` from the label-entropy template:\n\
-         // edit spec() and compute(), keep export_plugin! last.\n{lib}"
+        "// Scaffolded by `rdpbench new {} {name}` from {}: edit spec() and the\n\
+         // math; keep export_plugin! last.\n{lib}",
+        kind.word(),
+        t.package
     );
     Ok(vec![
         (PathBuf::from("Cargo.toml"), cargo),
@@ -111,8 +259,9 @@ pub fn render(name: &str, in_workspace: bool) -> Result<Vec<(PathBuf, String)>> 
     ])
 }
 
-/// Writes the new crate to `dest` (which must not exist) and returns the files written.
-pub fn create(name: &str, dest: &Path) -> Result<Vec<PathBuf>> {
+/// Writes the new crate to `dest` (which must not exist) and returns the
+/// files written; each is written atomically.
+pub fn create(kind: PluginKind, name: &str, dest: &Path) -> Result<Vec<PathBuf>> {
     if dest.exists() {
         bail!(
             "{} already exists; choose another name or --dir",
@@ -125,13 +274,13 @@ pub fn create(name: &str, dest: &Path) -> Result<Vec<PathBuf>> {
         std::env::current_dir()?.join(dest)
     };
     let in_workspace = abs_dest.parent().and_then(find_workspace_root).is_some();
-    let files = render(name, in_workspace)?;
+    let files = render(kind, name, in_workspace)?;
     let mut written = Vec::new();
     for (rel, text) in files {
         let path = dest.join(rel);
         std::fs::create_dir_all(path.parent().expect("file has a parent"))
             .with_context(|| format!("cannot create {}", dest.display()))?;
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        rdpbench_store::write_atomic(&path, text.as_bytes())?;
         written.push(path);
     }
     Ok(written)
@@ -151,8 +300,8 @@ mod tests {
     }
 
     #[test]
-    fn render_renames_package_id_and_type() {
-        let files = render("my-metric", true).unwrap();
+    fn metric_render_renames_package_id_and_type() {
+        let files = render(PluginKind::Metric, "my-metric", true).unwrap();
         let cargo = &files[0].1;
         let lib = &files[1].1;
         assert!(cargo.contains("name = \"rdpbench-metric-my-metric\""));
@@ -161,8 +310,41 @@ mod tests {
         assert!(lib.contains("pub struct MyMetric;"));
         assert!(lib.contains("export_plugin!(metrics: [MyMetric])"));
         assert!(!lib.contains("LabelEntropy"));
-        let standalone = render("my-metric", false).unwrap();
-        assert!(standalone[0].1.contains("rdpbench-sdk = { path = "));
-        assert!(standalone[0].1.contains("[workspace]"));
+    }
+
+    #[test]
+    fn standalone_crates_pin_what_the_workspace_pins() {
+        for kind in [PluginKind::Metric, PluginKind::Sae] {
+            let files = render(kind, "my-plugin", false).unwrap();
+            let cargo: toml::Table = files[0].1.parse().expect("valid TOML");
+            assert!(cargo.contains_key("workspace"), "{kind:?}: own [workspace]");
+            assert!(
+                cargo.contains_key("profile"),
+                "{kind:?}: rdpbench's profiles"
+            );
+            assert!(!cargo.contains_key("lints"), "{kind:?}: no inherited lints");
+            let deps = cargo["dependencies"].as_table().unwrap();
+            for (name, spec) in deps {
+                let t = spec.as_table().unwrap_or_else(|| panic!("{name}: {spec}"));
+                assert!(!t.contains_key("workspace"), "{kind:?}: {name} inherits");
+                if name.starts_with("rdpbench-") {
+                    let p = t["path"].as_str().unwrap();
+                    assert!(Path::new(p).join("Cargo.toml").is_file(), "{name}: {p}");
+                } else {
+                    assert!(t.contains_key("version"), "{kind:?}: {name} has no version");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sae_render_renames_package_id_and_type() {
+        let files = render(PluginKind::Sae, "my-sae", true).unwrap();
+        let (cargo, lib) = (&files[0].1, &files[1].1);
+        assert!(cargo.contains("name = \"rdpbench-sae-my-sae\""));
+        assert!(lib.contains("id: \"my-sae\".into()"), "{lib}");
+        assert!(lib.contains("pub struct MySae;"));
+        assert!(lib.contains("CandleSae(MySae)"));
+        assert!(!lib.contains("id: \"template\""));
     }
 }

@@ -312,6 +312,15 @@ pub struct SaelensCfgField {
     pub description: String,
 }
 
+impl SaelensCfgField {
+    /// Checks a `cfg.json` value against the declared type and range;
+    /// the error names the field.
+    pub fn check(&self, v: &serde_json::Value) -> anyhow::Result<()> {
+        check_value(v, self.kind, self.range.as_ref())
+            .map_err(|e| anyhow::anyhow!("field `{}` {e}", self.name))
+    }
+}
+
 /// How an architecture's weights map to SAELens v6 folders (`cfg.json` +
 /// `sae_weights.safetensors`). The architecture string it *saves* under is
 /// [`SaeSpec::saelens_architecture`].

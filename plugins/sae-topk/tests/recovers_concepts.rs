@@ -3,8 +3,8 @@
 //! within a CPU-minute. Trained in-process through the same SDK loop the
 //! plugin library runs.
 
-use rdpbench::train::{evaluate_on_toy, train_on_toy};
 use rdpbench_core::toy::{GroupsConfig, ToyConfig, ToyModel};
+use rdpbench_runner::train::{evaluate_on_toy, train_on_toy};
 use rdpbench_sae_topk::TopK;
 use rdpbench_sdk::NoProgress;
 use rdpbench_train::CandleSae;

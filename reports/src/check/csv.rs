@@ -1,8 +1,8 @@
 //! `check.csv`: one row per verdict.
 
 use crate::Exporter;
-use rdpbench_store::ResultFile;
 use rdpbench_schema::results::CheckRun;
+use rdpbench_store::ResultFile;
 
 #[derive(Debug)]
 pub struct Csv;

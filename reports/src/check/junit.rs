@@ -3,9 +3,9 @@
 //! evidence; n/a and vacuous verdicts are skipped cases.
 
 use crate::Exporter;
-use rdpbench_store::ResultFile;
-use rdpbench_schema::results::CheckRun;
 use rdpbench_core::conditions::{Status, Verdict};
+use rdpbench_schema::results::CheckRun;
+use rdpbench_store::ResultFile;
 use std::fmt::Write;
 
 #[derive(Debug)]

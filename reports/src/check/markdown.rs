@@ -3,9 +3,9 @@
 
 use super::matrix_cell;
 use crate::Exporter;
-use rdpbench_store::ResultFile;
-use rdpbench_schema::results::CheckRun;
 use rdpbench_core::conditions::ConditionId;
+use rdpbench_schema::results::CheckRun;
+use rdpbench_store::ResultFile;
 use std::fmt::Write;
 
 #[derive(Debug)]

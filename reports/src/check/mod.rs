@@ -7,8 +7,8 @@ mod markdown;
 mod text;
 
 use crate::Exporter;
-use rdpbench_store::ResultFile;
 use rdpbench_schema::results::CheckRun;
+use rdpbench_store::ResultFile;
 
 pub use self::csv::Csv;
 pub use self::junit::JUnit;

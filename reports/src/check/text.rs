@@ -3,9 +3,9 @@
 //! `AND/OR/growing`; `*` marks a family the metric is structurally blind to.
 
 use crate::Exporter;
-use rdpbench_store::ResultFile;
-use rdpbench_schema::results::CheckRun;
 use rdpbench_core::conditions::{ConditionId, MetricReport, Status};
+use rdpbench_schema::results::CheckRun;
+use rdpbench_store::ResultFile;
 
 #[derive(Debug)]
 pub struct Text;

@@ -4,12 +4,12 @@
 use super::chart::{self, ChartSpec, Point, Series};
 use super::data::*;
 use super::inputs::ReportInputs;
-use rdpbench_schema::results::check::{CheckRun, MetricResult, SeedLadders};
 use rdpbench_core::conditions::verdict::num;
 use rdpbench_core::conditions::{
     Comparison, ConditionId, ConditionSummary, Status, Tolerance, Verdict,
 };
 use rdpbench_core::toy::{LadderFamily, Merge, MergeKind, RungSummary};
+use rdpbench_schema::results::check::{CheckRun, MetricResult, SeedLadders};
 
 /// The CSS class (and legend key) of a status; a failure on a family the
 /// metric is structurally blind to is `blind`, apart from real failures.

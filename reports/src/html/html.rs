@@ -11,19 +11,13 @@ use super::build::build;
 use super::data::ReportData;
 use super::inputs::ReportInputs;
 use crate::Exporter;
-use rdpbench_store::ResultFile;
 use anyhow::{Context, Result};
+use rdpbench_store::ResultFile;
 
 /// The templates, by the names they include each other with.
 pub const TEMPLATES: [(&str, &str); 3] = [
-    (
-        "report.html",
-        include_str!("../../templates/report.html"),
-    ),
-    (
-        "macros.html",
-        include_str!("../../templates/macros.html"),
-    ),
+    ("report.html", include_str!("../../templates/report.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
     ("report.css", include_str!("../../templates/report.css")),
 ];
 

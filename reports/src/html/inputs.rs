@@ -5,12 +5,12 @@
 //! section whose input is missing says what produces it.
 
 use anyhow::{Context, Result};
+use rdpbench_schema::results::CheckRun;
 use rdpbench_schema::results::bench::BenchRun;
 use rdpbench_schema::results::rdp::RdpReport;
 use rdpbench_schema::results::real::RealRun;
 use rdpbench_schema::results::train::SweepSummary;
 use rdpbench_schema::results::validity::ValidityRun;
-use rdpbench_schema::results::CheckRun;
 use rdpbench_store::{ResultFile, Stage, Status, StoreReader};
 use std::path::Path;
 

@@ -7,8 +7,8 @@
 
 use super::data::{ExtraSection, SectionContent, Table};
 use crate::bench::format_ns;
-use rdpbench_schema::results::bench::BenchRun;
 use crate::real::{OUTSIDE_MARK, OUTSIDE_NOTE, format_estimate};
+use rdpbench_schema::results::bench::BenchRun;
 use rdpbench_schema::results::real::{Estimate, RealRun};
 use rdpbench_schema::results::validity::{RhoEstimate, SaeScore};
 

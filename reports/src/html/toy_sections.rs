@@ -5,9 +5,9 @@
 
 use super::chart::{self, ChartSpec, Point, Series};
 use super::data::{ExtraSection, SectionContent, Table};
+use rdpbench_core::conditions::verdict::num;
 use rdpbench_schema::results::rdp::RdpReport;
 use rdpbench_schema::results::train::{JobOutcome, SweepSummary};
-use rdpbench_core::conditions::verdict::num;
 
 /// What produces `train.json`.
 pub const NEEDS_TRAIN: &str =

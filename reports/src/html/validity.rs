@@ -4,8 +4,8 @@
 
 use super::chart::{self, ChartSpec, Point, Series};
 use super::data::{ExtraSection, Leaderboard, SectionContent, Table};
-use rdpbench_schema::results::validity::ValidityRun;
 use rdpbench_core::conditions::verdict::num;
+use rdpbench_schema::results::validity::ValidityRun;
 
 fn fmt(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_string(), num)

@@ -3,8 +3,8 @@
 //! discriminability repeat on each of its rows. Empty cells are undefined.
 
 use crate::Exporter;
-use rdpbench_store::ResultFile;
 use rdpbench_schema::results::validity::{SaeScore, ValidityRun};
+use rdpbench_store::ResultFile;
 
 #[derive(Debug)]
 pub struct ValidityCsv;

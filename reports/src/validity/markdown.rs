@@ -3,11 +3,11 @@
 //! metric × condition matrix of a check run with the validity columns.
 
 use crate::Exporter;
-use rdpbench_store::ResultFile;
 use crate::check::matrix_cell;
+use rdpbench_core::conditions::ConditionId;
 use rdpbench_schema::results::CheckRun;
 use rdpbench_schema::results::validity::{MetricValidity, ValidityRun};
-use rdpbench_core::conditions::ConditionId;
+use rdpbench_store::ResultFile;
 use std::fmt::Write;
 
 #[derive(Debug)]

@@ -5,8 +5,8 @@ mod csv;
 mod markdown;
 
 use crate::Exporter;
-use rdpbench_store::ResultFile;
 use rdpbench_schema::results::validity::ValidityRun;
+use rdpbench_store::ResultFile;
 
 pub use self::csv::ValidityCsv;
 pub use self::markdown::{ValidityMarkdown, verdicts_with_validity};

@@ -6,15 +6,15 @@ use super::results;
 use super::setup::discover_metrics;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
+use rdpbench_reports::bench::format_ns;
 use rdpbench_runner::bench::{
     BenchObserver, BenchRows, BenchRun, CriterionOutput, build_cases, run_bench, train_bench_saes,
 };
-use rdpbench_reports::bench::format_ns;
 use rdpbench_runner::train::{SweepObserver, TrainJob};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
-use rdpbench_store::{CRITERION_LOG, ResultDir, Stage, StageWriter, Store};
 use rdpbench_sdk::{NoProgress, TrainObserver};
+use rdpbench_store::{CRITERION_LOG, ResultDir, Stage, StageWriter, Store};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -5,10 +5,10 @@
 
 use super::plugins::out;
 use anyhow::Result;
-use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_reports::compare::{
     DEFAULT_NOISE_THRESHOLD, RunFiles, compare_runs, render_markdown, render_text,
 };
+use rdpbench_schema::exit::{Exit, usage_error};
 use std::path::PathBuf;
 
 /// Extra reasons for exit 5.

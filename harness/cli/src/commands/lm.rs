@@ -6,10 +6,10 @@
 
 use super::plugins::out;
 use anyhow::Result;
-use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_lm::activation_cache::{self, ExtractSettings};
 use rdpbench_lm::activation_model::{ActivationModel, MiniLm};
 use rdpbench_lm::{BpeTokenizer, GgufFile, Llama, brown, corpus, real_data};
+use rdpbench_schema::exit::{Exit, usage_error};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -16,6 +16,7 @@ mod train;
 mod validity;
 
 use clap::{Parser, Subcommand};
+use rdpbench_runner::scaffold::PluginKind;
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, classify, usage_error};
 use std::path::{Path, PathBuf};
@@ -115,8 +116,18 @@ enum NewCommand {
     Metric {
         /// Metric id, e.g. `my-metric`.
         name: String,
-        /// Destination folder (default: metrics/NAME in the rdpbench workspace).
-        #[arg(long)]
+        /// Parent folder of a standalone crate, created as DIR/NAME
+        /// (default: metrics/NAME in the rdpbench workspace).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// An SAE-architecture plugin crate, from plugins/sae-template.
+    Sae {
+        /// Architecture id, e.g. `my-sae`.
+        name: String,
+        /// Parent folder of a standalone crate, created as DIR/sae-NAME
+        /// (default: plugins/sae-NAME in the rdpbench workspace).
+        #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
 }
@@ -181,13 +192,19 @@ pub fn run() -> Exit {
         Command::Validity(args) => {
             load_config(cli.config.as_deref()).and_then(|c| validity::validity(c, args))
         }
-        Command::CheckWorker => {
-            rdpbench_plugin_host::isolate::run_worker(std::io::stdin().lock(), std::io::stdout().lock())
-                .map(|()| Exit::Ok)
-        }
+        Command::CheckWorker => rdpbench_plugin_host::isolate::run_worker(
+            std::io::stdin().lock(),
+            std::io::stdout().lock(),
+        )
+        .map(|()| Exit::Ok),
         Command::Lm(cmd) => lm::lm(cmd),
         Command::Real(args) => load_config(cli.config.as_deref()).and_then(|c| real::real(c, args)),
-        Command::New(NewCommand::Metric { name, dir }) => plugins::new_metric(&name, dir),
+        Command::New(NewCommand::Metric { name, dir }) => {
+            plugins::new_plugin(PluginKind::Metric, &name, dir)
+        }
+        Command::New(NewCommand::Sae { name, dir }) => {
+            plugins::new_plugin(PluginKind::Sae, &name, dir)
+        }
         Command::Config { effective } => {
             if effective {
                 load_config(cli.config.as_deref()).and_then(|c| {

@@ -1,10 +1,10 @@
 //! `rdpbench plugins list|inspect` and `rdpbench new metric`.
 
 use anyhow::{Context, Result};
+use rdpbench_plugin_host::{PluginSearch, PluginSet};
+use rdpbench_runner::scaffold::{self, PluginKind};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
-use rdpbench_plugin_host::{PluginSearch, PluginSet};
-use rdpbench_runner::scaffold;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -193,25 +193,41 @@ pub fn inspect(path: &Path, json: bool) -> Result<Exit> {
     Ok(report_errors(&set))
 }
 
-pub fn new_metric(name: &str, dir: Option<PathBuf>) -> Result<Exit> {
+/// `rdpbench new metric|sae NAME [--dir PARENT]`: scaffolds a plugin crate
+/// in the workspace (`metrics/NAME`, `plugins/sae-NAME`) or, with `--dir`,
+/// a standalone crate in `PARENT/NAME` (`PARENT/sae-NAME`).
+pub fn new_plugin(kind: PluginKind, name: &str, dir: Option<PathBuf>) -> Result<Exit> {
     scaffold::validate_name(name).map_err(usage_error)?;
     let dest = match dir {
-        Some(d) => d,
+        Some(parent) => parent.join(kind.crate_folder(name)),
         None => {
             let cwd = std::env::current_dir()?;
             let root = scaffold::find_workspace_root(&cwd)
-                .context("not inside the rdpbench workspace: pass --dir DIR for a standalone crate")
+                .context(
+                    "not inside the rdpbench workspace: pass --dir PARENT for a standalone crate",
+                )
                 .map_err(usage_error)?;
-            root.join("metrics").join(name)
+            kind.workspace_folder(&root, name)
         }
     };
-    let files = scaffold::create(name, &dest).map_err(usage_error)?;
+    let files = scaffold::create(kind, name, &dest).map_err(usage_error)?;
     for f in &files {
         eprintln!("created {}", f.display());
     }
-    eprintln!(
-        "next: `cargo build` (in the workspace: `cargo build -p rdpbench-metric-{name}`), then \
-         `rdpbench plugins list`"
-    );
+    let package = kind.package(name);
+    let lib = package.replace('-', "_");
+    let in_workspace = scaffold::find_workspace_root(&dest).is_some();
+    if in_workspace {
+        eprintln!(
+            "next: `cargo build --release -p {package}`, then `rdpbench plugins list` (the workspace's build folder is searched)"
+        );
+    } else {
+        eprintln!(
+            "next: `cargo build --release --manifest-path {}/Cargo.toml`, then \
+             `RDPBENCH_PLUGIN_PATH={}/target/release rdpbench plugins list` (finds lib{lib}.so)",
+            dest.display(),
+            dest.display()
+        );
+    }
     Ok(Exit::Ok)
 }

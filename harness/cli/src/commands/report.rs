@@ -66,7 +66,10 @@ pub fn report(config: Config, args: ReportArgs) -> Result<Exit> {
             let mut md = Markdown.render(check()?)?;
             if let Some(v) = &inputs.validity {
                 md.push_str("\n## Verdicts and validity on trained SAEs\n\n");
-                md.push_str(&rdpbench_reports::validity::verdicts_with_validity(check()?, v));
+                md.push_str(&rdpbench_reports::validity::verdicts_with_validity(
+                    check()?,
+                    v,
+                ));
             }
             if let Some(r) = &inputs.real {
                 md.push('\n');

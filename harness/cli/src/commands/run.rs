@@ -68,7 +68,8 @@ fn real_bench_stage(store: &mut Store, config: &Config, cache: &std::path::Path)
             &dir.join(ResultFile::RealJson.path()).display().to_string(),
         )?,
         None => {
-            let reason = "needs the real stage's results (real.json), which this run did not produce";
+            let reason =
+                "needs the real stage's results (real.json), which this run did not produce";
             store.mark(Stage::RealBench, Status::NotRun, reason)?;
             anyhow::bail!("{reason}");
         }

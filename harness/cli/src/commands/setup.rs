@@ -5,9 +5,9 @@
 use super::plugins::{report_errors, search_of};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
+use rdpbench_plugin_host::PluginSet;
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
-use rdpbench_plugin_host::PluginSet;
 
 /// Discovers the plugins, prints their load errors, and keeps the metrics
 /// `requested` names (empty: `[plugins].metrics`; that empty too: all).

@@ -100,7 +100,9 @@ pub fn train_in(store: &mut Store, config: Config, args: TrainArgs) -> Result<Ex
     }
     if !args.sparsity.is_empty() {
         for arch in &settings.architectures {
-            settings.sparsity.insert(arch.clone(), args.sparsity.clone());
+            settings
+                .sparsity
+                .insert(arch.clone(), args.sparsity.clone());
         }
     }
     if !args.seeds.is_empty() {
@@ -111,8 +113,7 @@ pub fn train_in(store: &mut Store, config: Config, args: TrainArgs) -> Result<Ex
     }
     let plugins = PluginSet::discover(&search_of(&config));
     let exit = report_errors(&plugins);
-    let jobs =
-        jobs(&settings, &config.toy, &|a| plugins.sparsity_knob(a)).map_err(usage_error)?;
+    let jobs = jobs(&settings, &config.toy, &|a| plugins.sparsity_knob(a)).map_err(usage_error)?;
     let bar = ProgressBar::with_draw_target(
         Some(settings.steps),
         indicatif::ProgressDrawTarget::stderr(),

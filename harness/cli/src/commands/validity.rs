@@ -113,7 +113,10 @@ pub fn validity_in(store: &mut Store, mut config: Config, args: ValidityArgs) ->
         // With vouched check results beside it: the metric × condition verdicts plus ρ.
         let check = store.read_vouched(ResultFile::CheckJson)?.map(|bytes| {
             let origin = dir.join(ResultFile::CheckJson.path());
-            CheckRun::parse(&String::from_utf8_lossy(&bytes), &origin.display().to_string())
+            CheckRun::parse(
+                &String::from_utf8_lossy(&bytes),
+                &origin.display().to_string(),
+            )
         });
         match check {
             Some(Ok(check)) => {

@@ -16,14 +16,14 @@
 //! with the cache's token labels. Real data has no true directions, so
 //! those are a zero placeholder and oracle metrics are not benchmarked.
 
-use rdpbench_schema::results::bench::BenchSae;
-use rdpbench_schema::settings::BenchSettings;
-use rdpbench_plugin_host::PluginSet;
 use crate::real::{DocumentSplit, HeldOut, RealJob, RealSettings, load_held_out, open_manifest};
-use rdpbench_plugin_host::saelens::{self, SaeFolder};
 use crate::train::{EVAL_DRAW, SweepObserver, TrainSettings, jobs, matrix, run_sweep};
 use anyhow::{Context, Result};
 use rdpbench_core::toy::{EvalCase, ToyConfig, ToyModel};
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_plugin_host::saelens::{self, SaeFolder};
+use rdpbench_schema::results::bench::BenchSae;
+use rdpbench_schema::settings::BenchSettings;
 use rdpbench_sdk::{CsrMatrix, DenseMatrix, SaeArchitecture};
 use std::path::{Path, PathBuf};
 
@@ -59,7 +59,8 @@ pub fn train_bench_saes(
         eval_samples: 2048,
         ..train.clone()
     };
-    let jobs = jobs(&settings, toy, &|a| plugins.sparsity_knob(a)).context("[bench]: cannot plan the benchmark SAEs")?;
+    let jobs = jobs(&settings, toy, &|a| plugins.sparsity_knob(a))
+        .context("[bench]: cannot plan the benchmark SAEs")?;
     let summary = run_sweep(plugins, &jobs, settings.eval_samples, dir, observer)
         .context("training the benchmark SAEs")?;
     Ok(summary.jobs.into_iter().map(|o| o.folder).collect())
@@ -268,22 +269,10 @@ pub fn build_cases(
     let mut cases = Vec::new();
     let loaded: Vec<SaeFolder> = folders
         .iter()
-        .map(|f| saelens::load(f))
+        .map(|f| saelens::load(f, plugins))
         .collect::<Result<_>>()?;
     for (i, folder) in loaded.iter().enumerate() {
-        let plugin_id = saelens::plugin_for(&folder.architecture)
-            .with_context(|| format!("{}", folder.path.display()))?;
-        let sae = plugins
-            .saes
-            .iter()
-            .find(|s| s.id() == plugin_id)
-            .with_context(|| {
-                format!(
-                    "{}: architecture `{}` needs the `{plugin_id}` SAE plugin to encode, and it is not loaded; build the plugins with `cargo build --release --workspace`",
-                    folder.path.display(),
-                    folder.architecture
-                )
-            })?;
+        let sae = plugins.sae(&folder.plugin)?;
         let decoder = matrix(&folder.weights, "W_dec")?;
         let encoder = matrix(&folder.weights, "W_enc")?;
         let same_width = loaded.iter().filter(|f| f.d_sae == folder.d_sae).count() > 1;

@@ -22,17 +22,17 @@ pub mod output;
 
 pub use cases::{BenchCase, BenchRows, build_cases, train_bench_saes};
 pub use fit::fit_scaling;
-pub use rdpbench_schema::results::bench::{ScalingFit, SizePoint};
 pub use output::CriterionOutput;
 pub use rdpbench_schema::results::bench::{
     BENCH_FILE, BENCH_SCHEMA_VERSION, BenchRun, BenchSae, MetricBench, SizeResult,
 };
+pub use rdpbench_schema::results::bench::{ScalingFit, SizePoint};
 pub use rdpbench_schema::settings::BenchSettings;
 
-use rdpbench_plugin_host::PluginSet;
 use anyhow::Result;
 use criterion::{BenchmarkId, Criterion};
 use rdpbench_core::eval::{applicable, metric_input};
+use rdpbench_plugin_host::PluginSet;
 use rdpbench_sdk::{Metric, MetricOutput};
 use std::path::Path;
 use std::time::Duration;

@@ -9,7 +9,6 @@
 //! the resamples where it is defined (quantiles by linear interpolation,
 //! `rdpbench_core::conditions::stats::quantile`).
 
-
 use rdpbench_core::rng::Rng;
 use std::ops::Range;
 
@@ -38,6 +37,7 @@ pub fn rows_of(units: &[Range<usize>], picks: &[usize]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdpbench_schema::results::real::Estimate;
 
     #[test]
     fn rows_follow_whole_documents_in_draw_order() {

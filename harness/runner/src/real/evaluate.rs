@@ -4,14 +4,14 @@
 //! ([`super::bootstrap`]).
 
 use super::bootstrap::rows_of;
-use rdpbench_schema::results::real::{Estimate, MetricScore, Quality};
 use super::heldout::HeldOut;
-use rdpbench_plugin_host::LoadedMetric;
 use crate::train::matrix;
 use crate::validity::{SaeScore, score_metric};
 use anyhow::{Context, Result};
 use rdpbench_core::eval::{reads_rows, take_rows};
 use rdpbench_core::toy::{EvalCase, reconstruct};
+use rdpbench_plugin_host::LoadedMetric;
+use rdpbench_schema::results::real::{Estimate, MetricScore, Quality};
 use rdpbench_sdk::train::distortion::Distortion;
 use rdpbench_sdk::{CsrMatrix, DenseMatrix, SaeArchitecture, SaeWeights};
 use std::ops::Range;

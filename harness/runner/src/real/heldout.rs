@@ -2,10 +2,10 @@
 //! capped at `eval_tokens` tokens, with token-level concept labels.
 
 use super::source::open_manifest;
-use rdpbench_schema::results::real::DocumentSplit;
 use anyhow::{Context, Result, ensure};
 use rdpbench_core::rng::Rng;
 use rdpbench_lm::activation_cache::read_shard;
+use rdpbench_schema::results::real::DocumentSplit;
 use rdpbench_sdk::{CsrMatrix, DenseMatrix};
 use std::collections::BTreeMap;
 use std::ops::Range;

@@ -48,15 +48,15 @@ pub use rdpbench_schema::results::real::{
 pub use rdpbench_schema::settings::RealSettings;
 pub use source::{CacheSource, CacheTrainingSet, activation_scale, open_manifest, training_rows};
 pub use train::{
-    RealTrainObserver, cache_identity, TrainedReal, model_name, real_jobs, run_real_sweep,
+    RealTrainObserver, TrainedReal, cache_identity, model_name, real_jobs, run_real_sweep,
 };
 
-use rdpbench_schema::config::Config;
-use rdpbench_plugin_host::PluginSet;
 use crate::train::{SweepObserver, TrainJob};
 use crate::validity::{SaeScore, score_metric, spearman_with_ci, toy_eval_case};
 use crate::work_queue::map_indexed;
 use anyhow::{Context, Result};
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_schema::config::Config;
 use rdpbench_sdk::TrainObserver;
 use std::path::Path;
 use std::sync::Mutex;
@@ -133,7 +133,9 @@ pub fn compute_real(
     observer: &mut (dyn RealObserver + Send),
 ) -> Result<RealOutcome> {
     let settings = &config.real;
-    settings.validate().map_err(rdpbench_schema::exit::usage_error)?;
+    settings
+        .validate()
+        .map_err(rdpbench_schema::exit::usage_error)?;
     for arch in &settings.architectures {
         plugins.sae(arch).context("[real].architectures")?;
     }

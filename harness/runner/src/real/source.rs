@@ -14,10 +14,10 @@
 //! kept in memory (shared by every SAE of a sweep); larger caches are read
 //! (and their SHA-256 verified) shard by shard on every pass.
 
-use rdpbench_schema::results::real::DocumentSplit;
 use anyhow::{Context, Result, ensure};
 use rdpbench_core::rng::Rng;
 use rdpbench_lm::activation_cache::{Manifest, read_manifest, read_shard};
+use rdpbench_schema::results::real::DocumentSplit;
 use rdpbench_sdk::BatchSource;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

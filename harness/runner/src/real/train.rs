@@ -4,28 +4,28 @@
 //! never retrained; a folder with another record is an error (never
 //! silently overwritten).
 
-use rdpbench_schema::settings::RealSettings;
-use rdpbench_schema::results::real::{CacheIdentity, RealJob};
 use super::source::CacheTrainingSet;
-use rdpbench_plugin_host::PluginSet;
-use rdpbench_plugin_host::saelens;
 use crate::train::{TrainSettings, jobs, merge_objects};
 use anyhow::{Context, Result, bail};
 use rdpbench_core::toy::ToyConfig;
 use rdpbench_lm::activation_cache::Manifest;
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_plugin_host::saelens;
+use rdpbench_schema::results::real::{CacheIdentity, RealJob};
+use rdpbench_schema::settings::RealSettings;
 use rdpbench_sdk::{SaeArchitecture, SaeWeights, TrainObserver, TrainRequest};
 use std::path::{Path, PathBuf};
 
 /// The identity of the cache described by `m`.
 pub fn cache_identity(m: &Manifest) -> CacheIdentity {
-        CacheIdentity {
-            model_file: m.model_file.clone(),
-            model_sha256: m.model_sha256.clone(),
-            corpus: m.corpus.clone(),
-            layer: m.layer,
-            seq_len: m.seq_len,
-            shards: m.shards.iter().map(|s| s.sha256.clone()).collect(),
-        }
+    CacheIdentity {
+        model_file: m.model_file.clone(),
+        model_sha256: m.model_sha256.clone(),
+        corpus: m.corpus.clone(),
+        layer: m.layer,
+        seq_len: m.seq_len,
+        shards: m.shards.iter().map(|s| s.sha256.clone()).collect(),
+    }
 }
 
 /// A training sweep of `settings` at width `width_factor · d_in`, for the
@@ -175,7 +175,7 @@ pub fn run_real_sweep(
         let folder = dir.join(&job.id);
         let record = serde_json::to_value(job)?;
         let finished = if folder.join(saelens::CFG_FILE).is_file() {
-            let f = saelens::load(&folder)?;
+            let f = saelens::load(&folder, plugins)?;
             if f.cfg.pointer("/metadata/rdpbench_real_job") != Some(&record) {
                 bail!(
                     "{} holds an SAE trained with another job record (cache, split, \
@@ -194,7 +194,7 @@ pub fn run_real_sweep(
             None => {
                 let w = train_one(sae, job, set, cache_dir, observer.training_observer())
                     .with_context(|| format!("training `{}` on {}", job.id, cache_dir.display()))?;
-                saelens::save(&folder, &w)?;
+                saelens::save(&folder, &w, &sae.cached_spec().saelens)?;
                 (w, true)
             }
         };

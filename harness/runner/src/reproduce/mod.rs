@@ -20,14 +20,14 @@
 //!   of TopK SAEs at fixed `k` rises with `q` (Spearman ρ > 0 over the `q`
 //!   grid and last > first).
 
-use rdpbench_plugin_host::PluginSet;
 use crate::train::{EVAL_DRAW, evaluate_on_toy, train_on_toy};
 use anyhow::{Context, Result};
 use rdpbench_core::toy::ToyModel;
-use rdpbench_sdk::train::distortion::Distortion;
-use rdpbench_sdk::{SaeArchitecture, TrainObserver};
+use rdpbench_plugin_host::PluginSet;
 pub use rdpbench_schema::results::rdp::{Claim, CurvePoint, PgtPoint, RateGap, RdpReport};
 pub use rdpbench_schema::settings::RdpSettings;
+use rdpbench_sdk::train::distortion::Distortion;
+use rdpbench_sdk::{SaeArchitecture, TrainObserver};
 
 /// Progress callbacks.
 pub trait RdpObserver {
@@ -137,12 +137,21 @@ fn find<'a>(plugins: &'a PluginSet, id: &str) -> Result<(&'a dyn SaeArchitecture
     let sae = plugins
         .sae(id)
         .context("[reproduce]: `reproduce rdp` needs this SAE plugin")?;
-    Ok((sae as &dyn SaeArchitecture, sae.sparsity_knob()?.to_string()))
+    Ok((
+        sae as &dyn SaeArchitecture,
+        sae.sparsity_knob()?.to_string(),
+    ))
 }
 
 /// One training run's hyperparameters: the settings' optimiser and the
 /// architecture's sparsity knob at `rate`.
-fn hyperparameters(s: &RdpSettings, d_sae: usize, knob: &str, rate: f64, seed: u64) -> serde_json::Value {
+fn hyperparameters(
+    s: &RdpSettings,
+    d_sae: usize,
+    knob: &str,
+    rate: f64,
+    seed: u64,
+) -> serde_json::Value {
     let mut h = serde_json::json!({ "d_sae": d_sae, "steps": s.steps, "batch_size": s.batch_size, "lr": s.lr, "seed": seed });
     h[knob] = rate.into();
     h
@@ -362,4 +371,3 @@ fn claims(gaps: &[RateGap], pgt: &[PgtPoint], s: &RdpSettings) -> Vec<Claim> {
     });
     out
 }
-

@@ -105,7 +105,6 @@ pub fn train_on_toy(
     Ok(weights)
 }
 
-
 /// A named tensor as a dense matrix.
 pub fn matrix(w: &SaeWeights, name: &str) -> Result<DenseMatrix> {
     let t = w.tensor(name)?;

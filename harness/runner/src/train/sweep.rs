@@ -8,12 +8,15 @@
 //! interrupted long training continues mid-way and ends bit-identical to an
 //! uninterrupted one; the folder is removed once the job's SAE is saved.
 
-use super::{JobOutcome, SweepSummary, TRAIN_SCHEMA_VERSION, TrainJob, TrainSettings, evaluate_on_toy, train_on_toy, Sparsity};
-use rdpbench_plugin_host::saelens::EVAL_FILE;
-use rdpbench_plugin_host::PluginSet;
-use rdpbench_plugin_host::saelens;
+use super::{
+    JobOutcome, Sparsity, SweepSummary, TRAIN_SCHEMA_VERSION, TrainJob, TrainSettings,
+    evaluate_on_toy, train_on_toy,
+};
 use anyhow::{Context, Result, bail};
 use rdpbench_core::toy::{ToyConfig, ToyModel};
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_plugin_host::saelens;
+use rdpbench_plugin_host::saelens::EVAL_FILE;
 use rdpbench_sdk::TrainObserver;
 use std::path::Path;
 
@@ -36,7 +39,6 @@ fn with_checkpoints(hyperparameters: &serde_json::Value, partial: &Path) -> serd
     }
     h
 }
-
 
 /// The jobs of a sweep, in a fixed order: architecture, width, sparsity,
 /// seed. `knob_of(arch)` names the architecture's sparsity knob (its
@@ -106,7 +108,7 @@ pub fn run_sweep(
         let record = serde_json::to_value(job)?;
         let model = ToyModel::new(&job.toy, job.toy_seed)?;
         let finished = if folder.join(saelens::CFG_FILE).is_file() {
-            let f = saelens::load(&folder)?;
+            let f = saelens::load(&folder, plugins)?;
             let stored = f.cfg.pointer("/metadata/rdpbench_job").cloned();
             if stored.as_ref() != Some(&record) {
                 bail!(
@@ -137,7 +139,7 @@ pub fn run_sweep(
                     meta.insert("rdpbench_job".into(), record.clone());
                 }
                 w.cfg_json = serde_json::to_string_pretty(&cfg)?;
-                saelens::save(&folder, &w)?;
+                saelens::save(&folder, &w, &sae.cached_spec().saelens)?;
                 if partial.exists() {
                     std::fs::remove_dir_all(&partial).with_context(|| {
                         format!("cannot remove the checkpoints in {}", partial.display())
@@ -148,7 +150,7 @@ pub fn run_sweep(
         };
         let eval = evaluate_on_toy(sae, &weights, &model, eval_samples)
             .with_context(|| format!("evaluating `{}`", job.id))?;
-        saelens::write_file_atomic(
+        rdpbench_store::write_atomic(
             &folder.join(EVAL_FILE),
             serde_json::to_string_pretty(&eval)?.as_bytes(),
         )?;
@@ -166,4 +168,3 @@ pub fn run_sweep(
     };
     Ok(summary)
 }
-

@@ -3,9 +3,9 @@
 //! resume are the sweep's), one per architecture × sparsity × co-occurrence
 //! level × seed.
 
-use rdpbench_schema::settings::ValiditySettings;
 use crate::train::{TrainJob, TrainSettings, jobs};
 use anyhow::Result;
+use rdpbench_schema::settings::ValiditySettings;
 
 /// A training job and the configuration it belongs to.
 #[derive(Debug, Clone, PartialEq)]

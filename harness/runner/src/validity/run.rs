@@ -3,18 +3,18 @@
 
 use super::discriminability::discriminability;
 use super::population::{PopulationJob, population_jobs};
-use rdpbench_schema::results::validity::{
-    MetricValidity, PopulationRow, SaeScore, VALIDITY_SCHEMA_VERSION, ValidityRun,
-};
 use super::spearman::spearman_with_ci;
-use rdpbench_schema::config::Config;
-use rdpbench_plugin_host::{LoadedMetric, PluginSet};
-use rdpbench_plugin_host::saelens;
 use crate::train::{EVAL_DRAW, JobOutcome, SweepObserver, TrainJob, matrix, run_sweep};
 use crate::work_queue::map_indexed;
 use anyhow::{Context, Result};
 use rdpbench_core::eval::evaluate;
 use rdpbench_core::toy::{EvalCase, ToyModel};
+use rdpbench_plugin_host::saelens;
+use rdpbench_plugin_host::{LoadedMetric, PluginSet};
+use rdpbench_schema::config::Config;
+use rdpbench_schema::results::validity::{
+    MetricValidity, PopulationRow, SaeScore, VALIDITY_SCHEMA_VERSION, ValidityRun,
+};
 use rdpbench_sdk::{SaeArchitecture, TrainObserver};
 use std::path::Path;
 use std::sync::Mutex;
@@ -70,7 +70,7 @@ pub fn toy_eval_case(plugins: &PluginSet, outcome: &JobOutcome, n: usize) -> Res
         .iter()
         .find(|s| s.id() == job.architecture)
         .with_context(|| format!("no SAE plugin `{}` is loaded", job.architecture))?;
-    let folder = saelens::load(&outcome.folder)?;
+    let folder = saelens::load(&outcome.folder, plugins)?;
     let model = ToyModel::new(&job.toy, job.toy_seed)?;
     let samples = model.sample(EVAL_DRAW, 0, n);
     let codes = sae.encode(&folder.weights, samples.x.view())?;
@@ -170,7 +170,8 @@ pub fn compute_validity(
     observer: &mut (dyn ValidityObserver + Send),
 ) -> Result<ValidityRun> {
     let settings = &config.validity;
-    let population = population_jobs(settings, &|a| plugins.sparsity_knob(a)).map_err(rdpbench_schema::exit::usage_error)?;
+    let population = population_jobs(settings, &|a| plugins.sparsity_knob(a))
+        .map_err(rdpbench_schema::exit::usage_error)?;
     for arch in &settings.architectures {
         plugins.sae(arch).context("[validity].architectures")?;
     }

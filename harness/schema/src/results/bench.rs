@@ -2,7 +2,6 @@
 //! every size, with criterion's median and its confidence interval, and the
 //! fitted scaling exponents.
 
-
 use crate::settings::BenchSettings;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -102,7 +101,6 @@ impl BenchRun {
         Ok(run)
     }
 }
-
 
 /// One measured size.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -59,4 +59,3 @@ pub struct RdpReport {
     pub pgt_vs_q: Vec<PgtPoint>,
     pub claims: Vec<Claim>,
 }
-

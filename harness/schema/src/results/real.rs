@@ -1,12 +1,10 @@
 //! `real.json`: everything one `rdpbench real` run measured.
 
-
-
-use crate::settings::RealSettings;
 use crate::results::PluginError;
 use crate::results::PluginRecord;
 use crate::results::train::Sparsity;
 use crate::results::validity::{RhoEstimate, SaeScore};
+use crate::settings::RealSettings;
 use anyhow::{Context, Result};
 use rdpbench_core::conditions::stats::quantile;
 use rdpbench_sdk::{Input, Orientation};
@@ -132,7 +130,6 @@ impl RealRun {
         self.metrics.iter().find(|m| m.id == id)
     }
 }
-
 
 /// A point estimate with its bootstrap interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -115,7 +115,6 @@ pub struct SweepSummary {
     pub jobs: Vec<JobOutcome>,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

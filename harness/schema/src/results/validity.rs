@@ -4,7 +4,6 @@
 //! "trained or resumed" flag: the same settings and plugin files give a
 //! byte-identical file, fresh or resumed.
 
-
 use crate::settings::ValiditySettings;
 
 use crate::results::PluginError;
@@ -138,8 +137,8 @@ impl ValidityRun {
 
     /// Parses a `validity.json`'s text; `origin` (a path) names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
-        let head: serde_json::Value = serde_json::from_str(text)
-            .with_context(|| format!("{origin} is not JSON"))?;
+        let head: serde_json::Value =
+            serde_json::from_str(text).with_context(|| format!("{origin} is not JSON"))?;
         let version = head.get("schema_version").and_then(|v| v.as_u64());
         ensure!(
             version == Some(VALIDITY_SCHEMA_VERSION as u64),
