@@ -38,6 +38,7 @@ pub fn rows_of(units: &[Range<usize>], picks: &[usize]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdpbench_schema::results::real::Estimate;
 
     #[test]
     fn rows_follow_whole_documents_in_draw_order() {
