@@ -16,16 +16,6 @@
 mod common;
 
 use common::Scratch;
-use rdpbench_runner::bench::{BenchRows, BenchRun, build_cases};
-use rdpbench_schema::config::Config;
-use rdpbench_plugin_host::PluginSet;
-use rdpbench_runner::real::{
-    CacheTrainingSet, DocumentSplit, Quiet, REAL_FILE, RealRun, load_held_out, compute_real,
-    training_rows,
-};
-use rdpbench_reports::Exporter;
-use rdpbench_reports::html::{HtmlReport, ReportInputs};
-use rdpbench_schema::results::check::{CheckRun, SCHEMA_VERSION};
 use rdpbench_core::rng::Rng;
 use rdpbench_lm::activation_cache::{ExtractSettings, extract, read_manifest, read_shard};
 use rdpbench_lm::corpus::{Document, LabelledCorpus};
@@ -33,6 +23,16 @@ use rdpbench_lm::dequant::GgmlType;
 use rdpbench_lm::gguf::MetadataValue as V;
 use rdpbench_lm::gguf_writer::GgufWriter;
 use rdpbench_lm::{BpeTokenizer, GgufFile, Llama};
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_reports::Exporter;
+use rdpbench_reports::html::{HtmlReport, ReportInputs};
+use rdpbench_runner::bench::{BenchRows, BenchRun, build_cases};
+use rdpbench_runner::progress::Silent;
+use rdpbench_runner::real::{
+    CacheTrainingSet, DocumentSplit, REAL_FILE, RealRun, compute_real, load_held_out, training_rows,
+};
+use rdpbench_schema::config::Config;
+use rdpbench_schema::results::check::{CheckRun, SCHEMA_VERSION};
 use std::path::Path;
 
 const D: usize = 32;
@@ -200,7 +200,7 @@ fn run_real(
     use rdpbench_store::{ResultDir, Stage};
     common::in_stage(out, Stage::Real, |w| {
         let sweep = w.dir_for_tool(ResultDir::RealSaes)?;
-        let outcome = compute_real(config, plugins, cache, out, &sweep, jobs, &mut Quiet)?;
+        let outcome = compute_real(config, plugins, cache, out, &sweep, jobs, &mut Silent)?;
         w.adopt_tree(ResultDir::RealSaes)?;
         let run = outcome.run.clone();
         Ok((outcome, run, rdpbench_reports::real::exporters()))
@@ -518,8 +518,7 @@ fn tiny_real_pipeline_end_to_end() {
     let at = b.len() - 5;
     b[at] ^= 0x40;
     std::fs::write(&path, b).unwrap();
-    let e = run_real(&config, &plugins, &cache, &scratch.path().join("out2"), 1)
-    .unwrap_err();
+    let e = run_real(&config, &plugins, &cache, &scratch.path().join("out2"), 1).unwrap_err();
     let msg = format!("{e:#}");
     assert!(msg.contains(bad.as_str()), "{msg}");
 }

@@ -6,6 +6,7 @@ mod check;
 mod compare;
 mod lm;
 mod plugins;
+mod progress;
 mod real;
 mod report;
 mod reproduce;
@@ -181,10 +182,11 @@ pub fn run() -> Exit {
         Command::Validity(args) => {
             load_config(cli.config.as_deref()).and_then(|c| validity::validity(c, args))
         }
-        Command::CheckWorker => {
-            rdpbench_plugin_host::isolate::run_worker(std::io::stdin().lock(), std::io::stdout().lock())
-                .map(|()| Exit::Ok)
-        }
+        Command::CheckWorker => rdpbench_plugin_host::isolate::run_worker(
+            std::io::stdin().lock(),
+            std::io::stdout().lock(),
+        )
+        .map(|()| Exit::Ok),
         Command::Lm(cmd) => lm::lm(cmd),
         Command::Real(args) => load_config(cli.config.as_deref()).and_then(|c| real::real(c, args)),
         Command::New(NewCommand::Metric { name, dir }) => plugins::new_metric(&name, dir),

@@ -9,7 +9,6 @@
 //! the resamples where it is defined (quantiles by linear interpolation,
 //! `rdpbench_core::conditions::stats::quantile`).
 
-
 use rdpbench_core::rng::Rng;
 use std::ops::Range;
 

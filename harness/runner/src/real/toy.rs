@@ -14,12 +14,13 @@
 //! 576-dimensional residual stream), so agreement is evidence about the
 //! ordering, not about the values.
 
-use rdpbench_schema::settings::RealSettings;
 use super::train::sweep_settings;
-use rdpbench_plugin_host::PluginSet;
-use crate::train::{SweepObserver, SweepSummary, jobs, run_sweep};
+use crate::progress::Progress;
+use crate::train::{SweepSummary, jobs, run_sweep};
 use anyhow::Result;
 use rdpbench_core::toy::ToyConfig;
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_schema::settings::RealSettings;
 use std::path::Path;
 
 /// Trains (or resumes) the toy counterpart sweep into `dir`.
@@ -28,9 +29,10 @@ pub fn toy_counterparts(
     settings: &RealSettings,
     toy: &ToyConfig,
     dir: &Path,
-    observer: &mut dyn SweepObserver,
+    observer: &mut dyn Progress,
 ) -> Result<SweepSummary> {
     let ts = sweep_settings(settings, toy.d, settings.toy_steps);
-    let jobs = jobs(&ts, toy, &|a| plugins.sparsity_knob(a)).map_err(|e| e.context("[real] toy counterparts"))?;
+    let jobs = jobs(&ts, toy, &|a| plugins.sparsity_knob(a))
+        .map_err(|e| e.context("[real] toy counterparts"))?;
     run_sweep(plugins, &jobs, settings.toy_eval_samples, dir, observer)
 }

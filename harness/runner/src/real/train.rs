@@ -4,28 +4,29 @@
 //! never retrained; a folder with another record is an error (never
 //! silently overwritten).
 
-use rdpbench_schema::settings::RealSettings;
-use rdpbench_schema::results::real::{CacheIdentity, RealJob};
 use super::source::CacheTrainingSet;
-use rdpbench_plugin_host::PluginSet;
-use rdpbench_plugin_host::saelens;
+use crate::progress::{Progress, TrainSteps, UnitKind};
 use crate::train::{TrainSettings, jobs, merge_objects};
 use anyhow::{Context, Result, bail};
 use rdpbench_core::toy::ToyConfig;
 use rdpbench_lm::activation_cache::Manifest;
+use rdpbench_plugin_host::PluginSet;
+use rdpbench_plugin_host::saelens;
+use rdpbench_schema::results::real::{CacheIdentity, RealJob};
+use rdpbench_schema::settings::RealSettings;
 use rdpbench_sdk::{SaeArchitecture, SaeWeights, TrainObserver, TrainRequest};
 use std::path::{Path, PathBuf};
 
 /// The identity of the cache described by `m`.
 pub fn cache_identity(m: &Manifest) -> CacheIdentity {
-        CacheIdentity {
-            model_file: m.model_file.clone(),
-            model_sha256: m.model_sha256.clone(),
-            corpus: m.corpus.clone(),
-            layer: m.layer,
-            seq_len: m.seq_len,
-            shards: m.shards.iter().map(|s| s.sha256.clone()).collect(),
-        }
+    CacheIdentity {
+        model_file: m.model_file.clone(),
+        model_sha256: m.model_sha256.clone(),
+        corpus: m.corpus.clone(),
+        layer: m.layer,
+        seq_len: m.seq_len,
+        shards: m.shards.iter().map(|s| s.sha256.clone()).collect(),
+    }
 }
 
 /// A training sweep of `settings` at width `width_factor · d_in`, for the
@@ -100,12 +101,6 @@ pub struct TrainedReal {
     pub trained: bool,
 }
 
-/// Progress callbacks of the real sweep.
-pub trait RealTrainObserver {
-    fn job_started(&mut self, _index: usize, _total: usize, _id: &str, _resumed: bool) {}
-    fn training_observer(&mut self) -> &mut dyn TrainObserver;
-}
-
 /// Trains `sae` on a fresh stream of `set` (seed = the job's seed) and
 /// records the data source in the `cfg.json` metadata: `model_name`,
 /// `hook_name` `blocks.{layer}.hook_resid_post`, `rdpbench_real` (cache
@@ -156,7 +151,7 @@ pub fn run_real_sweep(
     set: &CacheTrainingSet,
     cache_dir: &Path,
     dir: &Path,
-    observer: &mut dyn RealTrainObserver,
+    observer: &mut dyn Progress,
 ) -> Result<Vec<TrainedReal>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut out = Vec::new();
@@ -188,11 +183,16 @@ pub fn run_real_sweep(
         } else {
             None
         };
-        observer.job_started(i, jobs.len(), &job.id, finished.is_some());
+        let kind = if finished.is_some() {
+            UnitKind::Reuse
+        } else {
+            UnitKind::Train
+        };
+        observer.unit(kind, i, jobs.len(), &job.id);
         let (weights, trained) = match finished {
             Some(w) => (w, false),
             None => {
-                let w = train_one(sae, job, set, cache_dir, observer.training_observer())
+                let w = train_one(sae, job, set, cache_dir, &mut TrainSteps(&mut *observer))
                     .with_context(|| format!("training `{}` on {}", job.id, cache_dir.display()))?;
                 saelens::save(&folder, &w)?;
                 (w, true)

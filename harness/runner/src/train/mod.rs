@@ -12,7 +12,7 @@ pub use rdpbench_schema::results::train::{
     JobOutcome, Sparsity, SweepSummary, TRAIN_SCHEMA_VERSION, ToyEval, TrainJob,
 };
 pub use rdpbench_schema::settings::TrainSettings;
-pub use sweep::{SweepObserver, jobs, run_sweep};
+pub use sweep::{jobs, run_sweep};
 
 use anyhow::{Context, Result, ensure};
 use rdpbench_core::toy::{GroundTruthOptions, ToyModel, p_gt, reconstruct, recovery_scores};
@@ -104,7 +104,6 @@ pub fn train_on_toy(
     weights.cfg_json = serde_json::to_string_pretty(&cfg)?;
     Ok(weights)
 }
-
 
 /// A named tensor as a dense matrix.
 pub fn matrix(w: &SaeWeights, name: &str) -> Result<DenseMatrix> {

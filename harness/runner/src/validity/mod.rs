@@ -33,9 +33,6 @@ pub use rdpbench_schema::results::validity::{
     Discriminability, MetricValidity, PopulationRow, RhoEstimate, SaeScore, VALIDITY_FILE,
     VALIDITY_SCHEMA_VERSION, ValidityRun,
 };
-pub use run::{
-    Silent, ValidityObserver, compute_validity, score_metric, toy_eval_case,
-};
 pub use rdpbench_schema::settings::ValiditySettings;
+pub use run::{compute_validity, score_metric, toy_eval_case};
 pub use spearman::{average_ranks, spearman, spearman_with_ci};
-
