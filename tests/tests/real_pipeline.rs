@@ -27,9 +27,9 @@ use rdpbench_plugin_host::PluginSet;
 use rdpbench_reports::Exporter;
 use rdpbench_reports::html::{HtmlReport, ReportInputs};
 use rdpbench_runner::bench::{BenchRows, BenchRun, build_cases};
+use rdpbench_runner::progress::Silent;
 use rdpbench_runner::real::{
-    CacheTrainingSet, DocumentSplit, Quiet, REAL_FILE, RealRun, compute_real, load_held_out,
-    training_rows,
+    CacheTrainingSet, DocumentSplit, REAL_FILE, RealRun, compute_real, load_held_out, training_rows,
 };
 use rdpbench_schema::config::Config;
 use rdpbench_schema::results::check::{CheckRun, SCHEMA_VERSION};
@@ -200,7 +200,7 @@ fn run_real(
     use rdpbench_store::{ResultDir, Stage};
     common::in_stage(out, Stage::Real, |w| {
         let sweep = w.dir_for_tool(ResultDir::RealSaes)?;
-        let outcome = compute_real(config, plugins, cache, out, &sweep, jobs, &mut Quiet)?;
+        let outcome = compute_real(config, plugins, cache, out, &sweep, jobs, &mut Silent)?;
         w.adopt_tree(ResultDir::RealSaes)?;
         let run = outcome.run.clone();
         Ok((outcome, run, rdpbench_reports::real::exporters()))

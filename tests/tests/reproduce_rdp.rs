@@ -25,15 +25,8 @@ mod common;
 use rdpbench_core::toy::ToyConfig;
 use rdpbench_plugin_host::PluginSet;
 use rdpbench_reports::rdp::{curves_csv, pgt_csv};
-use rdpbench_runner::reproduce::{RdpObserver, RdpSettings, run};
-use rdpbench_sdk::{NoProgress, TrainObserver};
-
-struct Quiet(NoProgress);
-impl RdpObserver for Quiet {
-    fn training_observer(&mut self) -> &mut dyn TrainObserver {
-        &mut self.0
-    }
-}
+use rdpbench_runner::progress::Silent;
+use rdpbench_runner::reproduce::{RdpSettings, run};
 
 fn tiny() -> RdpSettings {
     RdpSettings {
@@ -56,7 +49,7 @@ fn reproduce_rdp_has_the_guaranteed_structure() {
     }
     assert!(set.errors.is_empty(), "{:?}", set.errors);
     let s = tiny();
-    let report = run(&set, &s, &mut Quiet(NoProgress)).unwrap();
+    let report = run(&set, &s, &mut Silent).unwrap();
 
     // Shape.
     assert_eq!(report.curves.len(), 2 * 2 * s.k_grid.len());
@@ -109,6 +102,6 @@ fn reproduce_rdp_has_the_guaranteed_structure() {
     assert!(qs.windows(2).all(|w| w[0] < w[1]), "q grid {qs:?}");
 
     // Deterministic: the same settings give the same report.
-    let again = run(&set, &s, &mut Quiet(NoProgress)).unwrap();
+    let again = run(&set, &s, &mut Silent).unwrap();
     assert_eq!(again, report);
 }

@@ -10,7 +10,8 @@ mod common;
 
 use common::Scratch;
 use rdpbench_plugin_host::PluginSet;
-use rdpbench_runner::validity::{SaeScore, Silent, VALIDITY_FILE, ValidityRun, compute_validity};
+use rdpbench_runner::progress::Silent;
+use rdpbench_runner::validity::{SaeScore, VALIDITY_FILE, ValidityRun, compute_validity};
 use rdpbench_schema::config::Config;
 use rdpbench_store::{ResultDir, Stage};
 

@@ -1,6 +1,7 @@
 //! `rdpbench check`: every loaded metric through every condition, over
 //! several seeds, into a [`CheckRun`].
 
+use crate::progress::{Progress, UnitKind};
 use crate::work_queue::map_indexed;
 use anyhow::Result;
 use rdpbench_core::conditions::{CheckSettings, ConditionId, Workbench, check_metric};
@@ -10,23 +11,6 @@ use rdpbench_schema::results::check::{CheckRun, MetricResult, SCHEMA_VERSION, Se
 use rdpbench_sdk::Metric;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-
-/// Receives progress; every hook defaults to doing nothing.
-pub trait CheckObserver {
-    /// The workbench (toy data, oracle cases) is being built.
-    fn building_workbench(&mut self) {}
-    /// Metric `index` of `total` starts.
-    fn metric_started(&mut self, _index: usize, _total: usize, _id: &str) {}
-    /// A condition of the current metric starts.
-    fn condition_started(&mut self, _id: &str, _condition: ConditionId) {}
-    /// Metric `index` is done.
-    fn metric_finished(&mut self, _index: usize, _id: &str, _failures: usize) {}
-}
-
-/// An observer that ignores everything.
-#[derive(Debug, Default)]
-pub struct Silent;
-impl CheckObserver for Silent {}
 
 /// Where each metric's conditions run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,7 +31,7 @@ pub fn run_check(
     toy: &ToyConfig,
     settings: &CheckSettings,
     jobs: usize,
-    observer: &mut (dyn CheckObserver + Send),
+    observer: &mut dyn Progress,
 ) -> Result<CheckRun> {
     run_check_with(
         plugins,
@@ -66,21 +50,25 @@ pub fn run_check_with(
     settings: &CheckSettings,
     jobs: usize,
     isolation: &Isolation,
-    observer: &mut (dyn CheckObserver + Send),
+    observer: &mut dyn Progress,
 ) -> Result<CheckRun> {
-    observer.building_workbench();
+    observer.phase("building toy models and oracle ladders");
     let bench = Workbench::build(toy, settings)?;
+    observer.phase("check");
     let total = plugins.metrics.len();
     // Metrics are independent: see `map_indexed` (output independent of scheduling).
     let observer = Mutex::new(observer);
-    let notify = |f: &mut dyn FnMut(&mut dyn CheckObserver)| {
+    let notify = |f: &mut dyn FnMut(&mut dyn Progress)| {
         let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut **guard);
     };
     let metrics = map_indexed(&plugins.metrics, jobs, |i, m| {
         let spec = m.cached_spec().clone();
-        notify(&mut |o| o.metric_started(i, total, &spec.id));
-        let mut progress = |c| notify(&mut |o| o.condition_started(&spec.id, c));
+        notify(&mut |o| o.unit(UnitKind::Metric, i, total, &spec.id));
+        let mut progress = |c: ConditionId| {
+            let label = format!("{}: {c} {}", spec.id, c.name());
+            notify(&mut |o| o.subunit(&label))
+        };
         let report = match isolation {
             Isolation::InProcess => {
                 let shared: Arc<dyn Metric> = Arc::new(m.clone());
@@ -100,7 +88,8 @@ pub fn run_check_with(
             .iter()
             .filter(|v| v.status.is_failure())
             .count();
-        notify(&mut |o| o.metric_finished(i, &spec.id, failures));
+        let outcome = format!("{failures} failing verdict(s)");
+        notify(&mut |o| o.unit_finished(i, &spec.id, &outcome));
         MetricResult {
             library: m.library().path().to_path_buf(),
             sha256: m.library().sha256().to_string(),

@@ -4,7 +4,8 @@
 //! loaded plugins (from `rdpbench-plugin-host`) and returns a result type
 //! of `rdpbench-schema`. The runner never renders or names a result file:
 //! the caller hands results to the store (`rdpbench-store`), and the
-//! reports read them back from there.
+//! reports read them back from there. Every stage reports progress to one
+//! observer, [`progress::Progress`] (no-op hooks; the CLI draws bars from them).
 //!
 //! | stage | module | result |
 //! |---|---|---|
@@ -18,6 +19,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod progress;
 pub mod real;
 pub mod reproduce;
 pub mod scaffold;

@@ -2,18 +2,16 @@
 //! its scaling exponents, write bench.json/.csv/.md into the results folder.
 
 use super::plugins::out;
+use super::progress::{Bar, Counts};
 use super::results;
 use super::setup::discover_metrics;
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
 use rdpbench_reports::bench::format_ns;
 use rdpbench_runner::bench::{
-    BenchObserver, BenchRows, BenchRun, CriterionOutput, build_cases, run_bench, train_bench_saes,
+    BenchRows, BenchRun, CriterionOutput, build_cases, run_bench, train_bench_saes,
 };
-use rdpbench_runner::train::{SweepObserver, TrainJob};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
-use rdpbench_sdk::{NoProgress, TrainObserver};
 use rdpbench_store::{CRITERION_LOG, ResultDir, Stage, StageWriter, Store};
 use std::path::PathBuf;
 
@@ -46,51 +44,6 @@ pub struct BenchArgs {
     /// Print bench.json on stdout instead of the summary table.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Progress of the benchmark SAEs' training and of the metrics.
-pub struct Progress {
-    pub bar: ProgressBar,
-    quiet: NoProgress,
-}
-
-impl Progress {
-    pub fn new() -> Self {
-        let bar = ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-                .expect("valid template"),
-        );
-        Self {
-            bar,
-            quiet: NoProgress,
-        }
-    }
-}
-
-impl SweepObserver for Progress {
-    fn job_started(&mut self, index: usize, total: usize, job: &TrainJob, resumed: bool) {
-        let what = if resumed { "found" } else { "training" };
-        self.bar.set_message(format!(
-            "benchmark SAE [{}/{total}] {what} {}",
-            index + 1,
-            job.id
-        ));
-    }
-    fn training_observer(&mut self) -> &mut dyn TrainObserver {
-        &mut self.quiet
-    }
-}
-
-impl BenchObserver for Progress {
-    fn metric_started(&mut self, index: usize, total: usize, id: &str) {
-        self.bar
-            .set_message(format!("benchmarking [{}/{total}] {id}", index + 1));
-        eprintln!("[{}/{total}] benchmarking {id}", index + 1);
-    }
-    fn size_failed(&mut self, id: &str, label: &str, error: &str) {
-        eprintln!("error: {id} at {label} not timed: {error}");
-    }
 }
 
 /// criterion's console output: shown on stderr when stderr is a terminal or
@@ -165,7 +118,7 @@ fn run_benchmarks(
              or add folders to [plugins].paths / RDPBENCH_PLUGIN_PATH"
         )));
     }
-    let mut progress = Progress::new();
+    let mut progress = Bar::new(Counts::Spinner).log_metrics();
     let folders = if args.saes.is_empty() {
         let saes_dir = w.dir_for_tool(ResultDir::BenchSaes)?;
         let folders = train_bench_saes(
@@ -191,7 +144,7 @@ fn run_benchmarks(
     let (saes, cases) =
         build_cases(&plugins, &folders, &settings.n_tokens, rows).map_err(usage_error)?;
     let started = std::time::Instant::now();
-    progress.bar.finish_and_clear();
+    progress.finish();
     let criterion = if real {
         ResultDir::RealBenchCriterion
     } else {

@@ -2,15 +2,15 @@
 //! with a baseline, and choose the exit code.
 
 use super::plugins::{out, report_errors, search_of};
+use super::progress::{Bar, Counts};
 use super::results;
 use super::setup::jobs_or_cpus;
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use rdpbench_core::conditions::ConditionId;
 use rdpbench_plugin_host::PluginSet;
 use rdpbench_reports::check::Text;
 use rdpbench_reports::{Exporter, Json};
-use rdpbench_runner::check::{CheckObserver, Isolation, run_check_with};
+use rdpbench_runner::check::{Isolation, run_check_with};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_schema::results::CheckRun;
@@ -54,37 +54,6 @@ pub struct CheckArgs {
     /// rebuilds the toy workbench).
     #[arg(long)]
     isolate: bool,
-}
-
-struct Progress {
-    bar: ProgressBar,
-    conditions: u64,
-    started: Instant,
-}
-
-impl CheckObserver for Progress {
-    fn building_workbench(&mut self) {
-        self.bar
-            .set_message("building toy models and oracle ladders");
-    }
-    fn metric_started(&mut self, index: usize, total: usize, id: &str) {
-        if index == 0 {
-            self.bar.set_length(total as u64 * self.conditions);
-        }
-        self.bar
-            .set_message(format!("[{}/{total}] {id}", index + 1));
-    }
-    fn condition_started(&mut self, id: &str, condition: ConditionId) {
-        self.bar
-            .set_message(format!("{id}: {condition} {}", condition.name()));
-        self.bar.inc(1);
-    }
-    fn metric_finished(&mut self, _index: usize, id: &str, failures: usize) {
-        tracing::info!(
-            "{id}: done, {failures} failing verdict(s), {:.1} s elapsed",
-            self.started.elapsed().as_secs_f64()
-        );
-    }
 }
 
 /// `rdpbench check`: the check stage, then the report, in the results folder.
@@ -145,18 +114,8 @@ fn check_stage(
     } else {
         config.check.conditions.len()
     } as u64;
-    let bar = ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
     let started = Instant::now();
-    let mut progress = Progress {
-        bar,
-        conditions: n_conditions,
-        started,
-    };
+    let mut progress = Bar::new(Counts::Subunits(n_conditions));
     let jobs = jobs_or_cpus(args.jobs);
     let isolation = if args.isolate {
         Isolation::Process {
@@ -175,7 +134,7 @@ fn check_stage(
         &mut progress,
     )
     .map_err(|e| usage_error(e.context("cannot build the toy workbench from [toy]/[check]")))?;
-    progress.bar.finish_and_clear();
+    progress.finish();
     let elapsed = started.elapsed().as_secs_f64();
 
     results::write_all(w, &run, &rdpbench_reports::check::exporters())?;

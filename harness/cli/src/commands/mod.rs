@@ -6,6 +6,7 @@ mod check;
 mod compare;
 mod lm;
 mod plugins;
+mod progress;
 mod real;
 mod report;
 mod reproduce;

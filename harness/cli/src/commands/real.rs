@@ -3,12 +3,12 @@
 //! counterparts, write real.json/.csv/.md, print the Markdown.
 
 use super::plugins::out;
+use super::progress::{Bar, Counts};
 use super::results;
-use super::setup::{counting_bar, discover_metrics, jobs_or_cpus};
+use super::setup::{discover_metrics, jobs_or_cpus};
 use anyhow::Result;
-use indicatif::ProgressBar;
 use rdpbench_reports::real::markdown;
-use rdpbench_runner::real::{RealObserver, compute_real};
+use rdpbench_runner::real::compute_real;
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::Exit;
 use rdpbench_store::{ResultDir, Stage, Store};
@@ -53,41 +53,6 @@ impl RealArgs {
     }
 }
 
-struct Progress {
-    bar: ProgressBar,
-    started: Instant,
-}
-
-impl RealObserver for Progress {
-    /// Each stage's start time goes to stderr (the wall time per stage).
-    fn stage(&mut self, name: &str) {
-        let at = self.started.elapsed().as_secs_f64();
-        self.bar
-            .suspend(|| eprintln!("real: stage {name} starts at {at:.1} s"));
-        self.bar.set_message(name.to_string());
-    }
-    fn training_started(&mut self, index: usize, total: usize, id: &str, resumed: bool) {
-        self.bar.set_position(0);
-        self.bar.set_message(if resumed {
-            format!(
-                "train [{}/{total}] {id}: finished folder found, not retrained",
-                index + 1
-            )
-        } else {
-            format!("train [{}/{total}] {id}", index + 1)
-        });
-    }
-    fn training_progress(&mut self, step: u64, total_steps: u64, _json: &str) {
-        self.bar.set_length(total_steps);
-        self.bar.set_position(step);
-    }
-    fn metric_started(&mut self, index: usize, total: usize, id: &str) {
-        self.bar.set_length(total as u64);
-        self.bar.set_position(index as u64);
-        self.bar.set_message(format!("scoring {id}"));
-    }
-}
-
 /// `rdpbench real`: the real stage in the results folder.
 pub fn real(config: Config, args: RealArgs) -> Result<Exit> {
     let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
@@ -106,9 +71,8 @@ pub fn real_in(store: &mut Store, mut config: Config, args: RealArgs) -> Result<
     let dir = store.root().to_path_buf();
     let (plugins, exit) = discover_metrics(&config, args.metrics)?;
     let jobs = jobs_or_cpus(args.jobs);
-    let bar = counting_bar();
     let started = Instant::now();
-    let mut progress = Progress { bar, started };
+    let mut progress = Bar::new(Counts::Steps).log_phases("real");
     let outcome = results::stage(store, Stage::Real, |w| {
         let sweep_dir = w.dir_for_tool(ResultDir::RealSaes)?;
         let outcome = compute_real(
@@ -124,7 +88,7 @@ pub fn real_in(store: &mut Store, mut config: Config, args: RealArgs) -> Result<
         results::write_all(w, &outcome.run, &rdpbench_reports::real::exporters())?;
         Ok(outcome)
     })?;
-    progress.bar.finish_and_clear();
+    progress.finish();
     let run = &outcome.run;
     let trained = outcome.trained.iter().filter(|t| **t).count();
     let toy_trained = outcome.toy_trained.iter().filter(|t| **t).count();

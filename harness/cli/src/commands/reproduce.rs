@@ -1,14 +1,13 @@
 //! `rdpbench reproduce rdp`: R1-R3 of CONDITIONS.md §5 as JSON + CSV curves.
 
 use super::plugins::{out, report_errors, search_of};
+use super::progress::{Bar, Counts};
 use super::results;
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
 use rdpbench_plugin_host::PluginSet;
-use rdpbench_runner::reproduce::{RdpObserver, run};
+use rdpbench_runner::reproduce::run;
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::Exit;
-use rdpbench_sdk::{NoProgress, TrainObserver};
 use rdpbench_store::{Stage, Store};
 use std::path::PathBuf;
 
@@ -30,22 +29,6 @@ pub enum ReproduceCommand {
         #[arg(long)]
         strict: bool,
     },
-}
-
-struct Progress {
-    bar: ProgressBar,
-    quiet: NoProgress,
-}
-
-impl RdpObserver for Progress {
-    fn stage(&mut self, what: &str, index: usize, total: usize) {
-        self.bar.set_length(total as u64);
-        self.bar.set_position(index as u64);
-        self.bar.set_message(what.to_string());
-    }
-    fn training_observer(&mut self) -> &mut dyn TrainObserver {
-        &mut self.quiet
-    }
 }
 
 /// `rdpbench reproduce rdp`: the rdp stage in the results folder.
@@ -73,14 +56,7 @@ pub fn reproduce_in(store: &mut Store, config: Config, cmd: ReproduceCommand) ->
     }
     let plugins = PluginSet::discover(&search_of(&config));
     let mut exit = report_errors(&plugins);
-    let bar = ProgressBar::with_draw_target(Some(1), indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} SAEs {msg}").expect("valid template"),
-    );
-    let mut p = Progress {
-        bar,
-        quiet: NoProgress,
-    };
+    let mut p = Bar::new(Counts::Units);
     let started = std::time::Instant::now();
     let dir = store.root().to_path_buf();
     let report = results::stage(store, Stage::Rdp, |w| {
@@ -88,7 +64,7 @@ pub fn reproduce_in(store: &mut Store, config: Config, cmd: ReproduceCommand) ->
         results::write_all(w, &report, &rdpbench_reports::rdp::exporters())?;
         Ok(report)
     })?;
-    p.bar.finish_and_clear();
+    p.finish();
     let mut text = String::new();
     for c in &report.claims {
         text.push_str(&format!(

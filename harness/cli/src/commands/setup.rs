@@ -1,10 +1,9 @@
 //! The set-up every metric-scoring command shares: plugin discovery with its
-//! errors on stderr, the metric selection, the number of parallel jobs and
-//! the progress bar.
+//! errors on stderr, the metric selection and the number of parallel jobs
+//! (the progress bar: [`super::progress::Bar`]).
 
 use super::plugins::{report_errors, search_of};
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
 use rdpbench_plugin_host::PluginSet;
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
@@ -28,14 +27,4 @@ pub fn discover_metrics(config: &Config, requested: Vec<String>) -> Result<(Plug
 /// `--jobs`, else the number of CPUs.
 pub fn jobs_or_cpus(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// A bar on stderr showing `pos/len` and a message (hidden when stderr is
-/// not a terminal).
-pub fn counting_bar() -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("valid template"),
-    );
-    bar
 }

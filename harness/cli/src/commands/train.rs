@@ -2,14 +2,13 @@
 //! SAELens folder, resume an interrupted sweep.
 
 use super::plugins::{out, report_errors, search_of};
+use super::progress::{Bar, Counts};
 use super::results;
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
 use rdpbench_plugin_host::PluginSet;
-use rdpbench_runner::train::{SweepObserver, TrainJob, jobs, run_sweep};
+use rdpbench_runner::train::{jobs, run_sweep};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
-use rdpbench_sdk::TrainObserver;
 use rdpbench_store::{ResultDir, Stage, Store};
 use std::path::PathBuf;
 
@@ -38,48 +37,6 @@ pub struct TrainArgs {
     /// Print the sweep summary JSON on stdout instead of the table.
     #[arg(long)]
     json: bool,
-}
-
-struct Progress {
-    bar: ProgressBar,
-    job: String,
-}
-
-impl TrainObserver for Progress {
-    fn on_progress(&mut self, step: u64, total: u64, json: &str) {
-        self.bar.set_length(total);
-        self.bar.set_position(step);
-        let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-        let f = |k: &str| v.get(k).and_then(|x| x.as_f64());
-        let mut msg = format!(
-            "{} loss {:.4} l0 {:.2}",
-            self.job,
-            f("loss").unwrap_or(f64::NAN),
-            f("l0").unwrap_or(f64::NAN)
-        );
-        if let Some(ev) = f("heldout_ev") {
-            msg.push_str(&format!(
-                " | held-out EV {ev:.4} MSE {:.2e} L0 {:.2}",
-                f("heldout_mse").unwrap_or(f64::NAN),
-                f("heldout_l0").unwrap_or(f64::NAN)
-            ));
-            tracing::info!("{} step {step}/{total}: {json}", self.job);
-        }
-        self.bar.set_message(msg);
-    }
-}
-
-impl SweepObserver for Progress {
-    fn job_started(&mut self, index: usize, total: usize, job: &TrainJob, resumed: bool) {
-        self.job = format!("[{}/{total}] {}", index + 1, job.id);
-        self.bar.set_position(0);
-        if resumed {
-            eprintln!("{}: finished folder found, not retrained", self.job);
-        }
-    }
-    fn training_observer(&mut self) -> &mut dyn TrainObserver {
-        self
-    }
 }
 
 /// `rdpbench train`: the train stage in the results folder.
@@ -114,17 +71,7 @@ pub fn train_in(store: &mut Store, config: Config, args: TrainArgs) -> Result<Ex
     let plugins = PluginSet::discover(&search_of(&config));
     let exit = report_errors(&plugins);
     let jobs = jobs(&settings, &config.toy, &|a| plugins.sparsity_knob(a)).map_err(usage_error)?;
-    let bar = ProgressBar::with_draw_target(
-        Some(settings.steps),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {msg}").expect("valid template"),
-    );
-    let mut progress = Progress {
-        bar,
-        job: String::new(),
-    };
+    let mut progress = Bar::new(Counts::Steps);
     let started = std::time::Instant::now();
     let (summary, dir) = results::stage(store, Stage::Train, |w| {
         let dir = w.dir_for_tool(ResultDir::TrainSaes)?;
@@ -133,7 +80,7 @@ pub fn train_in(store: &mut Store, config: Config, args: TrainArgs) -> Result<Ex
         results::write_all(w, &summary, &rdpbench_reports::train::exporters())?;
         Ok((summary, dir))
     })?;
-    progress.bar.finish_and_clear();
+    progress.finish();
     eprintln!(
         "{} SAE(s) in {} ({:.1} s)",
         summary.jobs.len(),

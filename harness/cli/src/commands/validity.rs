@@ -2,13 +2,13 @@
 //! every metric on it, write validity.json/.csv/.md, print the table.
 
 use super::plugins::out;
+use super::progress::{Bar, Counts};
 use super::results;
-use super::setup::{counting_bar, discover_metrics, jobs_or_cpus};
+use super::setup::{discover_metrics, jobs_or_cpus};
 use anyhow::Result;
-use indicatif::ProgressBar;
 use rdpbench_reports::Exporter;
 use rdpbench_reports::validity::{ValidityMarkdown, verdicts_with_validity};
-use rdpbench_runner::validity::{ValidityObserver, compute_validity};
+use rdpbench_runner::validity::compute_validity;
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::Exit;
 use rdpbench_schema::results::CheckRun;
@@ -39,32 +39,6 @@ pub struct ValidityArgs {
     jobs: Option<usize>,
 }
 
-struct Progress {
-    bar: ProgressBar,
-    job: String,
-}
-
-impl ValidityObserver for Progress {
-    fn training_started(&mut self, index: usize, total: usize, sae_id: &str, resumed: bool) {
-        self.job = format!("train [{}/{total}] {sae_id}", index + 1);
-        self.bar.set_position(0);
-        self.bar.set_message(if resumed {
-            format!("{}: finished folder found, not retrained", self.job)
-        } else {
-            self.job.clone()
-        });
-    }
-    fn training_progress(&mut self, step: u64, total_steps: u64, _json: &str) {
-        self.bar.set_length(total_steps);
-        self.bar.set_position(step);
-    }
-    fn metric_started(&mut self, index: usize, total: usize, id: &str) {
-        self.bar.set_length(total as u64);
-        self.bar.set_position(index as u64);
-        self.bar.set_message(format!("scoring {id}"));
-    }
-}
-
 /// `rdpbench validity`: the validity stage in the results folder.
 pub fn validity(config: Config, args: ValidityArgs) -> Result<Exit> {
     let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
@@ -83,11 +57,7 @@ pub fn validity_in(store: &mut Store, mut config: Config, args: ValidityArgs) ->
     let dir = store.root().to_path_buf();
     let (plugins, exit) = discover_metrics(&config, args.metrics)?;
     let jobs = jobs_or_cpus(args.jobs);
-    let bar = counting_bar();
-    let mut progress = Progress {
-        bar,
-        job: String::new(),
-    };
+    let mut progress = Bar::new(Counts::Steps);
     let started = Instant::now();
     let run = results::stage(store, Stage::Validity, |w| {
         let sweep_dir = w.dir_for_tool(ResultDir::ValiditySaes)?;
@@ -96,7 +66,7 @@ pub fn validity_in(store: &mut Store, mut config: Config, args: ValidityArgs) ->
         results::write_all(w, &run, &rdpbench_reports::validity::exporters())?;
         Ok(run)
     })?;
-    progress.bar.finish_and_clear();
+    progress.finish();
     let trained = run.population.iter().filter(|r| r.trained).count();
     eprintln!(
         "{} SAE(s) ({trained} trained, {} reused), {} metric(s) in {:.1} s; wrote {}/validity.{{json,csv,md}}",

@@ -16,8 +16,9 @@
 //! with the cache's token labels. Real data has no true directions, so
 //! those are a zero placeholder and oracle metrics are not benchmarked.
 
+use crate::progress::Progress;
 use crate::real::{DocumentSplit, HeldOut, RealJob, RealSettings, load_held_out, open_manifest};
-use crate::train::{EVAL_DRAW, SweepObserver, TrainSettings, jobs, matrix, run_sweep};
+use crate::train::{EVAL_DRAW, TrainSettings, jobs, matrix, run_sweep};
 use anyhow::{Context, Result};
 use rdpbench_core::toy::{EvalCase, ToyConfig, ToyModel};
 use rdpbench_plugin_host::PluginSet;
@@ -47,7 +48,7 @@ pub fn train_bench_saes(
     train: &TrainSettings,
     toy: &ToyConfig,
     dir: &Path,
-    observer: &mut dyn SweepObserver,
+    observer: &mut dyn Progress,
 ) -> Result<Vec<PathBuf>> {
     let settings = TrainSettings {
         architectures: vec![bench.architecture.clone()],
@@ -61,6 +62,7 @@ pub fn train_bench_saes(
     };
     let jobs = jobs(&settings, toy, &|a| plugins.sparsity_knob(a))
         .context("[bench]: cannot plan the benchmark SAEs")?;
+    observer.phase("benchmark SAE");
     let summary = run_sweep(plugins, &jobs, settings.eval_samples, dir, observer)
         .context("training the benchmark SAEs")?;
     Ok(summary.jobs.into_iter().map(|o| o.folder).collect())

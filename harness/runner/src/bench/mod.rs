@@ -29,6 +29,7 @@ pub use rdpbench_schema::results::bench::{
 pub use rdpbench_schema::results::bench::{ScalingFit, SizePoint};
 pub use rdpbench_schema::settings::BenchSettings;
 
+use crate::progress::{Progress, UnitKind};
 use anyhow::Result;
 use criterion::{BenchmarkId, Criterion};
 use rdpbench_core::eval::{applicable, metric_input};
@@ -39,19 +40,6 @@ use std::time::Duration;
 
 /// The sub-folder of `[bench].dir` criterion writes into.
 pub const CRITERION_DIR: &str = "criterion";
-
-/// Progress callbacks; every hook defaults to doing nothing.
-pub trait BenchObserver {
-    /// Metric `index` of `total` starts.
-    fn metric_started(&mut self, _index: usize, _total: usize, _id: &str) {}
-    /// A (metric, size) could not be evaluated and is not timed.
-    fn size_failed(&mut self, _id: &str, _label: &str, _error: &str) {}
-}
-
-/// An observer that ignores everything.
-#[derive(Debug, Default)]
-pub struct Silent;
-impl BenchObserver for Silent {}
 
 fn criterion(settings: &BenchSettings, output: &Path) -> Criterion {
     let c = Criterion::default()
@@ -93,7 +81,7 @@ pub fn run_bench(
     settings: &BenchSettings,
     criterion_dir: &Path,
     console: &CriterionOutput,
-    observer: &mut dyn BenchObserver,
+    observer: &mut dyn Progress,
 ) -> Result<BenchRun> {
     settings.validate()?;
     std::fs::create_dir_all(criterion_dir).map_err(|e| {
@@ -105,14 +93,19 @@ pub fn run_bench(
     let mut c = criterion(settings, criterion_dir);
     let total = plugins.metrics.len();
     let mut probes = Vec::with_capacity(total);
+    observer.phase("benchmark");
     for (i, m) in plugins.metrics.iter().enumerate() {
         let id = m.id().to_string();
-        observer.metric_started(i, total, &id);
+        observer.unit(UnitKind::Metric, i, total, &id);
         let outcomes: Vec<(String, Option<String>)> =
             cases.iter().map(|case| probe(m, case)).collect();
         for (case, (outcome, message)) in cases.iter().zip(&outcomes) {
             if outcome == "error" {
-                observer.size_failed(&id, &case.label, message.as_deref().unwrap_or(""));
+                observer.error(&format!(
+                    "{id} at {} not timed: {}",
+                    case.label,
+                    message.as_deref().unwrap_or("")
+                ));
             }
         }
         let redirect = output::Redirect::start(console)?;

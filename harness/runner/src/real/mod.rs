@@ -47,64 +47,16 @@ pub use rdpbench_schema::results::real::{
 };
 pub use rdpbench_schema::settings::RealSettings;
 pub use source::{CacheSource, CacheTrainingSet, activation_scale, open_manifest, training_rows};
-pub use train::{
-    RealTrainObserver, TrainedReal, cache_identity, model_name, real_jobs, run_real_sweep,
-};
+pub use train::{TrainedReal, cache_identity, model_name, real_jobs, run_real_sweep};
 
-use crate::train::{SweepObserver, TrainJob};
+use crate::progress::{Progress, UnitKind};
 use crate::validity::{SaeScore, score_metric, spearman_with_ci, toy_eval_case};
 use crate::work_queue::map_indexed;
 use anyhow::{Context, Result};
 use rdpbench_plugin_host::PluginSet;
 use rdpbench_schema::config::Config;
-use rdpbench_sdk::TrainObserver;
 use std::path::Path;
 use std::sync::Mutex;
-
-/// Progress of a real run; every hook defaults to doing nothing.
-pub trait RealObserver {
-    /// A stage starts (`"load"`, `"train"`, `"evaluate"`, `"toy"`, `"metrics"`).
-    fn stage(&mut self, _name: &str) {}
-    /// SAE `index` of `total` starts training (`resumed`: reused, not retrained).
-    fn training_started(&mut self, _index: usize, _total: usize, _id: &str, _resumed: bool) {}
-    fn training_progress(&mut self, _step: u64, _total_steps: u64, _json: &str) {}
-    /// Metric `index` of `total` starts scoring.
-    fn metric_started(&mut self, _index: usize, _total: usize, _id: &str) {}
-}
-
-/// An observer that ignores everything.
-#[derive(Debug, Default)]
-pub struct Quiet;
-impl RealObserver for Quiet {}
-
-struct Adapter<'a> {
-    inner: &'a mut (dyn RealObserver + Send),
-}
-
-impl TrainObserver for Adapter<'_> {
-    fn on_progress(&mut self, step: u64, total_steps: u64, json: &str) {
-        self.inner.training_progress(step, total_steps, json);
-    }
-}
-
-impl RealTrainObserver for Adapter<'_> {
-    fn job_started(&mut self, index: usize, total: usize, id: &str, resumed: bool) {
-        self.inner.training_started(index, total, id, resumed);
-    }
-    fn training_observer(&mut self) -> &mut dyn TrainObserver {
-        self
-    }
-}
-
-impl SweepObserver for Adapter<'_> {
-    fn job_started(&mut self, index: usize, total: usize, job: &TrainJob, resumed: bool) {
-        self.inner
-            .training_started(index, total, &format!("toy {}", job.id), resumed);
-    }
-    fn training_observer(&mut self) -> &mut dyn TrainObserver {
-        self
-    }
-}
 
 /// A finished run and which SAEs it trained (the rest were reused); the
 /// flags are not part of `real.json`, which is identical on a rerun.
@@ -130,7 +82,7 @@ pub fn compute_real(
     out_dir: &Path,
     sweep_dir: &Path,
     jobs: usize,
-    observer: &mut (dyn RealObserver + Send),
+    observer: &mut dyn Progress,
 ) -> Result<RealOutcome> {
     let settings = &config.real;
     settings
@@ -144,7 +96,7 @@ pub fn compute_real(
         min_position: settings.min_position,
         max_norm: None,
     };
-    observer.stage("load");
+    observer.phase("load");
     let set = CacheTrainingSet::open(
         cache_dir,
         split,
@@ -162,25 +114,13 @@ pub fn compute_real(
     )?;
     let (train_docs, held_docs) = split.documents(manifest.n_documents());
 
-    observer.stage("train");
+    observer.phase("train");
     let relative_dir = sweep_dir.strip_prefix(out_dir).unwrap_or(sweep_dir);
     let real_jobs = real_jobs(settings, &set, &|a| plugins.sparsity_knob(a))?;
-    let trained = {
-        let mut adapter = Adapter {
-            inner: &mut *observer,
-        };
-        run_real_sweep(
-            plugins,
-            &real_jobs,
-            &set,
-            cache_dir,
-            sweep_dir,
-            &mut adapter,
-        )?
-    };
+    let trained = run_real_sweep(plugins, &real_jobs, &set, cache_dir, sweep_dir, observer)?;
     drop(set);
 
-    observer.stage("evaluate");
+    observer.phase("evaluate");
     let resamples = resample_units(
         held.units.len(),
         settings.bootstrap_resamples,
@@ -210,19 +150,14 @@ pub fn compute_real(
 
     // Toy counterparts: same configurations on the toy model.
     let (toy_rows, toy_cases, toy_trained) = if settings.toy_steps > 0 {
-        observer.stage("toy");
-        let summary = {
-            let mut adapter = Adapter {
-                inner: &mut *observer,
-            };
-            toy::toy_counterparts(
-                plugins,
-                settings,
-                &config.toy,
-                &sweep_dir.join("toy"),
-                &mut adapter,
-            )?
-        };
+        observer.phase("toy");
+        let summary = toy::toy_counterparts(
+            plugins,
+            settings,
+            &config.toy,
+            &sweep_dir.join("toy"),
+            observer,
+        )?;
         let cases = summary
             .jobs
             .iter()
@@ -245,13 +180,13 @@ pub fn compute_real(
         (Vec::new(), Vec::new(), Vec::new())
     };
 
-    observer.stage("metrics");
+    observer.phase("metrics");
     let total = plugins.metrics.len();
     let observer = Mutex::new(observer);
     let metrics = map_indexed(&plugins.metrics, jobs, |i, m| {
         {
             let mut o = observer.lock().unwrap_or_else(|p| p.into_inner());
-            o.metric_started(i, total, m.id());
+            o.unit(UnitKind::Metric, i, total, m.id());
         }
         let spec = m.cached_spec();
         let mut out = RealMetric {

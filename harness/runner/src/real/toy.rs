@@ -15,7 +15,8 @@
 //! ordering, not about the values.
 
 use super::train::sweep_settings;
-use crate::train::{SweepObserver, SweepSummary, jobs, run_sweep};
+use crate::progress::Progress;
+use crate::train::{SweepSummary, jobs, run_sweep};
 use anyhow::Result;
 use rdpbench_core::toy::ToyConfig;
 use rdpbench_plugin_host::PluginSet;
@@ -28,7 +29,7 @@ pub fn toy_counterparts(
     settings: &RealSettings,
     toy: &ToyConfig,
     dir: &Path,
-    observer: &mut dyn SweepObserver,
+    observer: &mut dyn Progress,
 ) -> Result<SweepSummary> {
     let ts = sweep_settings(settings, toy.d, settings.toy_steps);
     let jobs = jobs(&ts, toy, &|a| plugins.sparsity_knob(a))

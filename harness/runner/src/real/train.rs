@@ -5,6 +5,7 @@
 //! silently overwritten).
 
 use super::source::CacheTrainingSet;
+use crate::progress::{Progress, TrainSteps, UnitKind};
 use crate::train::{TrainSettings, jobs, merge_objects};
 use anyhow::{Context, Result, bail};
 use rdpbench_core::toy::ToyConfig;
@@ -100,12 +101,6 @@ pub struct TrainedReal {
     pub trained: bool,
 }
 
-/// Progress callbacks of the real sweep.
-pub trait RealTrainObserver {
-    fn job_started(&mut self, _index: usize, _total: usize, _id: &str, _resumed: bool) {}
-    fn training_observer(&mut self) -> &mut dyn TrainObserver;
-}
-
 /// Trains `sae` on a fresh stream of `set` (seed = the job's seed) and
 /// records the data source in the `cfg.json` metadata: `model_name`,
 /// `hook_name` `blocks.{layer}.hook_resid_post`, `rdpbench_real` (cache
@@ -156,7 +151,7 @@ pub fn run_real_sweep(
     set: &CacheTrainingSet,
     cache_dir: &Path,
     dir: &Path,
-    observer: &mut dyn RealTrainObserver,
+    observer: &mut dyn Progress,
 ) -> Result<Vec<TrainedReal>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut out = Vec::new();
@@ -188,11 +183,16 @@ pub fn run_real_sweep(
         } else {
             None
         };
-        observer.job_started(i, jobs.len(), &job.id, finished.is_some());
+        let kind = if finished.is_some() {
+            UnitKind::Reuse
+        } else {
+            UnitKind::Train
+        };
+        observer.unit(kind, i, jobs.len(), &job.id);
         let (weights, trained) = match finished {
             Some(w) => (w, false),
             None => {
-                let w = train_one(sae, job, set, cache_dir, observer.training_observer())
+                let w = train_one(sae, job, set, cache_dir, &mut TrainSteps(&mut *observer))
                     .with_context(|| format!("training `{}` on {}", job.id, cache_dir.display()))?;
                 saelens::save(&folder, &w, &sae.cached_spec().saelens)?;
                 (w, true)

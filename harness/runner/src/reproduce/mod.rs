@@ -20,20 +20,15 @@
 //!   of TopK SAEs at fixed `k` rises with `q` (Spearman ρ > 0 over the `q`
 //!   grid and last > first).
 
+use crate::progress::{Progress, TrainSteps, UnitKind};
 use crate::train::{EVAL_DRAW, evaluate_on_toy, train_on_toy};
 use anyhow::{Context, Result};
 use rdpbench_core::toy::ToyModel;
 use rdpbench_plugin_host::PluginSet;
 pub use rdpbench_schema::results::rdp::{Claim, CurvePoint, PgtPoint, RateGap, RdpReport};
 pub use rdpbench_schema::settings::RdpSettings;
+use rdpbench_sdk::SaeArchitecture;
 use rdpbench_sdk::train::distortion::Distortion;
-use rdpbench_sdk::{SaeArchitecture, TrainObserver};
-
-/// Progress callbacks.
-pub trait RdpObserver {
-    fn stage(&mut self, _what: &str, _index: usize, _total: usize) {}
-    fn training_observer(&mut self) -> &mut dyn TrainObserver;
-}
 
 /// The restricted family's point at rate `k`: BatchTopK over positive projections on `V`.
 fn restricted_point(model: &ToyModel, n: usize, k: f64) -> (f64, f64, f64) {
@@ -183,11 +178,7 @@ fn spearman_positive(xs: &[f64], ys: &[f64]) -> f64 {
 }
 
 /// Runs R1–R3.
-pub fn run(
-    plugins: &PluginSet,
-    s: &RdpSettings,
-    observer: &mut dyn RdpObserver,
-) -> Result<RdpReport> {
+pub fn run(plugins: &PluginSet, s: &RdpSettings, observer: &mut dyn Progress) -> Result<RdpReport> {
     let (unrestricted, unrestricted_knob) = find(plugins, &s.unrestricted_architecture)?;
     let (fixed, fixed_knob) = find(plugins, &s.r2_architecture)?;
     let datasets = [
@@ -212,17 +203,18 @@ pub fn run(
                 explained_variance: ev,
                 p_gt: Some(0.0),
             });
-            observer.stage(
+            observer.unit(
+                UnitKind::Train,
+                done,
+                total,
                 &format!(
                     "R1/R3 {name}: {} {unrestricted_knob} = {k}",
                     s.unrestricted_architecture
                 ),
-                done,
-                total,
             );
             done += 1;
             let h = hyperparameters(s, d_sae, &unrestricted_knob, k, 0);
-            let w = train_on_toy(unrestricted, &model, &h, 0, observer.training_observer())?;
+            let w = train_on_toy(unrestricted, &model, &h, 0, &mut TrainSteps(&mut *observer))?;
             let e = evaluate_on_toy(unrestricted, &w, &model, s.eval_samples)?;
             curves.push(CurvePoint {
                 family: "unrestricted".into(),
@@ -265,18 +257,19 @@ pub fn run(
         let model = ToyModel::new(&toy, s.toy_seed)?;
         let q = model.groups().first().map_or(0.0, |g| g.q);
         for &seed in &s.seeds {
-            observer.stage(
+            observer.unit(
+                UnitKind::Train,
+                done,
+                total,
                 &format!(
                     "R2: {} {fixed_knob} = {} at q = {q:.3}, seed {seed}",
                     s.r2_architecture, s.r2_k
                 ),
-                done,
-                total,
             );
             done += 1;
             let d_sae = s.width_factor * model.n_concepts();
             let h = hyperparameters(s, d_sae, &fixed_knob, s.r2_k, seed);
-            let w = train_on_toy(fixed, &model, &h, seed, observer.training_observer())?;
+            let w = train_on_toy(fixed, &model, &h, seed, &mut TrainSteps(&mut *observer))?;
             let eval = evaluate_on_toy(fixed, &w, &model, s.eval_samples)?;
             pgt.push(PgtPoint {
                 q_factor: f,
@@ -301,7 +294,6 @@ pub fn run(
 fn fmt(v: Option<f64>) -> String {
     v.map_or("undefined".into(), |v| format!("{v:.4}"))
 }
-
 fn claims(gaps: &[RateGap], pgt: &[PgtPoint], s: &RdpSettings) -> Vec<Claim> {
     let mut out = Vec::new();
     let co = gaps.iter().find(|g| g.data == "cooccurring");

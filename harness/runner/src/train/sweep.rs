@@ -12,12 +12,12 @@ use super::{
     JobOutcome, Sparsity, SweepSummary, TRAIN_SCHEMA_VERSION, TrainJob, TrainSettings,
     evaluate_on_toy, train_on_toy,
 };
+use crate::progress::{Progress, TrainSteps, UnitKind};
 use anyhow::{Context, Result, bail};
 use rdpbench_core::toy::{ToyConfig, ToyModel};
 use rdpbench_plugin_host::PluginSet;
 use rdpbench_plugin_host::saelens;
 use rdpbench_plugin_host::saelens::EVAL_FILE;
-use rdpbench_sdk::TrainObserver;
 use std::path::Path;
 
 /// Steps between resume checkpoints within one SAE's training, unless the
@@ -39,7 +39,6 @@ fn with_checkpoints(hyperparameters: &serde_json::Value, partial: &Path) -> serd
     }
     h
 }
-
 /// The jobs of a sweep, in a fixed order: architecture, width, sparsity,
 /// seed. `knob_of(arch)` names the architecture's sparsity knob (its
 /// plugin's declaration: [`PluginSet::sparsity_knob`]); the values come from
@@ -86,19 +85,13 @@ pub fn jobs(
     Ok(out)
 }
 
-/// Callbacks of a sweep (progress display).
-pub trait SweepObserver {
-    fn job_started(&mut self, _index: usize, _total: usize, _job: &TrainJob, _resumed: bool) {}
-    fn training_observer(&mut self) -> &mut dyn TrainObserver;
-}
-
 /// Runs (or resumes) a sweep into `dir`.
 pub fn run_sweep(
     plugins: &PluginSet,
     jobs: &[TrainJob],
     eval_samples: usize,
     dir: &Path,
-    observer: &mut dyn SweepObserver,
+    observer: &mut dyn Progress,
 ) -> Result<SweepSummary> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut outcomes = Vec::new();
@@ -121,7 +114,12 @@ pub fn run_sweep(
         } else {
             None
         };
-        observer.job_started(i, jobs.len(), job, finished.is_some());
+        let kind = if finished.is_some() {
+            UnitKind::Reuse
+        } else {
+            UnitKind::Train
+        };
+        observer.unit(kind, i, jobs.len(), &job.id);
         let (weights, trained) = match finished {
             Some(w) => (w, false),
             None => {
@@ -131,7 +129,7 @@ pub fn run_sweep(
                     &model,
                     &with_checkpoints(&job.hyperparameters, &partial),
                     job.seed,
-                    observer.training_observer(),
+                    &mut TrainSteps(&mut *observer),
                 )
                 .with_context(|| format!("training `{}`", job.id))?;
                 let mut cfg: serde_json::Value = serde_json::from_str(&w.cfg_json)?;

@@ -34,5 +34,5 @@ pub use rdpbench_schema::results::validity::{
     VALIDITY_SCHEMA_VERSION, ValidityRun,
 };
 pub use rdpbench_schema::settings::ValiditySettings;
-pub use run::{Silent, ValidityObserver, compute_validity, score_metric, toy_eval_case};
+pub use run::{compute_validity, score_metric, toy_eval_case};
 pub use spearman::{average_ranks, spearman, spearman_with_ci};

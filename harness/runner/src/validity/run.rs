@@ -4,7 +4,8 @@
 use super::discriminability::discriminability;
 use super::population::{PopulationJob, population_jobs};
 use super::spearman::spearman_with_ci;
-use crate::train::{EVAL_DRAW, JobOutcome, SweepObserver, TrainJob, matrix, run_sweep};
+use crate::progress::{Progress, UnitKind};
+use crate::train::{EVAL_DRAW, JobOutcome, TrainJob, matrix, run_sweep};
 use crate::work_queue::map_indexed;
 use anyhow::{Context, Result};
 use rdpbench_core::eval::evaluate;
@@ -15,48 +16,9 @@ use rdpbench_schema::config::Config;
 use rdpbench_schema::results::validity::{
     MetricValidity, PopulationRow, SaeScore, VALIDITY_SCHEMA_VERSION, ValidityRun,
 };
-use rdpbench_sdk::{SaeArchitecture, TrainObserver};
+use rdpbench_sdk::SaeArchitecture;
 use std::path::Path;
 use std::sync::Mutex;
-
-/// Progress of a validity run; every hook defaults to doing nothing.
-pub trait ValidityObserver {
-    /// SAE `index` of `total` starts training (`resumed`: a finished folder
-    /// was found and is reused, not retrained).
-    fn training_started(&mut self, _index: usize, _total: usize, _sae_id: &str, _resumed: bool) {}
-    /// A training step report of the current SAE (the plugin's JSON).
-    fn training_progress(&mut self, _step: u64, _total_steps: u64, _metrics_json: &str) {}
-    /// Metric `index` of `total` starts scoring the population.
-    fn metric_started(&mut self, _index: usize, _total: usize, _id: &str) {}
-    /// Metric `index` is done.
-    fn metric_finished(&mut self, _index: usize, _id: &str) {}
-}
-
-/// An observer that ignores everything.
-#[derive(Debug, Default)]
-pub struct Silent;
-impl ValidityObserver for Silent {}
-
-/// The training sweep's observer, forwarding to a [`ValidityObserver`].
-struct SweepAdapter<'a> {
-    inner: &'a mut (dyn ValidityObserver + Send),
-}
-
-impl TrainObserver for SweepAdapter<'_> {
-    fn on_progress(&mut self, step: u64, total_steps: u64, metrics_json: &str) {
-        self.inner
-            .training_progress(step, total_steps, metrics_json);
-    }
-}
-
-impl SweepObserver for SweepAdapter<'_> {
-    fn job_started(&mut self, index: usize, total: usize, job: &TrainJob, resumed: bool) {
-        self.inner.training_started(index, total, &job.id, resumed);
-    }
-    fn training_observer(&mut self) -> &mut dyn TrainObserver {
-        self
-    }
-}
 
 /// The held-out evaluation case of one trained SAE: its decoder `[d_sae,
 /// d_in]`, encoder `W_enc: [d_in, d_sae]`, codes `[n, d_sae]` on rows
@@ -167,7 +129,7 @@ pub fn compute_validity(
     plugins: &PluginSet,
     sweep_dir: &Path,
     jobs: usize,
-    observer: &mut (dyn ValidityObserver + Send),
+    observer: &mut dyn Progress,
 ) -> Result<ValidityRun> {
     let settings = &config.validity;
     let population = population_jobs(settings, &|a| plugins.sparsity_knob(a))
@@ -176,18 +138,14 @@ pub fn compute_validity(
         plugins.sae(arch).context("[validity].architectures")?;
     }
     let train_jobs: Vec<TrainJob> = population.iter().map(|p| p.job.clone()).collect();
-    let summary = {
-        let mut adapter = SweepAdapter {
-            inner: &mut *observer,
-        };
-        run_sweep(
-            plugins,
-            &train_jobs,
-            settings.eval_samples,
-            sweep_dir,
-            &mut adapter,
-        )?
-    };
+    observer.phase("train");
+    let summary = run_sweep(
+        plugins,
+        &train_jobs,
+        settings.eval_samples,
+        sweep_dir,
+        observer,
+    )?;
     let rows: Vec<PopulationRow> = summary
         .jobs
         .iter()
@@ -217,15 +175,17 @@ pub fn compute_validity(
 
     // Metrics are independent: see `map_indexed` (output independent of scheduling).
     let total = plugins.metrics.len();
+    observer.phase("metrics");
     let observer = Mutex::new(observer);
-    let notify = |f: &mut dyn FnMut(&mut dyn ValidityObserver)| {
+    let notify = |f: &mut dyn FnMut(&mut dyn Progress)| {
         let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut **guard);
     };
     let scores = map_indexed(&plugins.metrics, jobs, |i, m| {
-        notify(&mut |o| o.metric_started(i, total, m.id()));
+        notify(&mut |o| o.unit(UnitKind::Metric, i, total, m.id()));
         let scores: Vec<SaeScore> = cases.iter().map(|c| score_metric(m, c)).collect();
-        notify(&mut |o| o.metric_finished(i, m.id()));
+        let outcome = format!("{} SAE(s) scored", scores.len());
+        notify(&mut |o| o.unit_finished(i, m.id(), &outcome));
         scores
     });
     let metrics: Vec<MetricValidity> = scores
