@@ -8,7 +8,7 @@ use rdpbench_core::conditions::{
 use rdpbench_core::toy::{LadderFamily, LadderReport, Merge, MergeKind, RungSummary};
 use rdpbench_plugin_host::{PluginError, PluginErrorKind};
 use rdpbench_reports::Exporter;
-use rdpbench_reports::html::html::{ROOT, TEMPLATES};
+use rdpbench_reports::html::render::{ROOT, TEMPLATES};
 use rdpbench_reports::html::{HtmlReport, ReportInputs, build};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::results::check::{
