@@ -296,12 +296,22 @@ impl PluginLibrary {
                     format!("SAE architecture #{index}: spec() failed: {e}"),
                 )
             })?;
-        serde_json::from_str(&json).map_err(|e| {
+        let spec: SaeSpec = serde_json::from_str(&json).map_err(|e| {
             PluginError::new(
                 &self.path,
                 PluginErrorKind::BadSpec,
                 format!("SAE architecture #{index}: spec is not valid SaeSpec JSON: {e}"),
             )
-        })
+        })?;
+        // Declared hyperparameters, knob and SAELens layout must agree with
+        // each other: the host trains and loads from them.
+        spec.validate().map_err(|e| {
+            PluginError::new(
+                &self.path,
+                PluginErrorKind::BadSpec,
+                format!("SAE architecture #{index}: {e:#}"),
+            )
+        })?;
+        Ok(spec)
     }
 }

@@ -198,12 +198,17 @@ fn check_cfg_fields(cfg: &serde_json::Value, interop: &SaelensInterop, file: &Pa
 }
 
 /// Saves `weights` as a SAELens folder at `dir` in the layout `interop`
-/// declares, atomically: it is written to `<dir>.partial` and renamed, so a
-/// folder that exists is complete.
+/// declares, atomically: it is written to a hidden `.<name>.partial` folder
+/// beside it and renamed, so a folder that exists is complete (hidden, so
+/// that no reader of the parent folder takes a leftover for an SAE).
 pub fn save(dir: &Path, weights: &SaeWeights, interop: &SaelensInterop) -> Result<()> {
     let (_, d_in, d_sae) = validate(weights, interop, &dir.display().to_string())?;
     let order = interop.expected_tensors(d_in, d_sae);
-    let partial = dir.with_extension("partial");
+    let name = dir
+        .file_name()
+        .with_context(|| format!("{} has no folder name", dir.display()))?;
+    // Not `with_extension`: job ids hold dots (`relu-w32-l1_0.3-s0`).
+    let partial = dir.with_file_name(format!(".{}.partial", name.to_string_lossy()));
     if partial.exists() {
         std::fs::remove_dir_all(&partial)
             .with_context(|| format!("cannot remove {}", partial.display()))?;

@@ -6,7 +6,7 @@
 
 use super::source::CacheTrainingSet;
 use crate::progress::{Progress, TrainSteps, UnitKind};
-use crate::train::{TrainSettings, jobs, merge_objects};
+use crate::train::{TrainSettings, jobs, training_config};
 use anyhow::{Context, Result, bail};
 use rdpbench_core::toy::ToyConfig;
 use rdpbench_lm::activation_cache::Manifest;
@@ -112,7 +112,7 @@ fn train_one(
     cache_dir: &Path,
     observer: &mut dyn TrainObserver,
 ) -> Result<SaeWeights> {
-    let config = merge_objects([&sae.spec().default_hyperparameters, &job.hyperparameters]);
+    let config = training_config(&sae.spec(), &job.hyperparameters)?;
     let mut source = set.stream(job.seed);
     let config_text = config.to_string();
     let mut weights = sae.train(TrainRequest {

@@ -70,6 +70,33 @@ pub fn merge_objects<'a>(
     serde_json::Value::Object(out)
 }
 
+/// The configuration a plugin is trained with: `hyperparameters` merged
+/// over the spec's defaults, whole numbers given for an integer
+/// hyperparameter (TOML writes `4.0` as readily as `4`) made integers, and
+/// every declared hyperparameter checked against its type and range; the
+/// error names the architecture and the field.
+pub fn training_config(
+    spec: &rdpbench_sdk::SaeSpec,
+    hyperparameters: &serde_json::Value,
+) -> Result<serde_json::Value> {
+    let mut config = merge_objects([&spec.default_hyperparameters, hyperparameters]);
+    if let Some(obj) = config.as_object_mut() {
+        for h in &spec.hyperparameters {
+            if h.kind == rdpbench_sdk::sae::ValueType::Int
+                && let Some(v) = obj.get_mut(&h.name)
+                && let Some(x) = v.as_f64()
+                && !(v.is_i64() || v.is_u64())
+                && x.fract() == 0.0
+                && x.abs() < 9.0e15
+            {
+                *v = (x as i64).into();
+            }
+        }
+    }
+    spec.validate_hyperparameters(&config)?;
+    Ok(config)
+}
+
 /// Trains one SAE on the toy model's training draw `TRAIN_DRAW + seed` with
 /// `hyperparameters` (merged over the architecture's defaults), and records
 /// the toy data source in the `cfg.json` metadata (`model_name`
@@ -81,8 +108,7 @@ pub fn train_on_toy(
     seed: u64,
     observer: &mut dyn TrainObserver,
 ) -> Result<SaeWeights> {
-    let spec = sae.spec();
-    let config = merge_objects([&spec.default_hyperparameters, hyperparameters]);
+    let config = training_config(&sae.spec(), hyperparameters)?;
     let data_seed = TRAIN_DRAW + seed;
     let mut source = ToySource::new(model, data_seed);
     let config_text = config.to_string();

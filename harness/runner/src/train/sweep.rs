@@ -10,7 +10,7 @@
 
 use super::{
     JobOutcome, Sparsity, SweepSummary, TRAIN_SCHEMA_VERSION, TrainJob, TrainSettings,
-    evaluate_on_toy, train_on_toy,
+    evaluate_on_toy, train_on_toy, training_config,
 };
 use crate::progress::{Progress, TrainSteps, UnitKind};
 use anyhow::{Context, Result, bail};
@@ -18,6 +18,7 @@ use rdpbench_core::toy::{ToyConfig, ToyModel};
 use rdpbench_plugin_host::PluginSet;
 use rdpbench_plugin_host::saelens;
 use rdpbench_plugin_host::saelens::EVAL_FILE;
+use rdpbench_schema::exit::usage_error;
 use std::path::Path;
 
 /// Steps between resume checkpoints within one SAE's training, unless the
@@ -94,6 +95,13 @@ pub fn run_sweep(
     observer: &mut dyn Progress,
 ) -> Result<SweepSummary> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Every job's configuration is checked before the first is trained, so
+    // a bad value fails the sweep at once, naming the job and the field.
+    for job in jobs {
+        let sae = plugins.sae(&job.architecture).map_err(usage_error)?;
+        training_config(sae.cached_spec(), &job.hyperparameters)
+            .map_err(|e| usage_error(e.context(format!("job `{}`", job.id))))?;
+    }
     let mut outcomes = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
         let sae = plugins.sae(&job.architecture)?;
