@@ -336,7 +336,16 @@ fn report_renders_from_a_results_folder() {
     let json = rdpbench_reports::Json(rdpbench_store::ResultFile::CheckJson)
         .render(&run())
         .unwrap();
-    std::fs::write(dir.join("check.json"), json).unwrap();
+    // Files alone are not results: only what run.json vouches for is read.
+    std::fs::write(dir.join("check.json"), &json).unwrap();
+    let err = ReportInputs::load(&dir).unwrap_err().to_string();
+    assert!(err.contains("run.json"), "{err}");
+    let mut store = rdpbench_store::Store::open(&dir, "test").unwrap();
+    let mut w = store.begin(rdpbench_store::Stage::Check).unwrap();
+    w.write(rdpbench_store::ResultFile::CheckJson, json.as_bytes())
+        .unwrap();
+    w.commit().unwrap();
+    drop(store);
     let inputs = ReportInputs::load(&dir).unwrap();
     let h = HtmlReport.render(&inputs).unwrap();
     assert!(h.contains("plain-metric"));

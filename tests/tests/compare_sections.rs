@@ -56,9 +56,10 @@ fn save_validity(dir: &Path, metrics: Vec<MetricValidity>) {
         p_gt_discriminability: discriminability(&[]),
         metrics,
     };
-    std::fs::create_dir_all(dir).unwrap();
-    let text = serde_json::to_string_pretty(&run).unwrap();
-    std::fs::write(dir.join("validity.json"), text).unwrap();
+    common::in_stage(dir, rdpbench_store::Stage::Validity, |_| {
+        Ok(((), run, rdpbench_reports::validity::exporters()))
+    })
+    .unwrap();
 }
 
 /// One size's timing: median and interval, nanoseconds.
@@ -96,9 +97,10 @@ fn save_bench(dir: &Path, metrics: Vec<(&str, Vec<SizeResult>)>) {
             })
             .collect(),
     };
-    std::fs::create_dir_all(dir).unwrap();
-    let text = serde_json::to_string_pretty(&run).unwrap();
-    std::fs::write(dir.join("bench.json"), text).unwrap();
+    common::in_stage(dir, rdpbench_store::Stage::Bench, |_| {
+        Ok(((), run, rdpbench_reports::bench::exporters(false)))
+    })
+    .unwrap();
 }
 
 fn compare(a: &Path, b: &Path, extra: &[&str]) -> (i32, String, String) {
@@ -305,8 +307,5 @@ fn missing_sections_are_noted_and_runs_with_nothing_in_common_are_a_usage_error(
     std::fs::create_dir_all(&empty).unwrap();
     let (code, _, stderr) = compare(&a, &empty, &[]);
     assert_eq!(code, 2);
-    assert!(
-        stderr.contains("no check.json, validity.json or bench.json"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("no run.json"), "{stderr}");
 }

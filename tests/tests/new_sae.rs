@@ -54,7 +54,10 @@ wobbly = [0.02, 0.2]
 
 #[test]
 fn an_out_of_tree_sae_plugin_trains_saves_reloads_and_feeds_validity() {
-    let s = Scratch::new("new-sae");
+    // Outside the workspace's folder tree, as a user's crate would be.
+    let s = Scratch(std::env::temp_dir().join(format!("rdpbench-new-sae-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(s.path());
+    std::fs::create_dir_all(s.path()).unwrap();
 
     // Scaffold a standalone crate outside the workspace.
     let (code, _, stderr) = run(rdpbench()

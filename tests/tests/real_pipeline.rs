@@ -160,8 +160,6 @@ fn make_cache(dir: &Path) -> std::path::PathBuf {
 const TINY: &str = r#"
 [real]
 architectures = ["topk", "relu"]
-k = [4.0]
-l1_coefficient = [1.0]
 width_factor = 2
 steps = 60
 batch_size = 64
@@ -171,6 +169,10 @@ eval_tokens = 100000
 bootstrap_resamples = 40
 toy_steps = 40
 toy_eval_samples = 512
+
+[real.sparsity]
+topk = [4.0]
+relu = [1.0]
 "#;
 
 fn plugins() -> PluginSet {

@@ -39,6 +39,8 @@ struct Template {
     package_prefix: &'static str,
     /// Where new in-tree crates of this kind go, relative to the workspace.
     folder: &'static str,
+    /// The template's own folder name (a reserved plugin name).
+    folder_name: &'static str,
 }
 
 impl PluginKind {
@@ -52,6 +54,7 @@ impl PluginKind {
                 package: "rdpbench-metric-template",
                 package_prefix: "rdpbench-metric-",
                 folder: "metrics",
+                folder_name: "template",
             },
             PluginKind::Sae => Template {
                 cargo_toml: include_str!("../../../plugins/sae-template/Cargo.toml"),
@@ -61,6 +64,7 @@ impl PluginKind {
                 package: "rdpbench-sae-template",
                 package_prefix: "rdpbench-sae-",
                 folder: "plugins",
+                folder_name: "template",
             },
         }
     }
@@ -109,8 +113,10 @@ pub fn validate_name(name: &str) -> Result<()> {
              dashes, starting with a letter (e.g. `my-metric`)"
         );
     }
-    if name == "template" {
-        bail!("`template` is taken by the template itself");
+    for kind in [PluginKind::Metric, PluginKind::Sae] {
+        if kind.template().folder_name == name {
+            bail!("`{name}` is taken by the {} template itself", kind.word());
+        }
     }
     Ok(())
 }
@@ -273,7 +279,13 @@ pub fn create(kind: PluginKind, name: &str, dest: &Path) -> Result<Vec<PathBuf>>
     } else {
         std::env::current_dir()?.join(dest)
     };
-    let in_workspace = abs_dest.parent().and_then(find_workspace_root).is_some();
+    // A workspace member only where the workspace's member globs reach:
+    // `metrics/NAME`, `plugins/sae-NAME`. Anywhere else (also inside the
+    // workspace's folder tree, e.g. under target/) it is standalone.
+    let in_workspace = abs_dest
+        .parent()
+        .and_then(find_workspace_root)
+        .is_some_and(|root| abs_dest == kind.workspace_folder(&root, name));
     let files = render(kind, name, in_workspace)?;
     let mut written = Vec::new();
     for (rel, text) in files {

@@ -116,6 +116,26 @@ impl Config {
     }
 }
 
+/// The settings' defaults are the embedded `default.toml`'s sections: the
+/// one place that names default architectures.
+macro_rules! defaults_from_toml {
+    ($($ty:ty => $field:ident),* $(,)?) => {$(
+        impl Default for $ty {
+            fn default() -> Self {
+                Config::defaults().$field
+            }
+        }
+    )*};
+}
+
+defaults_from_toml!(
+    crate::settings::BenchSettings => bench,
+    crate::settings::RealSettings => real,
+    crate::settings::TrainSettings => train,
+    crate::settings::ValiditySettings => validity,
+    crate::settings::RdpSettings => reproduce,
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

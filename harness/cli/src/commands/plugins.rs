@@ -216,7 +216,8 @@ pub fn new_plugin(kind: PluginKind, name: &str, dir: Option<PathBuf>) -> Result<
     }
     let package = kind.package(name);
     let lib = package.replace('-', "_");
-    let in_workspace = scaffold::find_workspace_root(&dest).is_some();
+    let in_workspace = std::fs::read_to_string(dest.join("Cargo.toml"))
+        .is_ok_and(|t| !t.contains("\n[workspace]"));
     if in_workspace {
         eprintln!(
             "next: `cargo build --release -p {package}`, then `rdpbench plugins list` (the workspace's build folder is searched)"

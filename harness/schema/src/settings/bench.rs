@@ -36,14 +36,6 @@ pub struct BenchSettings {
     pub plots: bool,
 }
 
-/// The embedded `default.toml`'s `[bench]` section: the one place that
-/// names default architectures.
-impl Default for BenchSettings {
-    fn default() -> Self {
-        crate::config::Config::defaults().bench
-    }
-}
-
 impl BenchSettings {
     /// Rejects settings criterion or the fit cannot use, naming the field.
     pub fn validate(&self) -> Result<()> {

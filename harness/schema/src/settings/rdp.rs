@@ -4,7 +4,7 @@ use rdpbench_core::toy::ToyConfig;
 use serde::{Deserialize, Serialize};
 
 /// Settings of the reproduction of the paper's toy claims (CONDITIONS.md §5).
-/// Defaults: the embedded `default.toml`'s `[reproduce]` section.
+/// Defaults (`Default`): the embedded `default.toml`'s `[reproduce]` section.
 ///
 /// Both architectures are SAE plugins whose sparsity knob is a rate (mean
 /// active latents per row, like TopK's `k`): the knob is set to each value
@@ -32,10 +32,4 @@ pub struct RdpSettings {
     pub r2_architecture: String,
     pub r2_k: f64,
     pub seeds: Vec<u64>,
-}
-
-impl Default for RdpSettings {
-    fn default() -> Self {
-        crate::config::Config::defaults().reproduce
-    }
 }

@@ -60,14 +60,6 @@ pub struct RealSettings {
     pub hyperparameters: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The embedded `default.toml`'s `[real]` section: the one place that
-/// names default architectures.
-impl Default for RealSettings {
-    fn default() -> Self {
-        crate::config::Config::defaults().real
-    }
-}
-
 impl RealSettings {
     /// Checks what serde cannot; errors name the `[real]` field.
     pub fn validate(&self) -> Result<()> {

@@ -38,14 +38,6 @@ pub struct TrainSettings {
     pub hyperparameters: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The embedded `default.toml`'s `[train]` section: the one place that
-/// names default architectures.
-impl Default for TrainSettings {
-    fn default() -> Self {
-        crate::config::Config::defaults().train
-    }
-}
-
 impl TrainSettings {
     /// Checks what serde cannot; errors name the `[train]` field.
     pub fn validate(&self) -> Result<()> {

@@ -58,14 +58,6 @@ pub struct ValiditySettings {
     pub hyperparameters: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The embedded `default.toml`'s `[validity]` section: the one place that
-/// names default architectures.
-impl Default for ValiditySettings {
-    fn default() -> Self {
-        crate::config::Config::defaults().validity
-    }
-}
-
 /// The population's default toy: the standard toy ([`ToyConfig::default`]:
 /// 16 orthonormal concepts in `d = 32`, groups `{0..3}`, `{4..7}`, `{8..11}`)
 /// with Zipf marginals `p_i ∈ [0.05, 0.2]` (exponent 1, `p_0 = 0.2`,
