@@ -11,6 +11,33 @@
  * Every function returns RDP_STATUS_*; memory is freed by the side that
  * allocated it. Dense matrices are row-major float; CSR matrices use uint64_t
  * indptr and uint32_t column indices. Specs and configs are JSON (UTF-8).
+ *
+ * The full contract (every field, who frees what, threading) is
+ * docs/plugin-abi.md. In short:
+ *
+ * Spec JSON. metric_spec_json writes one JSON object: id, version,
+ * description, citation, orientation ("higher_is_more_polysemantic" or
+ * "higher_is_less_polysemantic"), inputs (a subset of "decoder", "encoder",
+ * "activations", "codes", "labels", "concept_directions"), optional examples;
+ * unknown fields are rejected. sae_spec_json writes: id, version,
+ * description, citation, saelens_architecture (the SAELens string the
+ * weights are saved under), and optionally default_hyperparameters (an
+ * object), hyperparameters (name, type int|float|bool|string|int_list,
+ * default, range, description), sparsity_knob (the hyperparameter a sweep
+ * varies; without it the architecture cannot be swept) and saelens
+ * (loads: SAELens strings it encodes when a folder is loaded; tensors: name
+ * and shape with "d_in"/"d_sae"/a number, in saving order; cfg_fields).
+ * Unknown SAE spec fields are ignored. See docs/plugin-abi.md, sections
+ * "Metric spec JSON" and "SAE spec fields".
+ *
+ * NULL pointers. None of the ten function pointers of RdpPluginDecl may be
+ * NULL: the host calls them without a check (undefined behaviour, not an
+ * error). (next_batch and on_progress of a train request are the host's and
+ * are always set.) A library
+ * without metrics (metric_count == 0) or without SAEs (sae_count == 0)
+ * still fills those slots with stubs that return RDP_STATUS_ERROR (free_*
+ * stubs do nothing); they are never called for an index >= count.
+ * sdk_version may be NULL. The entry function must not return NULL.
  */
 #ifndef RDPBENCH_H
 #define RDPBENCH_H
@@ -70,7 +97,9 @@ typedef struct RdpCsrOwned {
     uint64_t nnz;
 } RdpCsrOwned;
 
-/* Inputs of one metric evaluation. Shapes: decoder [d_sae, d_in],
+/* Inputs of one metric evaluation, owned by the host and borrowed for the
+ * call. struct_size is the host's sizeof(RdpMetricInput): refuse a smaller
+ * one with RDP_STATUS_ERROR. Only the declared inputs are present. Shapes: decoder [d_sae, d_in],
  * encoder [d_in, d_sae], activations [n_tokens, d_in], codes CSR
  * [n_tokens, d_sae], labels CSR [n_tokens, n_concepts], concept_directions
  * [n_concepts, d_in] (oracle metrics only). */
@@ -90,9 +119,18 @@ typedef struct RdpMetricInput {
     uint32_t per_latent;   /* 1: per-latent scores wanted; 0: not read */
 } RdpMetricInput;
 
-/* Result of one metric evaluation. The host owns the per-latent buffers
- * (room for per_latent_capacity = d_sae entries); the plugin owns message,
- * released when the host calls metric_free_output. */
+/* Result of one metric evaluation. The host zero-initialises it and owns the
+ * per-latent buffers (room for per_latent_capacity = d_sae entries, or NULL
+ * with capacity 0 when per_latent == 0); the plugin owns message, released
+ * when the host calls metric_free_output.
+ *
+ * Required on RDP_STATUS_OK: kind (VALUE or UNDEFINED; anything else is an
+ * error); value when kind == VALUE, finite (NaN or inf is reported as a
+ * plugin error); message when kind == UNDEFINED (the reason, shown in
+ * reports). On RDP_STATUS_ERROR or RDP_STATUS_PANIC: message (the error).
+ * Optional: per_latent_len (at most per_latent_capacity) with per_latent[j]
+ * and per_latent_defined[j]; defined entries must be finite. "Undefined" is
+ * a legitimate result: return RDP_STATUS_OK with kind UNDEFINED. */
 typedef struct RdpMetricOutput {
     uint32_t kind;                 /* RDP_OUTPUT_VALUE or RDP_OUTPUT_UNDEFINED */
     double value;                  /* must be finite when kind == VALUE */
@@ -117,6 +155,11 @@ typedef struct RdpObserver {
     RdpProgressFn on_progress;
 } RdpObserver;
 
+/* One training run. config: the hyperparameters as a JSON object (the
+ * spec's default_hyperparameters with the host's configuration merged over
+ * them). Call data.next_batch and observer.on_progress only during the
+ * sae_train call, one at a time; next_batch writes up to rows rows and
+ * stores the count in *written (0: end of data). */
 typedef struct RdpTrainRequest {
     uint32_t struct_size;
     RdpStr config;
@@ -146,12 +189,25 @@ typedef struct RdpTensor {
     uint64_t len;
 } RdpTensor;
 
+/* Weights returned by sae_train (plugin-owned, released by sae_free_weights,
+ * which the host calls after every sae_train, whatever the status, so it
+ * must accept the empty struct). Required on RDP_STATUS_OK: cfg_json, the
+ * SAELens cfg.json text with architecture (= saelens_architecture), d_in,
+ * d_sae and every declared cfg field; and exactly the tensors the spec
+ * declares in saelens.tensors, each with len == product(shape). The host
+ * checks names, shapes and finiteness against the declaration. */
 typedef struct RdpWeights {
     RdpString cfg_json;
     RdpTensor *tensors;
     uint64_t n_tensors;
 } RdpWeights;
 
+/* The declaration rdpbench_plugin_entry returns (static data). The host
+ * requires abi_version == RDP_ABI_VERSION and struct_size ==
+ * sizeof(RdpPluginDecl) exactly. Every function pointer below must be
+ * non-NULL (see the top of this file). sae_encode on RDP_STATUS_OK must
+ * return a CSR with non-NULL indptr and n_rows == x.rows; the host frees it
+ * with sae_free_csr after every call, whatever the status. */
 typedef struct RdpPluginDecl {
     uint32_t abi_version;   /* RDP_ABI_VERSION */
     uint32_t struct_size;   /* sizeof(RdpPluginDecl) */
