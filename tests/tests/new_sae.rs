@@ -22,10 +22,6 @@ const CONFIG: &str = r#"
 [plugins]
 build_dir = false
 
-[toy]
-n_concepts = 6
-d = 8
-
 [train]
 architectures = ["wobbly"]
 widths = [8]

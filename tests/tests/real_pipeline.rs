@@ -437,6 +437,7 @@ fn tiny_real_pipeline_end_to_end() {
         format!("{e:#}").contains(&format!("only {held_tokens} held-out rows")),
         "{e:#}"
     );
+    // `bench --cache` is the real-bench stage of the results folder `out`.
     let bench_out = out.join("real-bench");
     let (code, _, stderr) = common::run(
         common::rdpbench()
@@ -454,7 +455,7 @@ fn tiny_real_pipeline_end_to_end() {
             .arg("--cache")
             .arg(&cache)
             .arg("--out")
-            .arg(&bench_out)
+            .arg(&out)
             .arg("--sae")
             .args(&folders),
     );
