@@ -97,7 +97,7 @@ pub fn plugin_for<'a>(plugins: &'a PluginSet, cfg: &serde_json::Value) -> Result
     let claims: Vec<&LoadedSae> = plugins
         .saes
         .iter()
-        .filter(|s| s.cached_spec().saelens.loads.iter().any(|l| *l == arch))
+        .filter(|s| s.cached_spec().saelens.loads.contains(&arch))
         .collect();
     match claims.as_slice() {
         [one] => Ok(one),
