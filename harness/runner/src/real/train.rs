@@ -7,7 +7,7 @@
 use super::source::CacheTrainingSet;
 use crate::progress::{Progress, TrainSteps, UnitKind};
 use crate::train::{TrainSettings, jobs, training_config};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use rdpbench_core::toy::ToyConfig;
 use rdpbench_lm::activation_cache::Manifest;
 use rdpbench_plugin_host::PluginSet;
@@ -169,20 +169,8 @@ pub fn run_real_sweep(
             })?;
         let folder = dir.join(&job.id);
         let record = serde_json::to_value(job)?;
-        let finished = if folder.join(saelens::CFG_FILE).is_file() {
-            let f = saelens::load(&folder, plugins)?;
-            if f.cfg.pointer("/metadata/rdpbench_real_job") != Some(&record) {
-                bail!(
-                    "{} holds an SAE trained with another job record (cache, split, \
-                     hyperparameters) than this sweep's `{}`; use another output folder or delete it",
-                    folder.display(),
-                    job.id
-                );
-            }
-            Some(f.weights)
-        } else {
-            None
-        };
+        let finished =
+            crate::train::finished_job(&folder, plugins, "rdpbench_real_job", &record, &job.id)?;
         let kind = if finished.is_some() {
             UnitKind::Reuse
         } else {

@@ -86,6 +86,31 @@ pub fn jobs(
     Ok(out)
 }
 
+/// The weights of a job already finished in `folder` (resume), or `None`
+/// when the folder holds no SAE. A folder whose job record (`cfg.json`
+/// `metadata.<record_key>`) differs from `record` is refused: it was trained
+/// by another configuration, and reusing it would silently mix the two.
+pub fn finished_job(
+    folder: &Path,
+    plugins: &PluginSet,
+    record_key: &str,
+    record: &serde_json::Value,
+    job_id: &str,
+) -> Result<Option<rdpbench_sdk::SaeWeights>> {
+    if !folder.join(saelens::CFG_FILE).is_file() {
+        return Ok(None);
+    }
+    let f = saelens::load(folder, plugins)?;
+    let stored = f.cfg.get("metadata").and_then(|m| m.get(record_key));
+    if stored != Some(record) {
+        bail!(
+            "{} holds an SAE trained with a different job record ({record_key}: cache, split, hyperparameters) than this sweep's `{job_id}`; use another results folder or delete it",
+            folder.display()
+        );
+    }
+    Ok(Some(f.weights))
+}
+
 /// Runs (or resumes) a sweep into `dir`.
 pub fn run_sweep(
     plugins: &PluginSet,
@@ -108,20 +133,7 @@ pub fn run_sweep(
         let folder = dir.join(&job.id);
         let record = serde_json::to_value(job)?;
         let model = ToyModel::new(&job.toy, job.toy_seed)?;
-        let finished = if folder.join(saelens::CFG_FILE).is_file() {
-            let f = saelens::load(&folder, plugins)?;
-            let stored = f.cfg.pointer("/metadata/rdpbench_job").cloned();
-            if stored.as_ref() != Some(&record) {
-                bail!(
-                    "{} holds an SAE trained with a different job record than this sweep's `{}`; use another output folder or delete it",
-                    folder.display(),
-                    job.id
-                );
-            }
-            Some(f.weights)
-        } else {
-            None
-        };
+        let finished = finished_job(&folder, plugins, "rdpbench_job", &record, &job.id)?;
         let kind = if finished.is_some() {
             UnitKind::Reuse
         } else {
