@@ -47,7 +47,9 @@ pub fn reproduce_in(store: &mut Store, config: Config, cmd: ReproduceCommand) ->
         strict,
     } = cmd;
     let mut s = config.reproduce.clone();
-    s.toy = config.toy.clone();
+    if s.toy == rdpbench_core::toy::ToyConfig::default() {
+        s.toy = config.toy.clone();
+    }
     if let Some(st) = steps {
         s.steps = st;
     }

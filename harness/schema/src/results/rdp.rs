@@ -59,3 +59,32 @@ pub struct RdpReport {
     pub pgt_vs_q: Vec<PgtPoint>,
     pub claims: Vec<Claim>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `reproduce rdp` writes, `report` reads back: the settings'
+    /// toy model included.
+    #[test]
+    fn rdp_json_round_trips() {
+        let mut settings = RdpSettings::default();
+        settings.toy.n_concepts = 7;
+        let report = RdpReport {
+            schema_version: 1,
+            rdpbench_version: "test".into(),
+            settings,
+            curves: Vec::new(),
+            gaps: Vec::new(),
+            pgt_vs_q: Vec::new(),
+            claims: vec![Claim {
+                id: "R1".into(),
+                holds: true,
+                evidence: "e".into(),
+            }],
+        };
+        let text = serde_json::to_string_pretty(&report).unwrap();
+        let back: RdpReport = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, report);
+    }
+}

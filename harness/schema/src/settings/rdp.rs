@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RdpSettings {
-    /// The toy model: the configuration's `[toy]` (not part of `[reproduce]`).
-    #[serde(default, skip_deserializing)]
+    /// The toy model: `[reproduce.toy]` when it is set (to anything but the
+    /// built-in toy defaults), else the configuration's `[toy]`.
+    #[serde(default)]
     pub toy: ToyConfig,
     pub toy_seed: u64,
     /// Rate grid (mean active latents per row).
