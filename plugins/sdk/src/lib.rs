@@ -68,9 +68,12 @@
 //!    bounds parse as a training config, and trains a tiny SAE to check the
 //!    saved `cfg.json` and tensors match the declaration.
 //!
-//! The host checks a user's hyperparameters with
-//! [`SaeSpec::validate_hyperparameters`] (errors name the field and the
-//! allowed range) and loaded weights with [`SaeSpec::validate_saelens_weights`].
+//! The host refuses a plugin whose spec fails [`SaeSpec::validate`] when it
+//! loads it, checks every training configuration with
+//! [`SaeSpec::validate_hyperparameters`] before the first SAE of a sweep
+//! trains (errors name the job, the field and the allowed range), and checks
+//! every SAELens folder it reads or writes against the declared tensors and
+//! `cfg.json` fields.
 //!
 //! The C ABI lives in [`abi`] (mirrored by `plugins/abi/include/rdpbench.h`);
 //! the plugin-side glue in [`export`]. `rdpbench-abi` is the only crate of the
