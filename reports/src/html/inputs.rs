@@ -76,6 +76,8 @@ impl ReportInputs {
             .manifest()
             .stages
             .iter()
+            // The report is being made: its own entry says nothing about it.
+            .filter(|(stage, _)| **stage != Stage::Report)
             .map(|(stage, record)| StageLine {
                 stage: stage.name().to_string(),
                 status: record.status.name().to_string(),
