@@ -103,8 +103,7 @@ pub fn run(config: Config, args: RunArgs) -> Result<Exit> {
     }
     let out_dir = config.output.dir.clone();
     let mut store = results::open(&out_dir)?;
-    let stage_of = |name: &str| Stage::parse(name);
-    let skipped: Vec<Stage> = args.skip.iter().filter_map(|s| stage_of(s)).collect();
+    let skipped: Vec<Stage> = args.skip.iter().filter_map(|s| Stage::parse(s)).collect();
     store.start_run(&skipped)?;
     let started = Instant::now();
     let mut outcomes: Vec<StageOutcome> = Vec::new();
