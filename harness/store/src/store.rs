@@ -62,7 +62,7 @@ impl Store {
             .truncate(false)
             .open(&lock_path)
             .map_err(|e| StoreError::io("open lock file", &lock_path, e))?;
-        match lock.try_lock() {
+        match try_lock_briefly(&lock) {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
                 let holder = fs::read_to_string(&lock_path)
@@ -782,3 +782,23 @@ fn recover(root: &Path) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+/// `File::try_lock`, tried again for up to [`LOCK_GRACE`] while it would
+/// block. A lock just released can still look held for a moment: a process
+/// that forks (to start a worker) between our `open` and `exec` holds a copy
+/// of every descriptor, the lock's included, until the child's `exec` closes
+/// it. A real holder keeps it far longer, so a second run still fails at once.
+fn try_lock_briefly(lock: &fs::File) -> Result<(), fs::TryLockError> {
+    let start = std::time::Instant::now();
+    loop {
+        match lock.try_lock() {
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_GRACE => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long [`try_lock_briefly`] keeps trying.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
