@@ -136,10 +136,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The results store's atomic write (temporary file in the same folder,
+/// fsynced, renamed, folder fsynced): a shard or manifest that exists is whole.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+    Ok(rdpbench_store::write_atomic(path, bytes)?)
 }
 
 /// Reads the manifest of a cache folder.

@@ -80,9 +80,9 @@ fn dump(w: &Workload, out: &std::path::Path) -> Result<()> {
         "n_concepts": s.n_concepts(), "n_parents": s.n_parents,
         "children_per_parent": s.children_per_parent, "seed": s.seed,
     });
-    std::fs::write(
-        out.join("workload.json"),
-        serde_json::to_string_pretty(&meta)?,
+    rdpbench_store::write_atomic(
+        &out.join("workload.json"),
+        serde_json::to_string_pretty(&meta)?.as_bytes(),
     )?;
     Ok(())
 }
@@ -127,7 +127,7 @@ fn main() -> Result<()> {
         "threads": rdpbench_threads(),
         "metrics": results,
     });
-    std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
+    rdpbench_store::write_atomic(&path, serde_json::to_string_pretty(&doc)?.as_bytes())?;
     writeln!(std::io::stdout().lock(), "{}", path.display())?;
     Ok(())
 }
