@@ -1,8 +1,7 @@
 //! Minimal `.npy` (NumPy format 1.0) writer for little-endian `f32`, `u32`
 //! and `u64` arrays in C order, enough for `numpy.load`.
 
-use anyhow::{Context as _, Result};
-use std::io::Write;
+use anyhow::Result;
 use std::path::Path;
 
 /// An element type `.npy` can name.
@@ -62,10 +61,7 @@ pub fn write<T: NpyElement>(path: &Path, shape: &[usize], data: &[T]) -> Result<
     for &x in data {
         x.write_le(&mut bytes);
     }
-    let mut file =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(&bytes)
-        .with_context(|| format!("writing {}", path.display()))
+    Ok(rdpbench_store::write_atomic(path, &bytes)?)
 }
 
 #[cfg(test)]
