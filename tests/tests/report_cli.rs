@@ -1,6 +1,6 @@
 //! `rdpbench report` and `rdpbench compare` end to end: real plugin, real
 //! binary, real files. (The HTML's structure and escaping are tested in
-//! harness/host/tests/report_html.rs; a browser check is
+//! reports/tests/report_html.rs; a browser check is
 //! scripts/screenshot-report.sh.)
 
 mod common;

@@ -2,7 +2,7 @@
 //! of the same function.
 //!
 //! Needs release builds of the template and no-op plugins:
-//! `cargo build --release -p rdpbench-metric-template -p test-plugin-noop && cargo bench -p rdpbench --bench plugin_call`
+//! `cargo build --release -p rdpbench-metric-template -p test-plugin-noop && cargo bench -p rdpbench-plugin-host --bench plugin_call`
 //!
 //! - `boundary/{direct,plugin}`: a metric that does no work (the same
 //!   function in-process and in `tests/plugins/noop`): the difference of the

@@ -1,5 +1,5 @@
 //! A metric that does nothing: the plugin-call benchmark uses it to measure
-//! the ABI boundary alone (`harness/host/benches/plugin_call.rs` defines the
+//! the ABI boundary alone (`harness/plugin-host/benches/plugin_call.rs` defines the
 //! same function in-process for the direct call).
 #![deny(unsafe_code)]
 
