@@ -53,7 +53,8 @@ pub enum ChangeKind {
     Lost,
     /// Failed or errored in A, passes in B.
     Gained,
-    /// Any other change (e.g. pass → vacuous, fail → error, run in one only).
+    /// Any other change (e.g. pass → inconclusive, pass → vacuous, fail →
+    /// error, run in one only).
     Changed,
 }
 
@@ -256,10 +257,12 @@ fn summary_of<'a>(
 /// Compares run `a` (before) with run `b` (after); `a_name` and `b_name`
 /// label them in the output.
 pub fn diff(a: &CheckRun, b: &CheckRun, a_name: &str, b_name: &str) -> CompareData {
+    // Moves to or from inconclusive are listed with the other changes.
     let Comparison {
         lost,
         gained,
         missing_metrics,
+        ..
     } = compare(a, b);
     let is_oracle = |id: &str| {
         a.metrics

@@ -14,7 +14,7 @@ use rdpbench_runner::check::{Isolation, run_check_with};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_schema::results::CheckRun;
-use rdpbench_schema::results::check::compare;
+use rdpbench_schema::results::check::compare_with;
 use rdpbench_store::{ResultFile, Stage, Store};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -36,10 +36,13 @@ pub struct CheckArgs {
     /// Results folder; default from [output].dir.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// A stored check.json: exit 5 if a metric lost a condition it passed there.
+    /// A stored check.json: exit 5 if a metric lost a condition it passed there
+    /// (moves to or from inconclusive are printed, and are losses only with
+    /// --strict).
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
-    /// Exit 4 when any metric fails any condition.
+    /// Exit 4 when any metric fails any condition or any verdict is
+    /// inconclusive.
     #[arg(long)]
     strict: bool,
     /// Print the full results JSON on stdout instead of the summary table.
@@ -154,9 +157,12 @@ fn check_stage(
         exit = Exit::Plugin;
     }
     if let Some(base) = baseline {
-        let diff = compare(&base, &run);
+        let diff = compare_with(&base, &run, args.strict);
         for c in &diff.gained {
             eprintln!("gained: {}", c.describe());
+        }
+        for c in &diff.inconclusive {
+            eprintln!("inconclusive: {}", c.describe());
         }
         for m in &diff.missing_metrics {
             eprintln!("warning: baseline metric `{m}` was not checked in this run");
@@ -172,7 +178,7 @@ fn check_stage(
             return Ok(Exit::Regression);
         }
     }
-    if exit == Exit::Ok && args.strict && run.has_failures() {
+    if exit == Exit::Ok && args.strict && (run.has_failures() || run.has_inconclusive()) {
         exit = Exit::ConditionsFailed;
     }
     Ok(exit)

@@ -5,13 +5,14 @@
 //! `|mean_N − mean_4N| ≤ max(k · SE_diff, 0.25 · |step|)` with
 //! `SE_diff = sqrt(var_N / R + var_4N / R)` and `k = Φ⁻¹(1 − α / (2m))`:
 //! `α = 0.0027` is the two-sided level of a 3-SE test and `m` the number of
-//! tests (one per seed), a Bonferroni correction; `step` is the largest
-//! positive ladder step of that seed (0 when none). Estimators with a
+//! tests (one per seed), a Bonferroni correction; `step` is the metric's
+//! largest positive step ([`super::sensitivity::Sensitivity`], averaged over
+//! the seeds; 0 when none). Estimators with a
 //! finite-sample bias (plug-in entropies) fail this: a finding about the
 //! metric, not a harness bug.
 
 use super::Ctx;
-use super::ladder::LadderScores;
+use super::sensitivity::Sensitivity;
 use super::stats::{mean, normal_quantile, variance};
 use super::verdict::{Comparison, ConditionId, Status, Verdict, num};
 use crate::eval::{Score, evaluate};
@@ -19,14 +20,13 @@ use crate::eval::{Score, evaluate};
 /// Two-sided level of the uncorrected 3-SE test.
 pub const ALPHA_3SE: f64 = 0.0027;
 
-pub fn check(ctx: &Ctx<'_>, ladders: &[LadderScores]) -> Vec<Verdict> {
+pub fn check(ctx: &Ctx<'_>, sens: &Sensitivity) -> Vec<Verdict> {
     let m = ctx.bench.seeds.len().max(1) as f64;
     let k = normal_quantile(1.0 - ALPHA_3SE / (2.0 * m));
     ctx.bench
         .seeds
         .iter()
-        .zip(ladders)
-        .map(|(bench, l)| {
+        .map(|bench| {
             let v = Verdict::new(ConditionId::C9, None, Some(bench.seed));
             let eval_all = |cases: &[crate::toy::EvalCase]| -> anyhow::Result<Result<Vec<f64>, String>> {
                 let mut out = Vec::with_capacity(cases.len());
@@ -56,6 +56,12 @@ pub fn check(ctx: &Ctx<'_>, ladders: &[LadderScores]) -> Vec<Verdict> {
                         ),
                     ));
                 }
+                if let Score::Undefined { reason } = &first {
+                    return Ok(v.with(
+                        Status::NotApplicable,
+                        format!("the metric is undefined on M on this toy: {reason}"),
+                    ));
+                }
                 let (small, large) = match (eval_all(&bench.replicates_n)?, eval_all(&bench.replicates_4n)?) {
                     (Ok(a), Ok(b)) => (a, b),
                     (Err(r), _) | (_, Err(r)) => {
@@ -67,7 +73,7 @@ pub fn check(ctx: &Ctx<'_>, ladders: &[LadderScores]) -> Vec<Verdict> {
                 };
                 let r = small.len() as f64;
                 let se = (variance(&small) / r + variance(&large) / r).sqrt();
-                let step = l.largest_positive_step(ctx).map_or(0.0, |(_, s)| s);
+                let step = sens.step();
                 let allowed = (k * se).max(0.25 * step.abs());
                 let (ms, ml) = (mean(&small), mean(&large));
                 let n = bench.replicates_n[0].n_tokens();
