@@ -344,8 +344,13 @@ fn evidence_row(c: &Comparison) -> EvidenceRow {
         rhs: fmt_opt(c.rhs),
         diff: fmt_opt(c.diff),
         ci,
+        bias: fmt_opt(c.bias),
+        p_value: fmt_opt(c.p_value),
         allowed: fmt_opt(c.allowed),
         n_resamples: c.n_resamples.map_or_else(|| "–".into(), |n| n.to_string()),
+        samples_needed: c
+            .samples_needed
+            .map_or_else(|| "–".into(), |n| n.to_string()),
     }
 }
 
@@ -597,4 +602,102 @@ fn extra_sections(inputs: &ReportInputs) -> Vec<ExtraSection> {
         super::runtime::section(inputs.bench.as_ref()),
         super::real::section(inputs.real.as_ref(), inputs.real_bench.as_ref()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        metric: &str,
+        passed: usize,
+        failed: usize,
+        validity: Option<ValidityVerdict>,
+    ) -> LeaderRow {
+        LeaderRow {
+            rank: None,
+            metric: metric.into(),
+            oracle: false,
+            description: String::new(),
+            orientation: String::new(),
+            inputs: String::new(),
+            passed,
+            checked: 11,
+            blind: 0,
+            failed,
+            vacuous: 0,
+            not_applicable: 0,
+            inconclusive: 0,
+            errors: 0,
+            validity_rho: validity.map(|_| "ρ".into()),
+            validity,
+            runtime: None,
+            scaling: None,
+        }
+    }
+
+    /// js-separability's case in the issue: more conditions passed but
+    /// ρ = −0.32 must not outrank a metric with a clearly positive ρ and as
+    /// many conditions passed; with one more condition passed it still may.
+    #[test]
+    fn validity_counts_beside_the_conditions() {
+        let mut board = Leaderboard {
+            rows: vec![
+                row("negative-rho", 9, 2, Some(ValidityVerdict::NotPositive)),
+                row("positive-rho", 9, 2, Some(ValidityVerdict::Positive)),
+                row("undecided", 9, 2, Some(ValidityVerdict::Undecided)),
+                row(
+                    "more-passed-negative",
+                    11,
+                    0,
+                    Some(ValidityVerdict::NotPositive),
+                ),
+                row("no-validity", 8, 3, None),
+            ],
+            show_validity: false,
+            show_runtime: false,
+        };
+        rank(&mut board);
+        let order: Vec<&str> = board.rows.iter().map(|r| r.metric.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "more-passed-negative",
+                "positive-rho",
+                "undecided",
+                "negative-rho",
+                "no-validity"
+            ]
+        );
+        assert_eq!(board.rows[0].rank, Some(1));
+        assert!(board.show_validity);
+    }
+
+    #[test]
+    fn validity_verdict_reads_rho_and_its_interval() {
+        assert_eq!(
+            ValidityVerdict::of(Some(0.5), Some([0.1, 0.8])),
+            ValidityVerdict::Positive
+        );
+        assert_eq!(
+            ValidityVerdict::of(Some(0.5), Some([-0.1, 0.8])),
+            ValidityVerdict::Undecided
+        );
+        assert_eq!(
+            ValidityVerdict::of(Some(0.0), Some([-0.1, 0.1])),
+            ValidityVerdict::NotPositive
+        );
+        assert_eq!(
+            ValidityVerdict::of(Some(-0.32), None),
+            ValidityVerdict::NotPositive
+        );
+        assert_eq!(
+            ValidityVerdict::of(None, None),
+            ValidityVerdict::NotPositive
+        );
+        assert_eq!(
+            ValidityVerdict::of(Some(0.4), None),
+            ValidityVerdict::Undecided
+        );
+    }
 }

@@ -208,8 +208,11 @@ pub struct EvidenceRow {
     pub rhs: String,
     pub diff: String,
     pub ci: String,
+    pub bias: String,
+    pub p_value: String,
     pub allowed: String,
     pub n_resamples: String,
+    pub samples_needed: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -10,6 +10,17 @@
 //! the seeds; 0 when none). Estimators with a
 //! finite-sample bias (plug-in entropies) fail this: a finding about the
 //! metric, not a harness bug.
+//!
+//! Three outcomes, so that the verdict does not flip with the seed: the spec's
+//! pass rule above; **FAIL** only when the gap exceeds the margin
+//! `0.25 · |step|` by more than `k · SE_diff` (the interval `gap ± k · SE`
+//! lies wholly beyond the margin: a bias that is both significant and larger
+//! than a quarter step); **inconclusive** in between (the replicates are too
+//! few to tell; more `check.consistency_replicates` resolve it). Measured
+//! (`scripts/seed-stability.sh`): coactivation-entropy's `mean_N − mean_4N`
+//! ranged from −0.37 to +0.07 (mean −0.15) over seeds 0-11, with allowed
+//! gaps of 0.22-0.51, so under a two-outcome rule one seed in twelve failed
+//! (seed 5: gap 0.264 > 0.239) and the rest passed.
 
 use super::Ctx;
 use super::sensitivity::Sensitivity;
@@ -88,6 +99,7 @@ pub fn check(ctx: &Ctx<'_>, sens: &Sensitivity) -> Vec<Verdict> {
                 });
                 let gap = (ms - ml).abs();
                 let pass = gap <= allowed;
+                let fail = gap - k * se > 0.25 * step.abs();
                 let (gap, allowed, se, step, ms, ml) =
                     (num(gap), num(allowed), num(se), num(step), num(ms), num(ml));
                 Ok(if pass {
@@ -98,12 +110,22 @@ pub fn check(ctx: &Ctx<'_>, sens: &Sensitivity) -> Vec<Verdict> {
                              identical input is bit-identical"
                         ),
                     )
-                } else {
+                } else if fail {
                     v.with(
                         Status::Fail,
                         format!(
-                            "C9 failed on seed {}: mean at N = {ms} vs at 4N = {ml}, gap {gap} > \
-                             max({k:.2}·SE {se}, 0.25·step {step}) (finite-sample bias?)",
+                            "C9 failed on seed {}: mean at N = {ms} vs at 4N = {ml}, gap {gap} exceeds \
+                             0.25·step {step} by more than {k:.2}·SE {se} (finite-sample bias?)",
+                            bench.seed
+                        ),
+                    )
+                } else {
+                    v.with(
+                        Status::Inconclusive,
+                        format!(
+                            "C9 inconclusive on seed {}: mean at N = {ms} vs at 4N = {ml}, gap {gap} > \
+                             max({k:.2}·SE {se}, 0.25·step {step}) but within 0.25·step + {k:.2}·SE; \
+                             more replicates (check.consistency_replicates) would resolve it",
                             bench.seed
                         ),
                     )

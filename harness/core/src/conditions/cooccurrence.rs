@@ -11,18 +11,25 @@
 
 use super::Ctx;
 use super::margin::{Effect, SeedEffects, decide};
-use super::paired::paired;
 use super::paired::score_case as score;
+use super::paired::{CaseScores, paired};
 use super::sensitivity::Sensitivity;
 use super::verdict::{ConditionId, Status, Verdict};
 use crate::eval::reads_rows;
 
-pub fn check(ctx: &Ctx<'_>, sens: &Sensitivity) -> Vec<Verdict> {
+/// `independent[i]`: seed `i`'s scores of `M` on the independent data (shared
+/// with C11).
+pub fn check(
+    ctx: &Ctx<'_>,
+    sens: &Sensitivity,
+    independent: &[Result<CaseScores, String>],
+) -> Vec<Verdict> {
     let seeds = ctx
         .bench
         .seeds
         .iter()
-        .map(|bench| {
+        .zip(independent)
+        .map(|(bench, ind)| {
             let v = Verdict::new(ConditionId::C8, None, Some(bench.seed));
             if !reads_rows(ctx.spec) {
                 return SeedEffects::Decided(v.with(
@@ -31,7 +38,9 @@ pub fn check(ctx: &Ctx<'_>, sens: &Sensitivity) -> Vec<Verdict> {
                 ));
             }
             let boot = &bench.paired_boot;
-            let scored = score(ctx, &bench.mono_independent, boot)
+            let scored = ind
+                .clone()
+                .map_err(anyhow::Error::msg)
                 .and_then(|ind| Ok((ind, score(ctx, &bench.mono_cooccurring, boot)?)));
             let (ind, co) = match scored {
                 Ok(x) => x,

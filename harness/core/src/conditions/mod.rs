@@ -170,6 +170,20 @@ pub fn check_metric(
             largest: None,
         }
     };
+    // M on the independent data at p, on the paired resamples: C8 and C11
+    // both compare with it.
+    let independent: Vec<Result<paired::CaseScores, String>> = if any(&[C8, C11]) {
+        bench
+            .seeds
+            .iter()
+            .map(|b| {
+                paired::score_case(&ctx, &b.mono_independent, &b.paired_boot)
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     for c in ConditionId::ALL {
         if c == ConditionId::C10 || !selected(settings, c) {
             continue;
@@ -181,10 +195,10 @@ pub fn check_metric(
             ConditionId::C3 | ConditionId::C4 | ConditionId::C5 | ConditionId::C6 => {
                 invariance::check(&ctx, c)
             }
-            ConditionId::C7 => splitting::check(&ctx, &sens),
-            ConditionId::C8 => cooccurrence::check(&ctx, &sens),
+            ConditionId::C7 => splitting::check(&ctx, &sens, &ladders),
+            ConditionId::C8 => cooccurrence::check(&ctx, &sens, &independent),
             ConditionId::C9 => consistency::check(&ctx, &sens),
-            ConditionId::C11 => density::check(&ctx, &sens),
+            ConditionId::C11 => density::check(&ctx, &sens, &independent),
             ConditionId::C10 => unreachable!(),
         });
     }

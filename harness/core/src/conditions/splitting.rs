@@ -7,6 +7,7 @@
 //! verdict.
 
 use super::Ctx;
+use super::ladder::LadderScores;
 use super::margin::{Effect, SeedEffects, decide};
 use super::paired::paired;
 use super::paired::score_case as score;
@@ -16,26 +17,34 @@ use crate::eval::applicable;
 use crate::toy::LadderFamily;
 use crate::toy::gauge::{split_coin_flip, split_contextual};
 
-pub fn check(ctx: &Ctx<'_>, sens: &Sensitivity) -> Vec<Verdict> {
+/// `ladders[i]` holds seed `i`'s scores of `M` and the OR rungs on the
+/// ladder resamples, reused here as the unsplit side.
+pub fn check(ctx: &Ctx<'_>, sens: &Sensitivity, ladders: &[LadderScores]) -> Vec<Verdict> {
     let seeds = ctx
         .bench
         .seeds
         .iter()
-        .map(|bench| {
+        .zip(ladders)
+        .map(|(bench, ladder)| {
             let v = Verdict::new(ConditionId::C7, None, Some(bench.seed));
-            let mut cases = vec![("M", &bench.mono)];
+            let mut cases = vec![("M", &bench.mono, ladder.rung(LadderFamily::Or, 0))];
             if let Some(r) = bench.family(LadderFamily::Or).next() {
-                cases.push(("L1(OR)", &r.case));
+                cases.push(("L1(OR)", &r.case, ladder.rung(LadderFamily::Or, 1)));
             }
             let mut effects = Vec::new();
             let mut diagnostics = Vec::new();
-            for (i, (name, case)) in cases.into_iter().enumerate() {
+            for (i, (name, case, scored)) in cases.into_iter().enumerate() {
                 let split =
                     split_coin_flip(case, bench.seed.wrapping_mul(7919).wrapping_add(i as u64));
                 if !applicable(ctx.spec, case) || !applicable(ctx.spec, &split) {
                     continue;
                 }
-                let result = score(ctx, case, &bench.ladder_boot).and_then(|orig| {
+                // The unsplit side was scored with the ladders, on the same resamples.
+                let orig = match scored.flatten() {
+                    Some(s) => Ok(s.clone()),
+                    None => score(ctx, case, &bench.ladder_boot),
+                };
+                let result = orig.and_then(|orig| {
                     let s = score(ctx, &split, &bench.ladder_boot)?;
                     let c = score(ctx, &split_contextual(case), &[])?;
                     Ok((orig, s, c))
