@@ -28,6 +28,20 @@ use super::stats::{mean, normal_quantile, variance};
 use super::verdict::{Comparison, ConditionId, Status, Verdict, num};
 use crate::eval::{Score, evaluate};
 
+/// C9's outcome for a gap `|mean_N − mean_4N|`: pass within
+/// `max(k · se, 0.25 · |step|)`, FAIL beyond `0.25 · |step| + k · se`,
+/// inconclusive between.
+pub fn outcome(gap: f64, k: f64, se: f64, step: f64) -> Status {
+    let margin = 0.25 * step.abs();
+    if gap <= (k * se).max(margin) {
+        Status::Pass
+    } else if gap - k * se > margin {
+        Status::Fail
+    } else {
+        Status::Inconclusive
+    }
+}
+
 /// Two-sided level of the uncorrected 3-SE test.
 pub const ALPHA_3SE: f64 = 0.0027;
 
@@ -98,8 +112,8 @@ pub fn check(ctx: &Ctx<'_>, sens: &Sensitivity) -> Vec<Verdict> {
                     )
                 });
                 let gap = (ms - ml).abs();
-                let pass = gap <= allowed;
-                let fail = gap - k * se > 0.25 * step.abs();
+                let outcome = outcome(gap, k, se, step);
+                let (pass, fail) = (outcome == Status::Pass, outcome == Status::Fail);
                 let (gap, allowed, se, step, ms, ml) =
                     (num(gap), num(allowed), num(se), num(step), num(ms), num(ml));
                 Ok(if pass {
@@ -137,4 +151,24 @@ pub fn check(ctx: &Ctx<'_>, sens: &Sensitivity) -> Vec<Verdict> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_inside_beyond_and_between_the_bands() {
+        // k·SE = 0.3, margin 0.25 · 0.4 = 0.1.
+        let (k, se, step) = (3.0, 0.1, 0.4);
+        assert_eq!(outcome(0.05, k, se, step), Status::Pass);
+        assert_eq!(outcome(0.3, k, se, step), Status::Pass);
+        assert_eq!(outcome(0.35, k, se, step), Status::Inconclusive);
+        assert_eq!(outcome(0.41, k, se, step), Status::Fail);
+        // coactivation-entropy, seed 5: gap 0.2637, k·SE 0.2389, step 0.2332.
+        assert_eq!(outcome(0.2637, 3.32, 0.07196, 0.2332), Status::Inconclusive);
+        // No noise: a quarter step is allowed, more fails.
+        assert_eq!(outcome(0.1, 3.0, 0.0, 0.4), Status::Pass);
+        assert_eq!(outcome(0.1001, 3.0, 0.0, 0.4), Status::Fail);
+    }
 }

@@ -65,7 +65,6 @@ pub fn check_family(
     ladders: &[LadderScores],
     steps: &[Step],
 ) -> Verdict {
-    let alpha = 1.0 - ctx.settings.confidence;
     let mut v = Verdict::new(condition, Some(family), None);
     v.structurally_blind = blind_to(ctx, family);
     let scope = format!("on the {family} ladder");
@@ -125,6 +124,27 @@ pub fn check_family(
             },
         );
     }
+    decide(
+        v,
+        condition,
+        &scope,
+        &diffs,
+        ctx.settings.confidence,
+        ctx.settings.tolerances.atol_f32,
+    )
+}
+
+/// The pooled decision on measured differences (`diffs[i]` = a step and
+/// its per-seed paired differences); `atol` is the "flat" tie width.
+fn decide(
+    mut v: Verdict,
+    condition: ConditionId,
+    scope: &str,
+    diffs: &[(Step, Vec<(u64, PairedDiff)>)],
+    confidence: f64,
+    atol: f64,
+) -> Verdict {
+    let alpha = 1.0 - confidence;
     // Reversals, Holm over every seed and step of the family.
     let p_rev: Vec<f64> = diffs
         .iter()
@@ -135,7 +155,7 @@ pub fn check_family(
     let mut lowest = f64::INFINITY;
     let mut idx = 0;
     let n_tests = p_rev.len();
-    for (step, per_seed) in &diffs {
+    for (step, per_seed) in diffs {
         let parts: Vec<&BasicBootstrap> = per_seed.iter().map(|(_, d)| &d.boot).collect();
         let pooled = BasicBootstrap::pooled(&parts);
         let lower = pooled.lower(alpha);
@@ -149,9 +169,7 @@ pub fn check_family(
             n_resamples: Some(pooled.len()),
             ..Comparison::default()
         });
-        let flat = per_seed
-            .iter()
-            .all(|(_, d)| d.is_tie(ctx.settings.tolerances.atol_f32));
+        let flat = per_seed.iter().all(|(_, d)| d.is_tie(atol));
         if flat {
             failure.get_or_insert(format!(
                 "{condition} failed {scope}: {} is flat on every seed (the metric did not move)",
@@ -166,10 +184,7 @@ pub fn check_family(
             ));
         }
         for (seed, d) in per_seed {
-            let mut c = d.evidence(
-                format!("seed {seed}: {}", step.label()),
-                ctx.settings.confidence,
-            );
+            let mut c = d.evidence(format!("seed {seed}: {}", step.label()), confidence);
             c.p_value = Some(p_rev[idx]);
             if reversed[idx] {
                 let (lo, hi) = d.boot.interval(alpha);
@@ -198,5 +213,88 @@ pub fn check_family(
                 num(lowest)
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A paired difference with estimate `theta` whose 201 replicates
+    /// spread evenly over `theta ± spread`.
+    fn diff(theta: f64, spread: f64) -> PairedDiff {
+        let reps: Vec<f64> = (0..201)
+            .map(|i| theta - spread + 2.0 * spread * i as f64 / 200.0)
+            .collect();
+        PairedDiff {
+            lhs: theta,
+            rhs: 0.0,
+            diff: theta,
+            boot: BasicBootstrap::new(theta, reps),
+            n_valid: 201,
+            max_abs: theta.abs() + spread,
+        }
+    }
+
+    fn run(per_seed: &[(f64, f64)]) -> Verdict {
+        let step = Step { upper: 1, lower: 0 };
+        let diffs = vec![(
+            step,
+            per_seed
+                .iter()
+                .enumerate()
+                .map(|(s, &(t, w))| (s as u64, diff(t, w)))
+                .collect(),
+        )];
+        let v = Verdict::new(ConditionId::C1, Some(LadderFamily::Or), None);
+        decide(v, ConditionId::C1, "on the OR ladder", &diffs, 0.95, 1e-7)
+    }
+
+    /// concept-entropy's OR step in the issue: clearly positive on five
+    /// seeds, 0.046 with a lower bound below 0 on the sixth. A per-seed rule
+    /// fails; pooled, it passes.
+    #[test]
+    fn pooling_keeps_power_as_seeds_are_added() {
+        let seeds = [
+            (0.13, 0.05),
+            (0.07, 0.05),
+            (0.14, 0.05),
+            (0.10, 0.05),
+            (0.08, 0.05),
+            (0.046, 0.066),
+        ];
+        assert!(diff(0.046, 0.066).boot.lower(0.05) < 0.0);
+        let v = run(&seeds);
+        assert_eq!(v.status, Status::Pass, "{}", v.reason);
+        // Pooled evidence first, then one row per seed.
+        assert_eq!(v.evidence.len(), 7);
+        assert!((v.evidence[0].diff.unwrap() - 0.566 / 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_clear_reversal_on_one_seed_fails_even_when_the_pool_rises() {
+        let v = run(&[(0.5, 0.05), (0.5, 0.05), (-0.3, 0.05)]);
+        assert_eq!(v.status, Status::Fail, "{}", v.reason);
+        assert!(v.reason.contains("reversal on seed 2"), "{}", v.reason);
+    }
+
+    /// A seed barely below 0 (p ≈ 0.03 alone) is not a reversal once Holm
+    /// corrects over the three seeds.
+    #[test]
+    fn a_marginal_dip_is_not_a_reversal_after_holm() {
+        let v = run(&[(0.5, 0.05), (0.5, 0.05), (-0.02, 0.021)]);
+        let p = v.evidence[3].p_value.unwrap();
+        assert!(p > 0.05 / 3.0 && p < 0.05, "p = {p}");
+        assert_eq!(v.status, Status::Pass, "{}", v.reason);
+    }
+
+    #[test]
+    fn flat_and_non_positive_pools_fail() {
+        let v = run(&[(0.0, 0.0), (0.0, 0.0)]);
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.reason.contains("flat"), "{}", v.reason);
+        let v = run(&[(0.01, 0.2), (-0.01, 0.2)]);
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.reason.contains("lower bound"), "{}", v.reason);
     }
 }
