@@ -4,13 +4,53 @@
 use crate::progress::{Progress, UnitKind};
 use crate::work_queue::map_indexed;
 use anyhow::Result;
-use rdpbench_core::conditions::{CheckSettings, ConditionId, Workbench, check_metric};
+use rdpbench_core::conditions::{CheckSettings, ConditionId, Status, Workbench, check_metric};
+use rdpbench_core::shrink::{Budget, failing_verdict, shrink};
 use rdpbench_core::toy::ToyConfig;
 use rdpbench_plugin_host::PluginSet;
-use rdpbench_schema::results::check::{CheckRun, MetricResult, SCHEMA_VERSION, SeedLadders};
+use rdpbench_schema::results::check::{
+    CheckRun, MetricResult, MinimalCase, SCHEMA_VERSION, SeedLadders,
+};
 use rdpbench_sdk::Metric;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+/// Shrinks every condition `result` failed (not the structurally blind
+/// ones: those are properties of the metric's inputs) to its smallest
+/// failing case.
+fn minimal_cases(
+    metric: &rdpbench_plugin_host::LoadedMetric,
+    result: &MetricResult,
+    toy: &ToyConfig,
+    settings: &CheckSettings,
+) -> Vec<MinimalCase> {
+    let budget = Budget {
+        trials: settings.shrink_trials,
+        time: std::time::Duration::from_secs_f64(settings.shrink_seconds),
+    };
+    let spec = &result.report.spec;
+    result
+        .report
+        .summary
+        .iter()
+        .filter(|s| s.status == Status::Fail && !s.structurally_blind)
+        .filter_map(|s| {
+            let original = failing_verdict(&result.report, s.condition, s.family)?;
+            let shared: Arc<dyn Metric> = Arc::new(metric.clone());
+            let shrunk = shrink(shared, spec, toy, settings, original, budget)?;
+            Some(MinimalCase {
+                file: format!(
+                    "{}/{}",
+                    rdpbench_store::ResultDir::CheckCases.path(),
+                    MinimalCase::file_name(&spec.id, &shrunk.case)
+                ),
+                trials: shrunk.trials,
+                timed_out: shrunk.timed_out,
+                case: shrunk.case,
+            })
+        })
+        .collect()
+}
 
 /// Where each metric's conditions run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,8 +135,24 @@ pub fn run_check_with(
             sha256: m.library().sha256().to_string(),
             oracle: spec.is_oracle(),
             report,
+            minimal_cases: Vec::new(),
         }
     });
+    // Shrinking runs the metric in this process, so only where the
+    // conditions did (an isolated metric may crash the host).
+    let mut metrics = metrics;
+    if settings.shrink_trials > 0 && *isolation == Isolation::InProcess {
+        observer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .phase("shrinking failed conditions to their smallest failing cases");
+        let cases = map_indexed(&plugins.metrics, jobs, |i, m| {
+            minimal_cases(m, &metrics[i], &bench.toy, settings)
+        });
+        for (result, cases) in metrics.iter_mut().zip(cases) {
+            result.minimal_cases = cases;
+        }
+    }
     Ok(CheckRun {
         schema_version: SCHEMA_VERSION,
         tool: "rdpbench".into(),
