@@ -375,3 +375,95 @@ fn uses(toy: &ToyConfig, i: usize) -> bool {
     };
     in_group || toy.hierarchy.iter().any(|h| h.parent == i || h.child == i)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conditions::Comparison;
+    use crate::toy::{GroupSpec, ParentChild};
+
+    #[test]
+    fn removing_unused_concepts_renumbers_pairs_and_groups() {
+        let mut t = ToyConfig {
+            n_concepts: 8,
+            groups: GroupsConfig::Explicit {
+                groups: vec![GroupSpec {
+                    members: vec![1, 3],
+                    q: 0.05,
+                }],
+            },
+            hierarchy: vec![ParentChild {
+                parent: 5,
+                child: 7,
+                p_given_parent: Some(0.5),
+            }],
+            ..ToyConfig::default()
+        };
+        remove_concepts(&mut t, &[0, 2, 4, 6]);
+        assert_eq!(t.n_concepts, 4);
+        let GroupsConfig::Explicit { groups } = &t.groups else {
+            panic!()
+        };
+        assert_eq!(groups[0].members, vec![0, 1]);
+        assert_eq!((t.hierarchy[0].parent, t.hierarchy[0].child), (2, 3));
+        t.resolve().unwrap();
+        // A generated layout is never cut into.
+        let mut g = ToyConfig::default();
+        remove_concepts(&mut g, &[3]);
+        assert_eq!(g.n_concepts, 16);
+    }
+
+    #[test]
+    fn candidates_are_smaller_and_big_steps_come_first() {
+        let toy = ToyConfig::default()
+            .with_appended_families(2, 2, 0.5)
+            .unwrap();
+        let check = CheckSettings::default();
+        let c = candidates(&toy, &check);
+        assert_eq!(c[0].1.n_samples, 2000);
+        // Every concept outside the groups (0..12) and pairs is dropped at once.
+        assert_eq!(c[1].0.n_concepts, 22 - 4);
+        for (t, s) in &c {
+            assert!(t.n_concepts <= toy.n_concepts && s.n_samples <= check.n_samples);
+            assert_ne!((t, s), (&toy, &check));
+        }
+    }
+
+    #[test]
+    fn failure_kinds_tell_flat_reversal_definedness_and_sign_apart() {
+        let v = |c: ConditionId, reason: &str, diff: f64, allowed: Option<f64>| {
+            let mut v = Verdict::new(c, None, Some(0)).with(Status::Fail, reason);
+            v.evidence.push(Comparison {
+                diff: Some(diff),
+                allowed,
+                ..Comparison::default()
+            });
+            v
+        };
+        assert_eq!(
+            FailureKind::of(&v(ConditionId::C1, "x is flat", 0.0, None)),
+            FailureKind::Flat
+        );
+        assert_eq!(
+            FailureKind::of(&v(ConditionId::C2, "a reversal on seed 2", -1.0, None)),
+            FailureKind::Reversal
+        );
+        assert_eq!(
+            FailureKind::of(&v(
+                ConditionId::C6,
+                "changed whether the score is defined",
+                0.0,
+                None
+            )),
+            FailureKind::Definedness
+        );
+        assert_eq!(
+            FailureKind::of(&v(ConditionId::C7, "moved", -0.3, None)),
+            FailureKind::Signed(-1)
+        );
+        assert_eq!(
+            FailureKind::of(&v(ConditionId::C6, "moved", 0.4, Some(1e-6))),
+            FailureKind::Signed(1)
+        );
+    }
+}
