@@ -63,6 +63,17 @@ fn oracle_is_ungameable_a_fooled_metric_is_gameable_and_runs_repeat_exactly() {
     assert_eq!(entropy["gameable"], true, "{entropy}");
     assert!(entropy["best_in_steps"].as_f64().unwrap() > 0.25);
     assert!(out.join("game.md").exists());
+    // The report: a gameability section, and the gameable metric's best
+    // sequence drawn as the SAE before and after (decoder × concept |cos|).
+    let (code, _, stderr) = run(rdpbench().arg("report").arg(&out));
+    assert_eq!(code, 0, "{stderr}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("id=\"gameability\""),
+        "no gameability section"
+    );
+    assert!(html.contains("concept-entropy: "), "no heatmap caption");
+    assert!(html.matches("<figure class=\"heatmap\">").count() >= 2);
     // Same seed, same bytes.
     let (_, again) = game("b");
     assert!(bytes == again, "game.json differs between two runs");

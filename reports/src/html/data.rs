@@ -291,6 +291,68 @@ pub struct SectionContent {
     pub intro: String,
     pub tables: Vec<Table>,
     pub charts: Vec<Chart>,
+    /// Side-by-side heatmap pairs (e.g. an SAE before and after edits).
+    pub heatmaps: Vec<HeatmapPair>,
+}
+
+/// Two heatmaps of the same shape, shown side by side.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeatmapPair {
+    pub caption: String,
+    pub left: Heatmap,
+    pub right: Heatmap,
+}
+
+/// A matrix of values in `[0, 1]` as SVG cells (opacity = value).
+#[derive(Debug, Clone, Serialize)]
+pub struct Heatmap {
+    pub title: String,
+    pub width: f64,
+    pub height: f64,
+    pub cells: Vec<HeatCell>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeatCell {
+    pub x: f64,
+    pub y: f64,
+    pub size: f64,
+    pub opacity: f64,
+    pub tip: String,
+}
+
+impl Heatmap {
+    /// `values[r][c]` in `[0, 1]` (clamped), `size` px per cell; row and
+    /// column names go into each cell's tooltip.
+    pub fn new(title: String, values: &[Vec<f64>], row: &str, col: &str, size: f64) -> Self {
+        let n_cols = values.first().map_or(0, Vec::len);
+        let mut cells = Vec::new();
+        for (r, vals) in values.iter().enumerate() {
+            for (c, &v) in vals.iter().enumerate() {
+                let v = if v.is_finite() {
+                    v.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                if v < 0.02 {
+                    continue;
+                }
+                cells.push(HeatCell {
+                    x: c as f64 * size,
+                    y: r as f64 * size,
+                    size: size - 1.0,
+                    opacity: (v * 1000.0).round() / 1000.0,
+                    tip: format!("{row} {r}, {col} {c}: {v:.3}"),
+                });
+            }
+        }
+        Self {
+            title,
+            width: n_cols as f64 * size,
+            height: values.len() as f64 * size,
+            cells,
+        }
+    }
 }
 
 /// A generic table of formatted cells.

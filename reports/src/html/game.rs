@@ -1,8 +1,10 @@
 //! The "Gameability" section and the leaderboard's gameability column,
 //! from `game.json` (`rdpbench game`).
 
-use super::data::{ExtraSection, Leaderboard, SectionContent, Table};
+use super::data::{ExtraSection, Heatmap, HeatmapPair, Leaderboard, SectionContent, Table};
 use rdpbench_core::conditions::verdict::num;
+use rdpbench_core::game::Starts;
+use rdpbench_core::toy::EvalCase;
 use rdpbench_schema::results::game::GameRun;
 
 /// The leaderboard cell: improvement in unit steps, or why none.
@@ -107,5 +109,96 @@ fn content(run: &GameRun) -> SectionContent {
         intro,
         tables: vec![summary, sequences],
         charts: Vec::new(),
+        heatmaps: heatmaps(run),
     }
+}
+
+/// `|cos(w_j, v_i)|`: latents × concepts.
+fn concept_cosines(case: &EvalCase) -> Vec<Vec<f64>> {
+    let v = &case.directions;
+    (0..case.d_sae())
+        .map(|j| {
+            let w = case.decoder.row(j);
+            let nw = w.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+            (0..v.rows)
+                .map(|i| {
+                    let vi = v.row(i);
+                    let nv = vi.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+                    let d: f64 = w.iter().zip(vi).map(|(&a, &b)| a as f64 * b as f64).sum();
+                    if nw > 0.0 && nv > 0.0 {
+                        (d / (nw * nv)).abs()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// For each gameable metric, its best sequence drawn as the SAE it starts
+/// from and the SAE it ends at: decoder rows × concepts, `|cos|`. The SAEs
+/// are rebuilt from `game.json`'s toy and settings and the recorded edits
+/// (the search is deterministic), so nothing large is stored.
+fn heatmaps(run: &GameRun) -> Vec<HeatmapPair> {
+    let Ok(starts) = Starts::build(&run.toy, &run.settings) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for m in run.metrics.iter().filter(|m| m.gameable) {
+        let Some((r, best)) = m
+            .starts
+            .iter()
+            .filter_map(|r| Some((r, r.best.as_ref()?)))
+            .max_by(|a, b| a.1.improvement.total_cmp(&b.1.improvement))
+        else {
+            continue;
+        };
+        let Some((_, start, _)) = starts.cases.iter().find(|(n, _, _)| *n == r.start) else {
+            continue;
+        };
+        let mut after = start.clone();
+        let mut ok = true;
+        for e in &best.edits {
+            match e.apply(&after) {
+                Some(c) => after = c,
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let size = 7.0;
+        out.push(HeatmapPair {
+            caption: format!(
+                "{}: {} from {}, P_gt {} → {}, score {} → {} (|cos| of each decoder row, one per line, \
+                 with each concept direction, one per column)",
+                m.id,
+                best.described.join(" → "),
+                r.start,
+                num(r.p_gt_before),
+                num(best.p_gt_after),
+                r.score_before.map_or("–".into(), num),
+                num(best.score_after)
+            ),
+            left: Heatmap::new(
+                format!("before: {} ({} latents)", r.start, start.d_sae()),
+                &concept_cosines(start),
+                "latent",
+                "concept",
+                size,
+            ),
+            right: Heatmap::new(
+                format!("after {} edit(s) ({} latents)", best.edits.len(), after.d_sae()),
+                &concept_cosines(&after),
+                "latent",
+                "concept",
+                size,
+            ),
+        });
+    }
+    out
 }

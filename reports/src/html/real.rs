@@ -235,5 +235,6 @@ fn content(run: &RealRun) -> SectionContent {
         intro,
         tables,
         charts: Vec::new(),
+        heatmaps: Vec::new(),
     }
 }

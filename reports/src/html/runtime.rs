@@ -203,6 +203,7 @@ pub fn section(bench: Option<&BenchRun>) -> ExtraSection {
             rows,
         }],
         charts: vec![chart_along(bench, true), chart_along(bench, false)],
+        heatmaps: Vec::new(),
     });
     s
 }

@@ -146,6 +146,7 @@ pub fn sae_leaderboard(train: Option<&SweepSummary>) -> ExtraSection {
             y_from_zero: true,
             series,
         })],
+        heatmaps: Vec::new(),
     });
     s
 }
@@ -265,6 +266,7 @@ pub fn rate_distortion(rdp: Option<&RdpReport>) -> ExtraSection {
             y_from_zero: true,
             series,
         })],
+        heatmaps: Vec::new(),
     });
     s
 }
@@ -352,6 +354,7 @@ pub fn pgt_vs_cooccurrence(rdp: Option<&RdpReport>) -> ExtraSection {
                 points,
             }],
         })],
+        heatmaps: Vec::new(),
     });
     s
 }

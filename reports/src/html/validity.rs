@@ -161,5 +161,6 @@ fn content(validity: &ValidityRun) -> SectionContent {
         intro,
         tables: vec![table],
         charts,
+        heatmaps: Vec::new(),
     }
 }
