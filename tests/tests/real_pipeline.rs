@@ -497,14 +497,14 @@ fn tiny_real_pipeline_end_to_end() {
         common::rdpbench()
             .arg("--config")
             .arg(&run_toml)
-            .args(["run", "--skip", "check,train,rdp,validity,bench"])
+            .args(["run", "--skip", "check,game,train,rdp,validity,bench"])
             .arg("--real-cache")
             .arg(&cache)
             .arg("--out")
             .arg(&run_dir),
     );
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("==> [6/8] real"), "{stderr}");
+    assert!(stderr.contains("==> [7/9] real"), "{stderr}");
     let reloaded = ReportInputs::load(&run_dir).unwrap();
     let real = reloaded.real.expect("real.json written");
     assert_eq!(real.saes.len(), 2);
