@@ -1,5 +1,6 @@
 //! A metric that lives in a plugin library, callable as a plain [`Metric`].
 
+use crate::call_gate::{CallKind, CallSite};
 use crate::library::PluginLibrary;
 use anyhow::{Result, bail};
 use rdpbench_sdk::abi::{
@@ -74,6 +75,20 @@ impl LoadedMetric {
         &self.spec.id
     }
 
+    /// The metric's index within its library.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// How calls of this metric are named in the library's call gate.
+    pub fn call_site(&self) -> CallSite {
+        CallSite {
+            kind: CallKind::MetricCompute,
+            index: self.index,
+            label: format!("metric `{}` compute", self.spec.id),
+        }
+    }
+
     /// The spec as read when the library was loaded.
     pub fn cached_spec(&self) -> &MetricSpec {
         &self.spec
@@ -108,7 +123,7 @@ impl Metric for LoadedMetric {
             per_latent: input.per_latent as u32,
         };
         let (status, kind, value, per_latent, message) =
-            self.library.locked_with_scratch(|decl, scratch| {
+            self.library.locked_with_scratch(self.call_site(), |decl, scratch| {
                 let cap = if input.per_latent { input.d_sae } else { 0 };
                 let mut out = MetricOutputC::EMPTY;
                 if cap > 0 {
@@ -143,7 +158,7 @@ impl Metric for LoadedMetric {
                     text
                 };
                 (status, out.kind, out.value, per_latent, message)
-            });
+            })?;
         let who = || {
             format!(
                 "metric `{}` ({})",

@@ -37,6 +37,9 @@ pub struct PluginSet {
     pub metrics: Vec<LoadedMetric>,
     pub saes: Vec<LoadedSae>,
     pub errors: Vec<PluginError>,
+    /// The wall-clock limits of calls into these libraries
+    /// ([`PluginSet::set_call_limits`]).
+    pub call_limits: crate::call_gate::CallLimits,
 }
 
 fn is_library(path: &Path) -> bool {
@@ -75,7 +78,16 @@ impl PluginSet {
     /// quietly (nothing was built there yet); a missing plugin folder or file
     /// is recorded as an error.
     pub fn discover(search: &PluginSearch) -> Self {
-        let mut set = PluginSet::default();
+        Self::discover_limited(search, crate::call_gate::CallLimits::default())
+    }
+
+    /// [`PluginSet::discover`] with wall-clock `limits` on every call into
+    /// the libraries, from the first spec read on.
+    pub fn discover_limited(search: &PluginSearch, limits: crate::call_gate::CallLimits) -> Self {
+        let mut set = PluginSet {
+            call_limits: limits,
+            ..PluginSet::default()
+        };
         let mut files: Vec<PathBuf> = Vec::new();
         for dir in &search.dirs {
             match list_dir(dir, false) {
@@ -107,7 +119,10 @@ impl PluginSet {
     pub fn load_file(&mut self, path: &Path) {
         tracing::debug!(path = %path.display(), "loading plugin");
         let lib = match PluginLibrary::open(path) {
-            Ok(lib) => Arc::new(lib),
+            Ok(lib) => {
+                lib.gate().set_limits(self.call_limits);
+                Arc::new(lib)
+            }
             Err(e) => {
                 self.errors.push(e);
                 return;

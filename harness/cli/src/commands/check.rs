@@ -1,13 +1,12 @@
 //! `rdpbench check`: run, write every export, print the summary, compare
 //! with a baseline, and choose the exit code.
 
-use super::plugins::{out, report_errors, search_of};
+use super::plugins::{out, report_errors};
 use super::progress::{Bar, Counts};
 use super::results;
 use super::setup::jobs_or_cpus;
 use anyhow::{Context, Result};
 use rdpbench_core::conditions::ConditionId;
-use rdpbench_plugin_host::PluginSet;
 use rdpbench_reports::check::Text;
 use rdpbench_reports::{Exporter, Json};
 use rdpbench_runner::check::{Isolation, run_check_with};
@@ -97,7 +96,7 @@ fn check_stage(
         .map_err(usage_error)?;
     let out_dir = w.root().to_path_buf();
 
-    let mut plugins = PluginSet::discover(&search_of(&config));
+    let mut plugins = super::setup::discover(&config);
     plugins
         .select_metrics(&config.plugins.metrics)
         .map_err(usage_error)?;
@@ -117,13 +116,13 @@ fn check_stage(
     let started = Instant::now();
     let mut progress = Bar::new(Counts::Subunits(n_conditions));
     let jobs = jobs_or_cpus(args.jobs);
+    let exe = std::env::current_exe()
+        .context("cannot find the rdpbench executable to start isolated workers")?;
     let isolation = if args.isolate {
-        Isolation::Process {
-            exe: std::env::current_exe()
-                .context("cannot find the rdpbench executable to start isolated workers")?,
-        }
+        Isolation::Process { exe }
     } else {
-        Isolation::InProcess
+        // Metrics blocked by a hung sibling are re-checked in a worker.
+        Isolation::InProcessWithFallback { exe }
     };
     let run = run_check_with(
         &plugins,

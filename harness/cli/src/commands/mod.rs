@@ -194,8 +194,8 @@ pub fn run() -> Exit {
             load_config(cli.config.as_deref()).and_then(|c| validity::validity(c, args))
         }
         Command::CheckWorker => rdpbench_plugin_host::isolate::run_worker(
-            std::io::stdin().lock(),
-            std::io::stdout().lock(),
+            std::io::BufReader::new(std::io::stdin()),
+            std::io::stdout(),
         )
         .map(|()| Exit::Ok),
         Command::Lm(cmd) => lm::lm(cmd),

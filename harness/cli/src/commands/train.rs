@@ -1,11 +1,10 @@
 //! `rdpbench train`: train one SAE or a sweep on the toy model, save each as a
 //! SAELens folder, resume an interrupted sweep.
 
-use super::plugins::{out, report_errors, search_of};
+use super::plugins::{out, report_errors};
 use super::progress::{Bar, Counts};
 use super::results;
 use anyhow::Result;
-use rdpbench_plugin_host::PluginSet;
 use rdpbench_runner::train::{jobs, run_sweep};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
@@ -68,7 +67,8 @@ pub fn train_in(store: &mut Store, config: Config, args: TrainArgs) -> Result<Ex
     if let Some(s) = args.steps {
         settings.steps = s;
     }
-    let plugins = PluginSet::discover(&search_of(&config));
+    let plugins = super::setup::discover(&config);
+    super::setup::end_on_hang(&plugins)?;
     let exit = report_errors(&plugins);
     let jobs = jobs(&settings, &config.toy, &|a| plugins.sparsity_knob(a)).map_err(usage_error)?;
     let mut progress = Bar::new(Counts::Steps);

@@ -1,0 +1,89 @@
+//! One library, three metrics: `hang-full` answers small inputs and C10's
+//! edge cases but never returns on full-size data; `hang-always` never
+//! returns at all; `healthy-sibling` is a plain, permutation-invariant
+//! metric (mean number of active latents per row) that must never be
+//! blamed for its siblings' hangs. A hang sleeps, so it burns no CPU.
+#![deny(unsafe_code)]
+
+use rdpbench_sdk::prelude::*;
+
+fn spec(id: &str, description: &str) -> MetricSpec {
+    MetricSpec {
+        id: id.into(),
+        version: "1".into(),
+        description: description.into(),
+        citation: "none".into(),
+        orientation: Orientation::HigherIsMorePolysemantic,
+        inputs: vec![Input::Codes],
+        examples: vec![],
+    }
+}
+
+fn hang() -> ! {
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
+fn mean_active(input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
+    let codes = input.codes()?;
+    if codes.n_rows == 0 {
+        return Ok(MetricOutput::Undefined {
+            reason: "no rows".into(),
+        });
+    }
+    Ok(MetricOutput::value(codes.nnz() as f64 / codes.n_rows as f64))
+}
+
+/// Full-size data: at least 100 rows, more than one latent, some activity,
+/// and latent 0 not active on every row (C10's "constant latent" case).
+fn full_size(input: &MetricInput<'_>) -> anyhow::Result<bool> {
+    let codes = input.codes()?;
+    if codes.n_rows < 100 || codes.n_cols < 2 || codes.nnz() == 0 {
+        return Ok(false);
+    }
+    let latent0_everywhere =
+        (0..codes.n_rows).all(|t| codes.row_iter(t).any(|(j, _)| j == 0));
+    Ok(!latent0_everywhere)
+}
+
+pub struct HangFull;
+impl Metric for HangFull {
+    fn spec(&self) -> MetricSpec {
+        spec(
+            "hang-full",
+            "test plugin: answers edge cases, hangs on full-size data",
+        )
+    }
+    fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
+        if full_size(input)? {
+            hang()
+        }
+        mean_active(input)
+    }
+}
+
+pub struct HangAlways;
+impl Metric for HangAlways {
+    fn spec(&self) -> MetricSpec {
+        spec("hang-always", "test plugin: never returns")
+    }
+    fn compute(&self, _: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
+        hang()
+    }
+}
+
+pub struct HealthySibling;
+impl Metric for HealthySibling {
+    fn spec(&self) -> MetricSpec {
+        spec(
+            "healthy-sibling",
+            "test plugin: mean active latents per row, in a library with hanging metrics",
+        )
+    }
+    fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
+        mean_active(input)
+    }
+}
+
+rdpbench_sdk::export_plugin!(metrics: [HangFull, HangAlways, HealthySibling]);
