@@ -192,7 +192,8 @@ fn check_cfg_fields(cfg: &serde_json::Value, interop: &SaelensInterop, file: &Pa
                 }
             )
         })?;
-        f.check(v).with_context(|| format!("{}", file.display()))?;
+        f.check_in(v, cfg)
+            .with_context(|| format!("{}", file.display()))?;
     }
     Ok(())
 }
@@ -378,6 +379,7 @@ mod tests {
                     name: "k".into(),
                     kind: ValueType::Int,
                     range: None,
+                    at_most: Some("d_sae".into()),
                     description: "active latents per row".into(),
                 }]
             } else {

@@ -53,6 +53,10 @@ pub struct CheckArgs {
     /// rebuilds the toy workbench).
     #[arg(long)]
     isolate: bool,
+    /// Refuse to start when the run's estimated memory exceeds this size
+    /// (e.g. 8G, 512M) instead of what the machine has available.
+    #[arg(long, value_name = "SIZE")]
+    max_memory: Option<String>,
 }
 
 /// `rdpbench check`: the check stage, then the report, in the results folder.
@@ -88,6 +92,20 @@ fn check_stage(
         config.plugins.metrics = args.metrics.clone();
     }
     config.check.validate().map_err(usage_error)?;
+    let max_memory = args
+        .max_memory
+        .as_deref()
+        .map(rdpbench_runner::memory::parse_bytes)
+        .transpose()
+        .map_err(usage_error)?;
+    let jobs = jobs_or_cpus(args.jobs);
+    let workbenches = if args.isolate { 1 + jobs } else { 1 };
+    rdpbench_runner::memory::ensure_fits(
+        "check",
+        &rdpbench_runner::memory::check_estimate(&config.toy, &config.check, workbenches),
+        max_memory,
+    )
+    .map_err(usage_error)?;
     let baseline = args
         .baseline
         .as_deref()
@@ -115,7 +133,6 @@ fn check_stage(
     } as u64;
     let started = Instant::now();
     let mut progress = Bar::new(Counts::Subunits(n_conditions));
-    let jobs = jobs_or_cpus(args.jobs);
     let exe = std::env::current_exe()
         .context("cannot find the rdpbench executable to start isolated workers")?;
     let isolation = if args.isolate {
