@@ -27,7 +27,7 @@
 
 use crate::PluginSet;
 use crate::call_gate::CallLimits;
-use crate::supervise::check_supervised;
+use crate::supervise::{OnCondition, check_supervised_with};
 use anyhow::{Context, Result, bail};
 use rdpbench_core::conditions::{
     CheckSettings, ConditionId, MetricReport, Workbench, error_report,
@@ -147,13 +147,20 @@ pub fn run_worker(
         )
     })?;
     let bench = Arc::new(Workbench::build(&job.toy, &job.settings)?);
-    let mut write_error = None;
-    let supervised = check_supervised(metric, &bench, &mut |condition| {
-        if let Err(e) = emit(&WorkerEvent::Condition { condition }) {
-            write_error.get_or_insert(e);
-        }
-    });
-    if let Some(e) = write_error {
+    let write_error = Arc::new(Mutex::new(None));
+    let direct: OnCondition = {
+        let (emit, write_error) = (emit.clone(), write_error.clone());
+        Arc::new(move |condition| {
+            if let Err(e) = emit(&WorkerEvent::Condition { condition }) {
+                write_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(e);
+            }
+        })
+    };
+    let supervised = check_supervised_with(metric, &bench, Some(direct), &mut |_| {});
+    if let Some(e) = write_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(e).context("writing progress to the parent");
     }
     emit(&WorkerEvent::Done {

@@ -93,6 +93,22 @@ pub fn check_supervised(
     bench: &Arc<Workbench>,
     progress: &mut dyn FnMut(ConditionId),
 ) -> Supervised {
+    check_supervised_with(metric, bench, None, progress)
+}
+
+/// Told of each condition on the thread that runs it, before any call.
+pub type OnCondition = Arc<dyn Fn(ConditionId) + Send + Sync>;
+
+/// [`check_supervised`], also telling `direct` each condition on the
+/// conditions thread itself, before the condition's first plugin call: a
+/// worker process reports the condition before a crash can end it (the
+/// supervisor's `progress` may come too late for that).
+pub fn check_supervised_with(
+    metric: &LoadedMetric,
+    bench: &Arc<Workbench>,
+    direct: Option<OnCondition>,
+    progress: &mut dyn FnMut(ConditionId),
+) -> Supervised {
     let gate = metric.library().gate();
     if let Some(hang) = gate.blocked() {
         return Supervised {
@@ -111,6 +127,9 @@ pub fn check_supervised(
                 let shared: Arc<dyn Metric> = Arc::new(metric);
                 let progress_tx = tx.clone();
                 let report = check_metric(shared, &spec, &bench, &mut |c| {
+                    if let Some(direct) = &direct {
+                        direct(c);
+                    }
                     let _ = progress_tx.send(Event::Condition(c));
                 });
                 let _ = tx.send(Event::Done(report));
