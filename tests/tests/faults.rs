@@ -344,3 +344,101 @@ fn a_hang_outside_check_ends_the_stage_with_exit_3_and_keeps_earlier_results() {
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(manifest["stages"]["check"]["status"], "ok");
 }
+
+#[test]
+fn a_metric_or_condition_missing_from_b_is_lost_unless_named() {
+    let (s, cfg) = setup(
+        "gates",
+        &["test_plugin_hangs", "rdpbench_metric_template"],
+        false,
+        "",
+    );
+    let a = s.path().join("a");
+    let b = s.path().join("b");
+    let base = ["--seeds", "0", "--conditions", "C3,C6"];
+    let (code, _, stderr) = check(
+        &cfg,
+        &a,
+        &[&base[..], &["--metrics", "healthy-sibling,label-entropy"]].concat(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // B: one metric removed (as if its plugin stopped loading), one condition fewer.
+    let (code, _, stderr) = check(
+        &cfg,
+        &b,
+        &["--seeds", "0", "--conditions", "C3", "--metrics", "label-entropy"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let compare = |extra: &[&str]| {
+        run(rdpbench()
+            .arg("compare")
+            .arg(&a)
+            .arg(&b)
+            .args(extra))
+    };
+    let (code, stdout, stderr) = compare(&[]);
+    assert_eq!(code, 5, "{stdout}\n{stderr}");
+    assert!(stderr.contains("3 condition(s) passed in A are lost in B"), "{stderr}");
+    assert!(stdout.contains("healthy-sibling") && stdout.contains("not checked in B"), "{stdout}");
+    // Naming the metric excuses its two conditions, not label-entropy's C6.
+    let (code, _, stderr) = compare(&["--allow-missing", "healthy-sibling"]);
+    assert_eq!(code, 5, "{stderr}");
+    assert!(stderr.contains("1 condition(s)"), "{stderr}");
+    let (code, stdout, stderr) = compare(&["--allow-missing", "healthy-sibling,C6"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    // `check --baseline` applies the same rule.
+    let c = s.path().join("c");
+    let a_json = a.join("check.json");
+    let baseline = a_json.to_str().unwrap();
+    let args = ["--seeds", "0", "--conditions", "C3,C6", "--metrics", "label-entropy"];
+    let (code, _, stderr) = check(&cfg, &c, &[&args[..], &["--baseline", baseline]].concat());
+    assert_eq!(code, 5, "{stderr}");
+    assert!(
+        stderr.contains("REGRESSION: healthy-sibling C3: pass → not checked"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = check(
+        &cfg,
+        &c,
+        &[&args[..], &["--baseline", baseline, "--allow-missing", "healthy-sibling"]].concat(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("not checked (--allow-missing)"), "{stderr}");
+}
+
+#[test]
+fn a_check_json_whose_summary_disagrees_with_its_verdicts_is_refused() {
+    let (s, cfg) = setup("summary", &["test_plugin_hangs"], false, "");
+    let a = s.path().join("a");
+    let (code, _, stderr) = check(
+        &cfg,
+        &a,
+        &["--seeds", "0", "--conditions", "C3", "--metrics", "healthy-sibling"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // The verdict says fail; the summary still says pass.
+    let mut json = results(&a);
+    json["metrics"][0]["verdicts"][0]["status"] = "fail".into();
+    let edited = s.path().join("edited.json");
+    std::fs::write(&edited, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    let original = std::fs::read(a.join("check.json")).unwrap();
+    let (code, _, stderr) = run(rdpbench()
+        .arg("compare")
+        .arg(&edited)
+        .arg(a.join("check.json")));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("edited.json: metric `healthy-sibling`: its stored summary [C3 pass]")
+            && stderr.contains("which give [C3 fail]"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = check(
+        &cfg,
+        &s.path().join("b"),
+        &["--seeds", "0", "--conditions", "C3", "--baseline", edited.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("disagrees with its verdicts"), "{stderr}");
+    assert_eq!(std::fs::read(a.join("check.json")).unwrap(), original);
+}

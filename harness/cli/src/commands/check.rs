@@ -13,7 +13,7 @@ use rdpbench_runner::check::{Isolation, run_check_with};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_schema::results::CheckRun;
-use rdpbench_schema::results::check::compare;
+use rdpbench_schema::results::check::{AllowMissing, compare_allowing};
 use rdpbench_store::{ResultFile, Stage, Store};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -35,9 +35,14 @@ pub struct CheckArgs {
     /// Results folder; default from [output].dir.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// A stored check.json: exit 5 if a metric lost a condition it passed there.
+    /// A stored check.json: exit 5 if a metric lost a condition it passed
+    /// there, by failing it or by not checking it.
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
+    /// With --baseline: metric ids or conditions (e.g. `C9`) that may be
+    /// missing from this run without counting as lost (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES", requires = "baseline")]
+    allow_missing: Vec<String>,
     /// Exit 4 when any metric fails any condition.
     #[arg(long)]
     strict: bool,
@@ -170,21 +175,31 @@ fn check_stage(
         exit = Exit::Plugin;
     }
     if let Some(base) = baseline {
-        let diff = compare(&base, &run);
+        let diff = compare_allowing(&base, &run, &AllowMissing(args.allow_missing.clone()));
         for c in &diff.gained {
             eprintln!("gained: {}", c.describe());
         }
-        for m in &diff.missing_metrics {
-            eprintln!("warning: baseline metric `{m}` was not checked in this run");
+        for m in &diff.allowed_missing {
+            eprintln!("not checked (--allow-missing): {}", m.describe());
         }
         for c in &diff.lost {
             eprintln!("REGRESSION: {}", c.describe());
+        }
+        for m in &diff.lost_missing {
+            eprintln!("REGRESSION: {}", m.describe());
+        }
+        if !diff.lost_missing.is_empty() {
+            eprintln!(
+                "{} condition(s) passed in the baseline were not checked; name what may be \
+                 missing with --allow-missing METRIC,CONDITION",
+                diff.lost_missing.len()
+            );
         }
         w.write(
             ResultFile::CheckComparison,
             (serde_json::to_string_pretty(&diff)? + "\n").as_bytes(),
         )?;
-        if !diff.lost.is_empty() {
+        if diff.regressed() {
             return Ok(Exit::Regression);
         }
     }
