@@ -442,3 +442,43 @@ fn a_check_json_whose_summary_disagrees_with_its_verdicts_is_refused() {
     assert!(stderr.contains("disagrees with its verdicts"), "{stderr}");
     assert_eq!(std::fs::read(a.join("check.json")).unwrap(), original);
 }
+
+/// Control bytes other than line feed and tab.
+fn control_bytes(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .filter(|&&b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f)
+        .count()
+}
+
+#[test]
+fn control_bytes_from_a_plugin_reach_no_sink_raw() {
+    let (s, cfg) = setup("control", &["test_plugin_control_bytes"], false, "");
+    let out = s.path().join("out");
+    let (code, stdout, stderr) = check(
+        &cfg,
+        &out,
+        &["--conditions", "C3", "--seeds", "0", "--metrics", "control-bytes"],
+    );
+    assert_eq!(code, 3, "every compute() fails\n{stderr}");
+    assert_eq!(control_bytes(stdout.as_bytes()), 0, "terminal: {stdout:?}");
+    assert_eq!(control_bytes(stderr.as_bytes()), 0, "terminal: {stderr:?}");
+    assert!(stdout.contains("bad input ␛[31mRED␛[0m␛[2J␇␈␍"), "{stdout}");
+    for file in ["check.md", "check.csv", "check.junit.xml", "report.html"] {
+        let bytes = std::fs::read(out.join(file)).unwrap();
+        assert_eq!(control_bytes(&bytes), 0, "{file}");
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains("RED"), "{file} still reports the message");
+    }
+    for file in ["check.md", "check.csv", "report.html"] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(text.contains("␛[31mRED"), "{file}: the bytes are shown, not hidden");
+    }
+    // JSON keeps the message exactly, escaped.
+    let json = results(&out);
+    let reason = verdicts(&json, "control-bytes", "C3")[0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("\u{1b}[31mRED"), "{reason:?}");
+}

@@ -12,6 +12,7 @@ use rdpbench_reports::{Exporter, Json};
 use rdpbench_runner::check::{Isolation, run_check_with};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
+use rdpbench_schema::sanitize::neutralize;
 use rdpbench_schema::results::CheckRun;
 use rdpbench_schema::results::check::{AllowMissing, compare_allowing};
 use rdpbench_store::{ResultFile, Stage, Store};
@@ -177,16 +178,16 @@ fn check_stage(
     if let Some(base) = baseline {
         let diff = compare_allowing(&base, &run, &AllowMissing(args.allow_missing.clone()));
         for c in &diff.gained {
-            eprintln!("gained: {}", c.describe());
+            eprintln!("gained: {}", neutralize(&c.describe()));
         }
         for m in &diff.allowed_missing {
-            eprintln!("not checked (--allow-missing): {}", m.describe());
+            eprintln!("not checked (--allow-missing): {}", neutralize(&m.describe()));
         }
         for c in &diff.lost {
-            eprintln!("REGRESSION: {}", c.describe());
+            eprintln!("REGRESSION: {}", neutralize(&c.describe()));
         }
         for m in &diff.lost_missing {
-            eprintln!("REGRESSION: {}", m.describe());
+            eprintln!("REGRESSION: {}", neutralize(&m.describe()));
         }
         if !diff.lost_missing.is_empty() {
             eprintln!(

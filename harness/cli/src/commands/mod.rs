@@ -222,7 +222,10 @@ pub fn run() -> Exit {
         Ok(exit) => exit,
         Err(e) => {
             let exit = exit_of(&e);
-            eprintln!("error: {e:#}");
+            eprintln!(
+                "error: {}",
+                rdpbench_schema::sanitize::neutralize_text(&format!("{e:#}"))
+            );
             exit
         }
     }
