@@ -482,3 +482,19 @@ fn control_bytes_from_a_plugin_reach_no_sink_raw() {
         .to_string();
     assert!(reason.contains("\u{1b}[31mRED"), "{reason:?}");
 }
+
+#[test]
+fn negative_tolerances_are_refused_naming_the_field() {
+    let (s, cfg) = setup(
+        "tolerance",
+        &["test_plugin_hangs"],
+        false,
+        "[check.tolerances]\natol = -1.1\n",
+    );
+    let (code, _, stderr) = check(&cfg, &s.path().join("out"), &["--conditions", "C3"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("check.tolerances.atol is -1.1: a tolerance must be a finite number >= 0"),
+        "{stderr}"
+    );
+}

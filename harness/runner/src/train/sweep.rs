@@ -194,10 +194,9 @@ pub fn run_sweep(
         };
         let eval = evaluate_on_toy(sae, &weights, &model, eval_samples)
             .with_context(|| format!("evaluating `{}`", job.id))?;
-        rdpbench_store::write_atomic(
-            &folder.join(EVAL_FILE),
-            serde_json::to_string_pretty(&eval)?.as_bytes(),
-        )?;
+        let eval_path = folder.join(EVAL_FILE);
+        rdpbench_store::write_atomic(&eval_path, serde_json::to_string_pretty(&eval)?.as_bytes())
+            .with_context(|| format!("writing {}", eval_path.display()))?;
         outcomes.push(JobOutcome {
             job: job.clone(),
             folder,
