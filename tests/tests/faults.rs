@@ -83,7 +83,10 @@ fn hang_on_full_size_data(isolate: bool) {
     let took = t.elapsed();
     // The limit, plus building the workbench and starting workers on a
     // loaded two-core machine.
-    assert!(took < Duration::from_secs(3 + 15), "took {took:?}\n{stderr}");
+    assert!(
+        took < Duration::from_secs(3 + 15),
+        "took {took:?}\n{stderr}"
+    );
     assert_eq!(code, 3, "a hang is a plugin failure\n{stdout}\n{stderr}");
     let json = results(&out);
     let v = verdicts(&json, "hang-full", "C3");
@@ -129,14 +132,22 @@ fn a_metric_hanging_in_c10_blocks_its_library_but_its_sibling_is_not_blamed() {
     let (code, stdout, stderr) = check(
         &cfg,
         &out,
-        &["--conditions", "C10", "--metrics", "hang-always,healthy-sibling"],
+        &[
+            "--conditions",
+            "C10",
+            "--metrics",
+            "hang-always,healthy-sibling",
+        ],
     );
     assert_eq!(code, 0, "C10 failing is a verdict\n{stdout}\n{stderr}");
     let json = results(&out);
     let v = verdicts(&json, "hang-always", "C10");
     assert_eq!(v[0]["status"], "fail");
     assert!(
-        v[0]["reason"].as_str().unwrap().contains("no answer within 2.0 s (hang)"),
+        v[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 2.0 s (hang)"),
         "{}",
         v[0]["reason"]
     );
@@ -236,9 +247,15 @@ fn segfault_and_absurd_allocation_cost_only_their_own_verdicts_isolated() {
         let v = verdicts(&json, metric, "C3");
         assert_eq!(v[0]["status"], "error");
         let reason = v[0]["reason"].as_str().unwrap();
-        assert!(reason.contains(signal) && reason.contains("during C3"), "{reason}");
+        assert!(
+            reason.contains(signal) && reason.contains("during C3"),
+            "{reason}"
+        );
     }
-    assert_eq!(verdicts(&json, "healthy-sibling", "C3")[0]["status"], "pass");
+    assert_eq!(
+        verdicts(&json, "healthy-sibling", "C3")[0]["status"],
+        "pass"
+    );
 }
 
 #[test]
@@ -260,7 +277,10 @@ fn absurd_check_sizes_are_refused_up_front_with_the_estimate() {
     // A size that fits the machine but not --max-memory.
     let (code, _, stderr) = check(&cfg, &out, &["--max-memory", "1M"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("1.0 MiB are available (--max-memory)"), "{stderr}");
+    assert!(
+        stderr.contains("1.0 MiB are available (--max-memory)"),
+        "{stderr}"
+    );
     assert!(!out.join("check.json").exists(), "nothing was run");
 }
 
@@ -279,8 +299,14 @@ fn bad_training_settings_are_refused_before_any_sae_is_trained() {
     let (s, cfg) = setup("train-settings", &[], true, "");
     let out = s.path().join("out");
     for (args, needle) in [
-        (&["--widths", "8,0"][..], "[train].widths (--widths) holds 0"),
-        (&["--widths", "8", "--k", "16"], "`k` = 16 exceeds `d_sae` = 8"),
+        (
+            &["--widths", "8,0"][..],
+            "[train].widths (--widths) holds 0",
+        ),
+        (
+            &["--widths", "8", "--k", "16"],
+            "`k` = 16 exceeds `d_sae` = 8",
+        ),
         (&["--k", "0"], "hyperparameter `k` = 0 is out of range"),
         (&["--k", "nan"], "[train].sparsity.topk holds NaN"),
         (&["--steps", "0"], "[train].steps (--steps) is 0"),
@@ -322,7 +348,14 @@ fn a_hang_outside_check_ends_the_stage_with_exit_3_and_keeps_earlier_results() {
     let (code, _, stderr) = check(
         &cfg,
         &out,
-        &["--conditions", "C3", "--seeds", "0", "--metrics", "healthy-sibling"],
+        &[
+            "--conditions",
+            "C3",
+            "--seeds",
+            "0",
+            "--metrics",
+            "healthy-sibling",
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     let before = std::fs::read(out.join("check.json")).unwrap();
@@ -366,20 +399,27 @@ fn a_metric_or_condition_missing_from_b_is_lost_unless_named() {
     let (code, _, stderr) = check(
         &cfg,
         &b,
-        &["--seeds", "0", "--conditions", "C3", "--metrics", "label-entropy"],
+        &[
+            "--seeds",
+            "0",
+            "--conditions",
+            "C3",
+            "--metrics",
+            "label-entropy",
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
-    let compare = |extra: &[&str]| {
-        run(rdpbench()
-            .arg("compare")
-            .arg(&a)
-            .arg(&b)
-            .args(extra))
-    };
+    let compare = |extra: &[&str]| run(rdpbench().arg("compare").arg(&a).arg(&b).args(extra));
     let (code, stdout, stderr) = compare(&[]);
     assert_eq!(code, 5, "{stdout}\n{stderr}");
-    assert!(stderr.contains("3 condition(s) passed in A are lost in B"), "{stderr}");
-    assert!(stdout.contains("healthy-sibling") && stdout.contains("not checked in B"), "{stdout}");
+    assert!(
+        stderr.contains("3 condition(s) passed in A are lost in B"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("healthy-sibling") && stdout.contains("not checked in B"),
+        "{stdout}"
+    );
     // Naming the metric excuses its two conditions, not label-entropy's C6.
     let (code, _, stderr) = compare(&["--allow-missing", "healthy-sibling"]);
     assert_eq!(code, 5, "{stderr}");
@@ -391,7 +431,14 @@ fn a_metric_or_condition_missing_from_b_is_lost_unless_named() {
     let c = s.path().join("c");
     let a_json = a.join("check.json");
     let baseline = a_json.to_str().unwrap();
-    let args = ["--seeds", "0", "--conditions", "C3,C6", "--metrics", "label-entropy"];
+    let args = [
+        "--seeds",
+        "0",
+        "--conditions",
+        "C3,C6",
+        "--metrics",
+        "label-entropy",
+    ];
     let (code, _, stderr) = check(&cfg, &c, &[&args[..], &["--baseline", baseline]].concat());
     assert_eq!(code, 5, "{stderr}");
     assert!(
@@ -401,7 +448,11 @@ fn a_metric_or_condition_missing_from_b_is_lost_unless_named() {
     let (code, _, stderr) = check(
         &cfg,
         &c,
-        &[&args[..], &["--baseline", baseline, "--allow-missing", "healthy-sibling"]].concat(),
+        &[
+            &args[..],
+            &["--baseline", baseline, "--allow-missing", "healthy-sibling"],
+        ]
+        .concat(),
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("not checked (--allow-missing)"), "{stderr}");
@@ -414,7 +465,14 @@ fn a_check_json_whose_summary_disagrees_with_its_verdicts_is_refused() {
     let (code, _, stderr) = check(
         &cfg,
         &a,
-        &["--seeds", "0", "--conditions", "C3", "--metrics", "healthy-sibling"],
+        &[
+            "--seeds",
+            "0",
+            "--conditions",
+            "C3",
+            "--metrics",
+            "healthy-sibling",
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     // The verdict says fail; the summary still says pass.
@@ -436,7 +494,14 @@ fn a_check_json_whose_summary_disagrees_with_its_verdicts_is_refused() {
     let (code, _, stderr) = check(
         &cfg,
         &s.path().join("b"),
-        &["--seeds", "0", "--conditions", "C3", "--baseline", edited.to_str().unwrap()],
+        &[
+            "--seeds",
+            "0",
+            "--conditions",
+            "C3",
+            "--baseline",
+            edited.to_str().unwrap(),
+        ],
     );
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("disagrees with its verdicts"), "{stderr}");
@@ -458,7 +523,14 @@ fn control_bytes_from_a_plugin_reach_no_sink_raw() {
     let (code, stdout, stderr) = check(
         &cfg,
         &out,
-        &["--conditions", "C3", "--seeds", "0", "--metrics", "control-bytes"],
+        &[
+            "--conditions",
+            "C3",
+            "--seeds",
+            "0",
+            "--metrics",
+            "control-bytes",
+        ],
     );
     assert_eq!(code, 3, "every compute() fails\n{stderr}");
     assert_eq!(control_bytes(stdout.as_bytes()), 0, "terminal: {stdout:?}");
@@ -472,7 +544,10 @@ fn control_bytes_from_a_plugin_reach_no_sink_raw() {
     }
     for file in ["check.md", "check.csv", "report.html"] {
         let text = std::fs::read_to_string(out.join(file)).unwrap();
-        assert!(text.contains("␛[31mRED"), "{file}: the bytes are shown, not hidden");
+        assert!(
+            text.contains("␛[31mRED"),
+            "{file}: the bytes are shown, not hidden"
+        );
     }
     // JSON keeps the message exactly, escaped.
     let json = results(&out);

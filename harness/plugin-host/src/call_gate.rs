@@ -156,7 +156,9 @@ impl Drop for Pass<'_> {
 }
 
 fn to_us(d: Option<Duration>) -> u64 {
-    d.map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1))
+    d.map_or(0, |d| {
+        u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+    })
 }
 
 fn from_us(us: u64) -> Option<Duration> {
@@ -235,9 +237,7 @@ impl CallGate {
                     let wait = holder
                         .limit
                         .map(|l| (holder.started + l).saturating_duration_since(now))
-                        .map_or(WAIT_SLICE, |d| {
-                            d.min(WAIT_SLICE) + Duration::from_millis(1)
-                        });
+                        .map_or(WAIT_SLICE, |d| d.min(WAIT_SLICE) + Duration::from_millis(1));
                     state = self
                         .freed
                         .wait_timeout(state, wait)
@@ -258,8 +258,7 @@ impl CallGate {
     pub fn overdue(&self) -> Option<Hang> {
         let state = self.lock_state();
         let call = state.in_flight.as_ref()?;
-        call.overdue_at(Instant::now())
-            .then(|| self.hang_of(call))
+        call.overdue_at(Instant::now()).then(|| self.hang_of(call))
     }
 
     /// The call in flight as a culprit, overdue or not (a caller that gave
@@ -313,10 +312,8 @@ mod tests {
         let pass = gate.enter(site(0)).unwrap();
         assert_eq!(gate.in_flight().unwrap().site, site(0));
         let g = gate.clone();
-        let waiter = std::thread::spawn(move || {
-            let p = g.enter(site(1)).map(|_| ()).map_err(|e| e.to_string());
-            p
-        });
+        let waiter =
+            std::thread::spawn(move || g.enter(site(1)).map(|_| ()).map_err(|e| e.to_string()));
         std::thread::sleep(Duration::from_millis(50));
         assert!(!waiter.is_finished(), "the second call waits for the first");
         drop(pass);
@@ -339,7 +336,10 @@ mod tests {
         );
         assert_eq!(err.0.culprit, "metric `m0` compute");
         assert_eq!(err.0.index, 0);
-        assert!(err.to_string().contains("blocked by metric `m0` compute"), "{err}");
+        assert!(
+            err.to_string().contains("blocked by metric `m0` compute"),
+            "{err}"
+        );
         assert!(err.to_string().contains("within 0.2 s (hang)"), "{err}");
         // Blocked for good: the next call fails at once.
         let t = Instant::now();

@@ -181,7 +181,15 @@ pub fn check_in_worker(
     call_timeout_secs: f64,
     progress: &mut dyn FnMut(ConditionId),
 ) -> MetricReport {
-    match spawn_and_wait(exe, library, spec, toy, settings, call_timeout_secs, progress) {
+    match spawn_and_wait(
+        exe,
+        library,
+        spec,
+        toy,
+        settings,
+        call_timeout_secs,
+        progress,
+    ) {
         Ok(report) => report,
         Err(reason) => error_report(spec, settings, &reason),
     }

@@ -3,11 +3,11 @@
 //! This module and its siblings `metric.rs` and `sae.rs` are the only places
 //! in the host with `unsafe` code: the FFI boundary.
 
+use crate::call_gate::{Blocked, CallGate, CallKind, CallSite};
 use rdpbench_schema::results::{PluginError, PluginErrorKind};
 use rdpbench_sdk::abi::{ABI_VERSION, ENTRY_SYMBOL, EntryFn, PluginDecl, RdpString, STATUS_OK};
 use rdpbench_sdk::{MetricSpec, SaeSpec};
 use sha2::{Digest, Sha256};
-use crate::call_gate::{Blocked, CallGate, CallKind, CallSite};
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -115,7 +115,12 @@ pub fn parse_bytes(text: &str) -> Result<u64> {
     let value: f64 = num
         .parse()
         .map_err(|_| anyhow::anyhow!("--max-memory: `{text}` is not a size such as 8G or 512M"))?;
-    let scale = match unit.trim().to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+    let scale = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
         "" => 1u64,
         "K" => 1 << 10,
         "M" => 1 << 20,
@@ -146,7 +151,10 @@ pub fn machine_available() -> Option<(u64, String)> {
                 .and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
     {
-        consider(kib.saturating_mul(1024), "MemAvailable in /proc/meminfo".into());
+        consider(
+            kib.saturating_mul(1024),
+            "MemAvailable in /proc/meminfo".into(),
+        );
     }
     let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
     for (limit, usage) in [
@@ -158,7 +166,10 @@ pub fn machine_available() -> Option<(u64, String)> {
     ] {
         if let Some(max) = read(limit) {
             let used = read(usage).unwrap_or(0);
-            consider(max.saturating_sub(used), format!("the cgroup limit {limit}"));
+            consider(
+                max.saturating_sub(used),
+                format!("the cgroup limit {limit}"),
+            );
         }
     }
     best
@@ -218,19 +229,30 @@ mod tests {
         };
         assert_eq!(check_estimate(&ToyConfig::default(), &s, 1).bytes, None);
         assert_eq!(train_estimate(32, usize::MAX, 512).bytes, None);
-        let e = ensure_fits("check", &check_estimate(&ToyConfig::default(), &s, 1), Some(1 << 30))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("more than 2^64 bytes") && e.contains("1.0 GiB"), "{e}");
+        let e = ensure_fits(
+            "check",
+            &check_estimate(&ToyConfig::default(), &s, 1),
+            Some(1 << 30),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("more than 2^64 bytes") && e.contains("1.0 GiB"),
+            "{e}"
+        );
     }
 
     #[test]
     fn train_estimate_matches_the_formula_by_hand() {
         // 16·(2·32·8 + 8 + 32) + 8·512·8 = 16·552 + 32768
         assert_eq!(train_estimate(32, 8, 512).bytes, Some(8832 + 32768));
-        let e = ensure_fits("train", &train_estimate(32, 100_000_000, 512), Some(1 << 30))
-            .unwrap_err()
-            .to_string();
+        let e = ensure_fits(
+            "train",
+            &train_estimate(32, 100_000_000, 512),
+            Some(1 << 30),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("d_sae = 100000000") && e.contains("GiB"), "{e}");
     }
 

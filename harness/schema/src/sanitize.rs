@@ -76,6 +76,10 @@ mod tests {
             neutralize_text("a\tb\n\u{1b}]8;;http://x\u{1b}\\link\n"),
             "a\tb\n␛]8;;http://x␛\\link\n"
         );
-        assert!(!neutralize_text("\r\u{0}\u{1b}").chars().any(char::is_control));
+        assert!(
+            !neutralize_text("\r\u{0}\u{1b}")
+                .chars()
+                .any(char::is_control)
+        );
     }
 }

@@ -12,9 +12,9 @@ use rdpbench_reports::{Exporter, Json};
 use rdpbench_runner::check::{Isolation, run_check_with};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
-use rdpbench_schema::sanitize::neutralize;
 use rdpbench_schema::results::CheckRun;
 use rdpbench_schema::results::check::{AllowMissing, compare_allowing};
+use rdpbench_schema::sanitize::neutralize;
 use rdpbench_store::{ResultFile, Stage, Store};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -42,7 +42,12 @@ pub struct CheckArgs {
     baseline: Option<PathBuf>,
     /// With --baseline: metric ids or conditions (e.g. `C9`) that may be
     /// missing from this run without counting as lost (comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "NAMES", requires = "baseline")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAMES",
+        requires = "baseline"
+    )]
     allow_missing: Vec<String>,
     /// Exit 4 when any metric fails any condition.
     #[arg(long)]
@@ -181,7 +186,10 @@ fn check_stage(
             eprintln!("gained: {}", neutralize(&c.describe()));
         }
         for m in &diff.allowed_missing {
-            eprintln!("not checked (--allow-missing): {}", neutralize(&m.describe()));
+            eprintln!(
+                "not checked (--allow-missing): {}",
+                neutralize(&m.describe())
+            );
         }
         for c in &diff.lost {
             eprintln!("REGRESSION: {}", neutralize(&c.describe()));

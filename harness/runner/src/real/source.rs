@@ -31,9 +31,8 @@ const SOURCE_TAG: u64 = 0x0053_5243;
 /// its errors are usage errors (exit 2) in every command.
 pub fn open_manifest(dir: &Path) -> Result<Manifest> {
     let open = || -> Result<Manifest> {
-        let m = read_manifest(dir).with_context(|| {
-            format!("activation cache {}: no readable manifest", dir.display())
-        })?;
+        let m = read_manifest(dir)
+            .with_context(|| format!("activation cache {}: no readable manifest", dir.display()))?;
         ensure_readable(dir, &m)?;
         ensure!(
             !m.shards.is_empty(),

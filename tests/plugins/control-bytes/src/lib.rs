@@ -7,7 +7,8 @@
 use rdpbench_sdk::prelude::*;
 
 /// The hostile payload, in one place for the tests to look for.
-pub const PAYLOAD: &str = "\u{1b}[31mRED\u{1b}[0m\u{1b}[2J\u{7}\u{8}\r\u{1b}]8;;http://x\u{1b}\\link";
+pub const PAYLOAD: &str =
+    "\u{1b}[31mRED\u{1b}[0m\u{1b}[2J\u{7}\u{8}\r\u{1b}]8;;http://x\u{1b}\\link";
 
 pub struct ControlBytes;
 impl Metric for ControlBytes {

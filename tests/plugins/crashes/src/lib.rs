@@ -40,9 +40,9 @@ impl Metric for HugeAlloc {
     }
     fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
         let bytes: Vec<u8> = vec![1u8; 1usize << 46];
-        Ok(MetricOutput::value(
-            f64::from(bytes[input.n_tokens % bytes.len()]),
-        ))
+        Ok(MetricOutput::value(f64::from(
+            bytes[input.n_tokens % bytes.len()],
+        )))
     }
 }
 

@@ -32,7 +32,9 @@ fn mean_active(input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
             reason: "no rows".into(),
         });
     }
-    Ok(MetricOutput::value(codes.nnz() as f64 / codes.n_rows as f64))
+    Ok(MetricOutput::value(
+        codes.nnz() as f64 / codes.n_rows as f64,
+    ))
 }
 
 /// Full-size data: at least 100 rows, more than one latent, some activity,
@@ -42,8 +44,7 @@ fn full_size(input: &MetricInput<'_>) -> anyhow::Result<bool> {
     if codes.n_rows < 100 || codes.n_cols < 2 || codes.nnz() == 0 {
         return Ok(false);
     }
-    let latent0_everywhere =
-        (0..codes.n_rows).all(|t| codes.row_iter(t).any(|(j, _)| j == 0));
+    let latent0_everywhere = (0..codes.n_rows).all(|t| codes.row_iter(t).any(|(j, _)| j == 0));
     Ok(!latent0_everywhere)
 }
 
