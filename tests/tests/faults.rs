@@ -573,3 +573,39 @@ fn negative_tolerances_are_refused_naming_the_field() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_hang_in_sae_training_ends_train_with_exit_3_and_keeps_earlier_results() {
+    let (s, cfg) = setup(
+        "hang-train",
+        &["test_plugin_hangs"],
+        false,
+        "train_timeout_secs = 2.0\n[train]\narchitectures = [\"hang-train\"]\nwidths = [8]\n\
+         [train.sparsity]\nhang-train = [2.0]\n",
+    );
+    let out = s.path().join("out");
+    let (code, _, stderr) = check(
+        &cfg,
+        &out,
+        &[
+            "--conditions",
+            "C3",
+            "--seeds",
+            "0",
+            "--metrics",
+            "healthy-sibling",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let before = std::fs::read(out.join("check.json")).unwrap();
+    let t = Instant::now();
+    let (code, _, stderr) = train(&cfg, &out, &[]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("SAE architecture `hang-train` train")
+            && stderr.contains("gave no answer within 2.0 s (hang)"),
+        "{stderr}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    assert_eq!(std::fs::read(out.join("check.json")).unwrap(), before);
+}

@@ -2,10 +2,13 @@
 //! edge cases but never returns on full-size data; `hang-always` never
 //! returns at all; `healthy-sibling` is a plain, permutation-invariant
 //! metric (mean number of active latents per row) that must never be
-//! blamed for its siblings' hangs. A hang sleeps, so it burns no CPU.
+//! blamed for its siblings' hangs. And one SAE architecture, `hang-train`,
+//! whose training never returns. A hang sleeps, so it burns no CPU.
 #![deny(unsafe_code)]
 
 use rdpbench_sdk::prelude::*;
+use rdpbench_sdk::sae::{Hyperparameter, SaeSpec, SaelensInterop, ValueType};
+use rdpbench_sdk::{CsrMatrix, MatrixView, SaeArchitecture, SaeWeights, TrainRequest};
 
 fn spec(id: &str, description: &str) -> MetricSpec {
     MetricSpec {
@@ -87,4 +90,39 @@ impl Metric for HealthySibling {
     }
 }
 
-rdpbench_sdk::export_plugin!(metrics: [HangFull, HangAlways, HealthySibling]);
+pub struct HangTrain;
+impl SaeArchitecture for HangTrain {
+    fn spec(&self) -> SaeSpec {
+        let hyperparameters = vec![
+            Hyperparameter::new("k", ValueType::Int, 2, "active latents per row")
+                .min(1.0)
+                .at_most("d_sae"),
+        ];
+        SaeSpec {
+            id: "hang-train".into(),
+            version: "1".into(),
+            description: "test plugin: training never returns".into(),
+            citation: "none".into(),
+            saelens_architecture: "hang-train".into(),
+            default_hyperparameters: Hyperparameter::defaults(&hyperparameters),
+            hyperparameters,
+            sparsity_knob: Some("k".into()),
+            saelens: SaelensInterop {
+                loads: vec![],
+                tensors: SaelensInterop::standard_tensors(),
+                cfg_fields: vec![],
+            },
+        }
+    }
+    fn train(&self, _: TrainRequest<'_>) -> anyhow::Result<SaeWeights> {
+        hang()
+    }
+    fn encode(&self, _: &SaeWeights, _: MatrixView<'_>) -> anyhow::Result<CsrMatrix> {
+        hang()
+    }
+}
+
+rdpbench_sdk::export_plugin!(
+    metrics: [HangFull, HangAlways, HealthySibling],
+    saes: [HangTrain]
+);
