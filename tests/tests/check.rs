@@ -235,8 +235,8 @@ fn oracle_p_gt_plugin_passes_c1_to_c7_and_c11_on_every_family() {
     let summary = json["metrics"][0]["summary"].as_array().unwrap();
     assert_eq!(
         summary.len(),
-        2 * 3 + 6,
-        "C1 and C2 per family, six single conditions"
+        2 * 4 + 6,
+        "C1 and C2 per family (AND, OR, growing, absorption), six single conditions"
     );
     for s in summary {
         assert_eq!(s["status"], "pass", "{s}");
@@ -300,4 +300,114 @@ fn isolated_check_survives_an_aborting_plugin_and_matches_in_process_verdicts() 
             .clone()
     };
     assert_eq!(entropy(&json), entropy(&reference));
+}
+
+/// Summary status of (metric, condition, family) in a check.json.
+fn summary_status(json: &Value, metric: &str, condition: &str, family: Option<&str>) -> String {
+    json["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["spec"]["id"] == metric)
+        .unwrap_or_else(|| panic!("metric {metric} in results"))["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["condition"] == condition
+                && family.is_none_or(|f| s["family"] == f)
+                && (family.is_some() || s["family"].is_null())
+        })
+        .unwrap_or_else(|| panic!("{metric} {condition} {family:?} in the summary"))["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The verdicts spec v2 must keep, at the default check settings (seeds
+/// 0, 1, 2; N = 4000): the oracle passes everything, mean max decoder cosine
+/// still fails C6 and C7, concept purity passes C7, feature absorption is
+/// judged (and passes) on the absorption ladder, and the three entropy
+/// metrics get a real C8 verdict (not n/a) with δ from their ladder steps.
+#[test]
+fn spec_v2_keeps_the_known_verdicts_of_the_built_in_metrics() {
+    let (s, cfg) = setup(
+        "v2",
+        &[
+            "rdpbench_metric_oracle_pgt",
+            "rdpbench_metric_decoder_cosine",
+            "rdpbench_metric_concept_purity",
+            "rdpbench_metric_feature_absorption",
+            "rdpbench_metric_template",
+            "rdpbench_metric_concept_entropy",
+            "rdpbench_metric_coactivation_entropy",
+        ],
+    );
+    let out = s.path().join("out");
+    let (code, _, stderr) = check(&cfg, &out, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let json = results(&out);
+    let oracle = &json["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["spec"]["id"] == "oracle-p-gt")
+        .unwrap()["summary"];
+    for s in oracle.as_array().unwrap() {
+        assert_eq!(s["status"], "pass", "oracle-p-gt: {s}");
+    }
+    for c in ["C6", "C7"] {
+        assert_eq!(
+            summary_status(&json, "mean-max-decoder-cosine", c, None),
+            "fail"
+        );
+    }
+    assert_eq!(summary_status(&json, "concept-purity", "C7", None), "pass");
+    for c in ["C1", "C2"] {
+        assert_eq!(
+            summary_status(&json, "feature-absorption", c, Some("absorption")),
+            "pass"
+        );
+    }
+    for m in ["label-entropy", "concept-entropy", "coactivation-entropy"] {
+        let st = summary_status(&json, m, "C8", None);
+        assert!(
+            ["pass", "fail", "inconclusive"].contains(&st.as_str()),
+            "{m} C8 is {st}"
+        );
+        let v = verdicts(&json, m, "C8");
+        let reason = v[0]["reason"].as_str().unwrap();
+        assert!(reason.contains("δ = ½"), "{m}: C8 says why: {reason}");
+    }
+    // The toy actually used is recorded: 16 concepts + 2 families of 1 + 2.
+    assert_eq!(json["toy"]["n_concepts"], 22);
+    assert_eq!(json["toy"]["hierarchy"].as_array().unwrap().len(), 4);
+}
+
+/// Without a hierarchy in the check toy, a hierarchy metric is undefined
+/// on `M`: every verdict that compares with `M` is "not applicable", never
+/// FAIL, and the absorption ladder itself is n/a.
+#[test]
+fn a_metric_undefined_on_a_toy_without_hierarchy_is_not_applicable_there() {
+    let (s, cfg) = setup("noabsorb", &["rdpbench_metric_feature_absorption"]);
+    std::fs::write(
+        &cfg,
+        "[plugins]\npaths = [\"plugins\"]\nbuild_dir = false\n[check]\nabsorption_families = 0\n",
+    )
+    .unwrap();
+    let out = s.path().join("out");
+    let (code, _, stderr) = check(&cfg, &out, &["--seeds", "0", "--samples", "1500"]);
+    assert_eq!(code, 0, "{stderr}");
+    let json = results(&out);
+    assert_eq!(json["toy"]["n_concepts"], 16);
+    let m = &json["metrics"][0];
+    for v in m["verdicts"].as_array().unwrap() {
+        if v["condition"] == "C10" {
+            continue; // edge cases: a finite value or an explicit undefined
+        }
+        assert!(
+            v["status"] == "not_applicable" || v["status"] == "vacuous",
+            "{v}"
+        );
+    }
 }

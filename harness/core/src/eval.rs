@@ -25,6 +25,14 @@ impl Score {
             Score::Undefined { .. } => None,
         }
     }
+
+    /// The metric's reason, where it declared itself undefined.
+    pub fn undefined_reason(&self) -> Option<&str> {
+        match self {
+            Score::Value { .. } => None,
+            Score::Undefined { reason } => Some(reason),
+        }
+    }
 }
 
 /// Whether the metric can be evaluated on `case`: an encoder-reading metric

@@ -122,7 +122,8 @@ pub fn run_check_with(
         tool: "rdpbench".into(),
         tool_version: crate::VERSION.into(),
         settings: settings.clone(),
-        toy: toy.clone(),
+        // The check toy actually used (with any appended parent/child families).
+        toy: bench.toy.clone(),
         plugins: plugins.records(),
         plugin_errors: plugins.errors.clone(),
         ground_truth: bench

@@ -108,7 +108,7 @@ impl Exporter<CheckRun> for JUnit {
                 count(&vs, |s| s == Status::Error),
                 count(&vs, |s| matches!(
                     s,
-                    Status::NotApplicable | Status::Vacuous
+                    Status::NotApplicable | Status::Vacuous | Status::Inconclusive
                 ))
             )?;
             for v in vs {
@@ -128,6 +128,13 @@ impl Exporter<CheckRun> for JUnit {
                     Status::Error => {
                         writeln!(x, ">\n      <error message=\"{msg}\"/>\n    </testcase>")?
                     }
+                    // Neither a pass nor a FAIL: reported as skipped with its
+                    // reason (and the sample size that would resolve it);
+                    // `--strict` fails the run on it, not the XML.
+                    Status::Inconclusive => writeln!(
+                        x,
+                        ">\n      <skipped message=\"inconclusive: {msg}\"/>\n    </testcase>"
+                    )?,
                     Status::NotApplicable | Status::Vacuous => writeln!(
                         x,
                         ">\n      <skipped message=\"{}: {msg}\"/>\n    </testcase>",

@@ -30,8 +30,10 @@ impl Exporter<CheckRun> for Markdown {
         let mut md = String::from("# rdpbench check\n\n");
         writeln!(
             md,
-            "Seeds {:?}, N = {}, {} bootstrap resamples. C1/C2 cells list the AND, OR and growing \
-             ladders; \"blind\" marks a family the metric cannot see by its inputs.\n",
+            "Seeds {:?}, N = {}, {} bootstrap resamples. C1/C2 cells list the AND, OR, growing \
+             and absorption ladders; \"blind\" marks a family the metric cannot see by its inputs; \
+             \"inconclusive\" is a margin test whose interval straddles the margin (a failure only \
+             with `--strict`).\n",
             run.settings.seeds, run.settings.n_samples, run.settings.bootstrap_resamples
         )?;
         md.push_str("| metric |");
@@ -70,6 +72,29 @@ impl Exporter<CheckRun> for Markdown {
         if !failures.is_empty() {
             md.push_str("\n## Failures\n\n");
             md.push_str(&failures.join("\n"));
+            md.push('\n');
+        }
+        let inconclusive: Vec<String> = run
+            .metrics
+            .iter()
+            .flat_map(|m| {
+                m.report
+                    .summary
+                    .iter()
+                    .filter(|s| s.status == rdpbench_core::conditions::Status::Inconclusive)
+                    .map(move |s| {
+                        format!(
+                            "- `{}` {}: {}",
+                            cell(&m.report.spec.id),
+                            s.condition,
+                            cell(&s.reason)
+                        )
+                    })
+            })
+            .collect();
+        if !inconclusive.is_empty() {
+            md.push_str("\n## Inconclusive\n\n");
+            md.push_str(&inconclusive.join("\n"));
             md.push('\n');
         }
         if !run.plugin_errors.is_empty() {

@@ -31,6 +31,7 @@ pub(crate) fn status_word(s: rdpbench_core::conditions::Status) -> &'static str 
     match s {
         Pass => "pass",
         Fail => "FAIL",
+        Inconclusive => "inconclusive",
         NotApplicable => "n/a",
         Vacuous => "vacuous",
         Error => "ERROR",

@@ -1,6 +1,7 @@
 //! The terminal summary: a compact metric × condition matrix, then one line
-//! per failing condition with its reason. C1 and C2 cells read
-//! `AND/OR/growing`; `*` marks a family the metric is structurally blind to.
+//! per failing or inconclusive condition with its reason. C1 and C2 cells
+//! read `AND/OR/growing/absorption`; `*` marks a family the metric is
+//! structurally blind to; `?` is inconclusive.
 
 use crate::Exporter;
 use rdpbench_core::conditions::{ConditionId, MetricReport, Status};
@@ -14,6 +15,7 @@ fn short(s: Status) -> &'static str {
     match s {
         Status::Pass => "ok",
         Status::Fail => "FAIL",
+        Status::Inconclusive => "?",
         Status::NotApplicable => "n/a",
         Status::Vacuous => "vac",
         Status::Error => "ERR",
@@ -74,9 +76,17 @@ impl Exporter<CheckRun> for Text {
             out.push_str(line.join("  ").trim_end());
             out.push('\n');
         }
-        out.push_str("(C1/C2: AND/OR/growing ladders; * = structurally blind; vac = vacuous)\n");
+        out.push_str(
+            "(C1/C2: AND/OR/growing/absorption ladders; * = structurally blind; vac = vacuous; \
+             ? = inconclusive)\n",
+        );
         for m in &run.metrics {
-            for s in m.report.summary.iter().filter(|s| s.status.is_failure()) {
+            for s in m
+                .report
+                .summary
+                .iter()
+                .filter(|s| s.status.is_failure() || s.status == Status::Inconclusive)
+            {
                 out.push_str(&format!("{}: {}\n", m.report.spec.id, s.reason));
             }
         }

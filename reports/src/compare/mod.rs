@@ -55,7 +55,8 @@ pub enum ChangeKind {
     Lost,
     /// Failed or errored in A, passes in B.
     Gained,
-    /// Any other change (e.g. pass → vacuous, fail → error, run in one only).
+    /// Any other change (e.g. pass → inconclusive, pass → vacuous, fail →
+    /// error, run in one only).
     Changed,
 }
 
@@ -288,13 +289,15 @@ pub fn diff(
     b_name: &str,
     allow: &AllowMissing,
 ) -> CompareData {
+    // Moves to or from inconclusive are listed with the other changes.
     let Comparison {
         lost,
         lost_missing,
         allowed_missing,
         gained,
         missing_metrics,
-    } = compare_allowing(a, b, allow);
+        ..
+    } = compare_allowing(a, b, false, allow);
     let is_oracle = |id: &str| {
         a.metrics
             .iter()

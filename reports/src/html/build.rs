@@ -18,6 +18,7 @@ pub fn status_class(status: Status, structurally_blind: bool) -> &'static str {
         Status::Pass => "pass",
         Status::Fail if structurally_blind => "blind",
         Status::Fail => "fail",
+        Status::Inconclusive => "inconclusive",
         Status::NotApplicable => "na",
         Status::Vacuous => "vacuous",
         Status::Error => "error",
@@ -29,6 +30,7 @@ fn class_word(class: &str) -> &'static str {
         "pass" => "pass",
         "blind" => "blind",
         "fail" => "FAIL",
+        "inconclusive" => "?",
         "na" => "n/a",
         "vacuous" => "vac",
         _ => "ERROR",
@@ -52,6 +54,11 @@ pub fn legend() -> Vec<LegendEntry> {
             class: "blind",
             word: "blind",
             meaning: "fails on a ladder the metric cannot see by its inputs (reads no decoder, so AND merges are invisible)",
+        },
+        LegendEntry {
+            class: "inconclusive",
+            word: "?",
+            meaning: "inconclusive: the interval straddles the margin; the evidence says what sample size would resolve it (fails the run only with --strict)",
         },
         LegendEntry {
             class: "vacuous",
@@ -81,6 +88,7 @@ pub fn build(inputs: &ReportInputs) -> ReportData {
     let run = inputs.check.as_ref().unwrap_or(&empty);
     ReportData {
         title: "rdpbench report".into(),
+        leaderboard_order: LEADERBOARD_ORDER,
         generator: format!("rdpbench {}", rdpbench_schema::VERSION),
         run: inputs.check.as_ref().map(run_info),
         check_missing: inputs.check_missing(),
@@ -101,6 +109,7 @@ pub fn build(inputs: &ReportInputs) -> ReportData {
             if let Some(validity) = &inputs.validity {
                 super::validity::fill_leaderboard(&mut board, validity);
             }
+            rank(&mut board);
             board
         },
         matrix: run.metrics.iter().map(matrix_row).collect(),
@@ -202,15 +211,23 @@ fn condition_class(summaries: &[&ConditionSummary]) -> Option<&'static str> {
             .any(|s| status_class(s.status, s.structurally_blind) == class)
     };
     Some(
-        ["error", "fail", "blind", "pass", "vacuous", "na"]
-            .into_iter()
-            .find(|c| has(c))
-            .unwrap_or("na"),
+        [
+            "error",
+            "fail",
+            "blind",
+            "inconclusive",
+            "pass",
+            "vacuous",
+            "na",
+        ]
+        .into_iter()
+        .find(|c| has(c))
+        .unwrap_or("na"),
     )
 }
 
 fn leaderboard(run: &CheckRun) -> Leaderboard {
-    let mut rows: Vec<LeaderRow> = run
+    let rows: Vec<LeaderRow> = run
         .metrics
         .iter()
         .map(|m| {
@@ -234,8 +251,10 @@ fn leaderboard(run: &CheckRun) -> Leaderboard {
                 failed: 0,
                 vacuous: 0,
                 not_applicable: 0,
+                inconclusive: 0,
                 errors: 0,
                 validity_rho: None,
+                validity: None,
                 runtime: None,
                 scaling: None,
             };
@@ -252,31 +271,60 @@ fn leaderboard(run: &CheckRun) -> Leaderboard {
                     "blind" => row.blind += 1,
                     "vacuous" => row.vacuous += 1,
                     "na" => row.not_applicable += 1,
+                    "inconclusive" => row.inconclusive += 1,
                     _ => row.errors += 1,
                 }
             }
             row
         })
         .collect();
-    // Fewest failing conditions first (errors, real failures, then blind
-    // ones), then most passed; oracles after every real metric.
-    rows.sort_by(|a, b| {
-        let key = |r: &LeaderRow| (r.oracle, r.errors + r.failed + r.blind, r.errors + r.failed);
-        key(a)
-            .cmp(&key(b))
-            .then(b.passed.cmp(&a.passed))
-            .then(a.metric.cmp(&b.metric))
-    });
-    let mut rank = 0;
-    for r in rows.iter_mut().filter(|r| !r.oracle) {
-        rank += 1;
-        r.rank = Some(rank);
-    }
-    Leaderboard {
-        show_validity: rows.iter().any(|r| r.validity_rho.is_some()),
-        show_runtime: rows.iter().any(|r| r.runtime.is_some()),
+    let mut board = Leaderboard {
+        show_validity: false,
+        show_runtime: false,
         rows,
+    };
+    rank(&mut board);
+    board
+}
+
+/// The leaderboard order, in one sentence (shown above the table).
+pub const LEADERBOARD_ORDER: &str = "Ranked by checks passed, where validity counts as one \
+    more check (passed when the interval of Spearman's ρ with P_gt on trained SAEs lies above 0, \
+    failed when ρ ≤ 0); ties go to fewer failures (errors and real failures first, then failures \
+    on ladders the metric is blind to). So a metric whose ρ ≤ 0 never outranks one whose ρ is \
+    clearly positive and which passes as many conditions.";
+
+/// Orders the rows (see [`LEADERBOARD_ORDER`]) and numbers the non-oracle
+/// ones; oracles come after every real metric. Run again after filling the
+/// validity column.
+pub fn rank(board: &mut Leaderboard) {
+    let key = |r: &LeaderRow| {
+        let (v_pass, v_fail) = match r.validity {
+            Some(ValidityVerdict::Positive) => (1, 0),
+            Some(ValidityVerdict::NotPositive) => (0, 1),
+            _ => (0, 0),
+        };
+        (
+            r.oracle,
+            std::cmp::Reverse(r.passed + v_pass),
+            r.errors + r.failed + v_fail,
+            r.blind,
+        )
+    };
+    board
+        .rows
+        .sort_by(|a, b| key(a).cmp(&key(b)).then(a.metric.cmp(&b.metric)));
+    let mut n = 0;
+    for r in board.rows.iter_mut() {
+        r.rank = if r.oracle {
+            None
+        } else {
+            n += 1;
+            Some(n)
+        };
     }
+    board.show_validity = board.rows.iter().any(|r| r.validity_rho.is_some());
+    board.show_runtime = board.rows.iter().any(|r| r.runtime.is_some());
 }
 
 fn fmt_opt(x: Option<f64>) -> String {
@@ -296,8 +344,13 @@ fn evidence_row(c: &Comparison) -> EvidenceRow {
         rhs: fmt_opt(c.rhs),
         diff: fmt_opt(c.diff),
         ci,
+        bias: fmt_opt(c.bias),
+        p_value: fmt_opt(c.p_value),
         allowed: fmt_opt(c.allowed),
         n_resamples: c.n_resamples.map_or_else(|| "–".into(), |n| n.to_string()),
+        samples_needed: c
+            .samples_needed
+            .map_or_else(|| "–".into(), |n| n.to_string()),
     }
 }
 
@@ -399,6 +452,7 @@ fn merges_text(merges: &[Merge]) -> String {
             let kind = match m.kind {
                 MergeKind::And => "AND",
                 MergeKind::Or => "OR",
+                MergeKind::Absorb => "ABSORB",
             };
             let members: Vec<String> = m.members.iter().map(usize::to_string).collect();
             format!("{kind}{{{}}}", members.join(","))
@@ -408,7 +462,7 @@ fn merges_text(merges: &[Merge]) -> String {
 }
 
 fn seed_cell(r: &RungSummary) -> LadderSeedCell {
-    let and_only = r.merges.iter().all(|m| m.kind == MergeKind::And);
+    let and_only = r.merges.iter().all(|m| m.kind != MergeKind::Or);
     let analytic = and_only.then_some(r.analytic_l0_saving);
     LadderSeedCell {
         p_gt: fmt_opt(r.p_gt),
@@ -425,6 +479,7 @@ fn family_class(f: LadderFamily) -> &'static str {
         LadderFamily::And => "s0",
         LadderFamily::Or => "s1",
         LadderFamily::Growing => "s2",
+        LadderFamily::Absorption => "s3",
     }
 }
 
@@ -547,4 +602,102 @@ fn extra_sections(inputs: &ReportInputs) -> Vec<ExtraSection> {
         super::runtime::section(inputs.bench.as_ref()),
         super::real::section(inputs.real.as_ref(), inputs.real_bench.as_ref()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        metric: &str,
+        passed: usize,
+        failed: usize,
+        validity: Option<ValidityVerdict>,
+    ) -> LeaderRow {
+        LeaderRow {
+            rank: None,
+            metric: metric.into(),
+            oracle: false,
+            description: String::new(),
+            orientation: String::new(),
+            inputs: String::new(),
+            passed,
+            checked: 11,
+            blind: 0,
+            failed,
+            vacuous: 0,
+            not_applicable: 0,
+            inconclusive: 0,
+            errors: 0,
+            validity_rho: validity.map(|_| "ρ".into()),
+            validity,
+            runtime: None,
+            scaling: None,
+        }
+    }
+
+    /// js-separability's case in the issue: more conditions passed but
+    /// ρ = −0.32 must not outrank a metric with a clearly positive ρ and as
+    /// many conditions passed; with one more condition passed it still may.
+    #[test]
+    fn validity_counts_beside_the_conditions() {
+        let mut board = Leaderboard {
+            rows: vec![
+                row("negative-rho", 9, 2, Some(ValidityVerdict::NotPositive)),
+                row("positive-rho", 9, 2, Some(ValidityVerdict::Positive)),
+                row("undecided", 9, 2, Some(ValidityVerdict::Undecided)),
+                row(
+                    "more-passed-negative",
+                    11,
+                    0,
+                    Some(ValidityVerdict::NotPositive),
+                ),
+                row("no-validity", 8, 3, None),
+            ],
+            show_validity: false,
+            show_runtime: false,
+        };
+        rank(&mut board);
+        let order: Vec<&str> = board.rows.iter().map(|r| r.metric.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "more-passed-negative",
+                "positive-rho",
+                "undecided",
+                "negative-rho",
+                "no-validity"
+            ]
+        );
+        assert_eq!(board.rows[0].rank, Some(1));
+        assert!(board.show_validity);
+    }
+
+    #[test]
+    fn validity_verdict_reads_rho_and_its_interval() {
+        assert_eq!(
+            ValidityVerdict::of(Some(0.5), Some([0.1, 0.8])),
+            ValidityVerdict::Positive
+        );
+        assert_eq!(
+            ValidityVerdict::of(Some(0.5), Some([-0.1, 0.8])),
+            ValidityVerdict::Undecided
+        );
+        assert_eq!(
+            ValidityVerdict::of(Some(0.0), Some([-0.1, 0.1])),
+            ValidityVerdict::NotPositive
+        );
+        assert_eq!(
+            ValidityVerdict::of(Some(-0.32), None),
+            ValidityVerdict::NotPositive
+        );
+        assert_eq!(
+            ValidityVerdict::of(None, None),
+            ValidityVerdict::NotPositive
+        );
+        assert_eq!(
+            ValidityVerdict::of(Some(0.4), None),
+            ValidityVerdict::Undecided
+        );
+    }
 }

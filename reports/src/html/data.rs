@@ -13,6 +13,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportData {
     pub title: String,
+    /// How the leaderboard is ordered, in one sentence.
+    pub leaderboard_order: &'static str,
     /// `rdpbench <version>`, the page's generator.
     pub generator: String,
     /// Where the check results came from; `None` without them.
@@ -117,13 +119,41 @@ pub struct LeaderRow {
     pub failed: usize,
     pub vacuous: usize,
     pub not_applicable: usize,
+    /// Conditions whose worst summary is inconclusive.
+    pub inconclusive: usize,
     pub errors: usize,
-    /// Spearman ρ between the metric and P_gt on trained SAEs (later).
+    /// Spearman ρ between the metric and P_gt on trained SAEs, as shown.
     pub validity_rho: Option<String>,
+    /// How the validity ρ counts in the order.
+    pub validity: Option<ValidityVerdict>,
     /// Median time per call at the largest benchmarked size (`bench.json`).
     pub runtime: Option<String>,
     /// Fitted scaling exponents, e.g. `N^1.02 · d_sae^0.98` (`bench.json`).
     pub scaling: Option<String>,
+}
+
+/// Validity as a check: Spearman's ρ with P_gt on trained SAEs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidityVerdict {
+    /// The interval of ρ lies above 0.
+    Positive,
+    /// ρ ≤ 0 (or undefined).
+    NotPositive,
+    /// ρ > 0 but its interval reaches 0 (or has none).
+    Undecided,
+}
+
+impl ValidityVerdict {
+    /// From ρ and its interval.
+    pub fn of(rho: Option<f64>, ci: Option<[f64; 2]>) -> Self {
+        match (rho, ci) {
+            (Some(r), _) if r <= 0.0 => Self::NotPositive,
+            (None, _) => Self::NotPositive,
+            (Some(_), Some([lo, _])) if lo > 0.0 => Self::Positive,
+            _ => Self::Undecided,
+        }
+    }
 }
 
 /// One metric's row of the condition matrix.
@@ -178,8 +208,11 @@ pub struct EvidenceRow {
     pub rhs: String,
     pub diff: String,
     pub ci: String,
+    pub bias: String,
+    pub p_value: String,
     pub allowed: String,
     pub n_resamples: String,
+    pub samples_needed: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

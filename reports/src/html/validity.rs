@@ -26,6 +26,7 @@ pub fn fill_leaderboard(board: &mut Leaderboard, validity: &ValidityRun) {
     for row in &mut board.rows {
         if let Some(m) = validity.metric(&row.metric) {
             row.validity_rho = Some(rho_cell(m));
+            row.validity = Some(super::data::ValidityVerdict::of(m.rho.rho, m.rho.ci));
         }
     }
     board.show_validity = board.rows.iter().any(|r| r.validity_rho.is_some());

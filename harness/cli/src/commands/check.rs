@@ -37,7 +37,8 @@ pub struct CheckArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// A stored check.json: exit 5 if a metric lost a condition it passed
-    /// there, by failing it or by not checking it.
+    /// there, by failing it or by not checking it (moves to or from
+    /// inconclusive are printed, and are losses only with --strict).
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
     /// With --baseline: metric ids or conditions (e.g. `C9`) that may be
@@ -49,7 +50,8 @@ pub struct CheckArgs {
         requires = "baseline"
     )]
     allow_missing: Vec<String>,
-    /// Exit 4 when any metric fails any condition.
+    /// Exit 4 when any metric fails any condition or any verdict is
+    /// inconclusive.
     #[arg(long)]
     strict: bool,
     /// Print the full results JSON on stdout instead of the summary table.
@@ -181,9 +183,17 @@ fn check_stage(
         exit = Exit::Plugin;
     }
     if let Some(base) = baseline {
-        let diff = compare_allowing(&base, &run, &AllowMissing(args.allow_missing.clone()));
+        let diff = compare_allowing(
+            &base,
+            &run,
+            args.strict,
+            &AllowMissing(args.allow_missing.clone()),
+        );
         for c in &diff.gained {
             eprintln!("gained: {}", neutralize(&c.describe()));
+        }
+        for c in &diff.inconclusive {
+            eprintln!("inconclusive: {}", neutralize(&c.describe()));
         }
         for m in &diff.allowed_missing {
             eprintln!(
@@ -212,7 +222,7 @@ fn check_stage(
             return Ok(Exit::Regression);
         }
     }
-    if exit == Exit::Ok && args.strict && run.has_failures() {
+    if exit == Exit::Ok && args.strict && (run.has_failures() || run.has_inconclusive()) {
         exit = Exit::ConditionsFailed;
     }
     Ok(exit)

@@ -45,25 +45,14 @@ pub fn check(ctx: &Ctx<'_>) -> (Verdict, bool) {
                 v.evidence.push(Comparison {
                     label: format!("{}: value", edge.name),
                     lhs: Some(value),
-                    rhs: None,
-                    diff: None,
-                    ci_low: None,
-                    ci_high: None,
-                    allowed: None,
-                    n_resamples: None,
+                    ..Comparison::default()
                 });
                 None
             }
             Ok(Ok(Score::Undefined { reason })) => {
                 v.evidence.push(Comparison {
                     label: format!("{}: undefined ({reason})", edge.name),
-                    lhs: None,
-                    rhs: None,
-                    diff: None,
-                    ci_low: None,
-                    ci_high: None,
-                    allowed: None,
-                    n_resamples: None,
+                    ..Comparison::default()
                 });
                 None
             }

@@ -1,59 +1,68 @@
 //! C11, density is not polysemanticity: `M` on independent data at marginals
-//! `p` vs `2p` must satisfy `|Δ| < half the largest positive ladder step` (of
-//! the same seed). Fails as "insensitive" where no family has a positive step.
-//! Why: the AND ladder lowers L0 by construction, so a metric that merely
-//! reads the rate passes C1 and C2; this catches it.
+//! `p` vs `2p`. A margin test ([`super::margin`]) on the paired effect
+//! `Δ = m(M at 2p) − m(M at p)` (common random numbers); fails as
+//! "insensitive" where no family has a positive step. Why: the AND ladder
+//! lowers L0 by construction, so a metric that merely reads the rate passes
+//! C1 and C2; this catches it.
 
 use super::Ctx;
-use super::ladder::LadderScores;
-use super::paired::paired;
+use super::margin::{Effect, SeedEffects, decide};
 use super::paired::score_case as score;
-use super::verdict::{ConditionId, Status, Verdict, num};
+use super::paired::{CaseScores, paired};
+use super::sensitivity::Sensitivity;
+use super::verdict::{ConditionId, Status, Verdict};
 
-pub fn check(ctx: &Ctx<'_>, ladders: &[LadderScores]) -> Vec<Verdict> {
-    ctx.bench
+/// `independent[i]`: seed `i`'s scores of `M` on the independent data at `p`
+/// (shared with C8).
+pub fn check(
+    ctx: &Ctx<'_>,
+    sens: &Sensitivity,
+    independent: &[Result<CaseScores, String>],
+) -> Vec<Verdict> {
+    let seeds = ctx
+        .bench
         .seeds
         .iter()
-        .zip(ladders)
-        .map(|(bench, l)| {
-            let mut v = Verdict::new(ConditionId::C11, None, Some(bench.seed));
+        .zip(independent)
+        .map(|(bench, ind)| {
+            let v = Verdict::new(ConditionId::C11, None, Some(bench.seed));
             let boot = &bench.paired_boot;
             let scored = score(ctx, &bench.mono_dense, boot)
-                .and_then(|dense| Ok((dense, score(ctx, &bench.mono_independent, boot)?)));
+                .and_then(|dense| Ok((dense, ind.clone().map_err(anyhow::Error::msg)?)));
             let (dense, sparse) = match scored {
                 Ok(x) => x,
-                Err(e) => return v.with(Status::Error, format!("C11 on seed {}: {e:#}", bench.seed)),
+                Err(e) => {
+                    return SeedEffects::Decided(
+                        v.with(Status::Error, format!("C11 on seed {}: {e:#}", bench.seed)),
+                    );
+                }
             };
-            let d = match paired(&dense, &sparse, ctx.settings.confidence, ("2p", "p")) {
-                Ok(d) => d,
-                Err(e) => return v.with(Status::Fail, format!("C11 failed on seed {}: {e}", bench.seed)),
-            };
-            let mut c = d.interval("Δ = m(M at 2p) − m(M at p), independent data");
-            let Some((family, step)) = l.largest_positive_step(ctx) else {
-                v.evidence.push(c);
-                return v.with(
+            match paired(&dense, &sparse, ("2p", "p")) {
+                Ok(d) => SeedEffects::Measured {
+                    seed: bench.seed,
+                    effects: vec![Effect {
+                        label: "Δ = m(M at 2p) − m(M at p), independent data".into(),
+                        what: "doubling the marginals".into(),
+                        diff: d,
+                    }],
+                    diagnostics: Vec::new(),
+                },
+                Err(e) if e.undefined_on("p") => SeedEffects::Decided(v.with(
+                    Status::NotApplicable,
+                    format!("the metric is undefined on M at marginals p: {e}"),
+                )),
+                Err(e) => SeedEffects::Decided(v.with(
                     Status::Fail,
-                    format!("C11 failed on seed {}: insensitive (no ladder family has a positive step)", bench.seed),
-                );
-            };
-            let allowed = step / 2.0;
-            c.allowed = Some(allowed);
-            v.evidence.push(c);
-            let (shift, half) = (num(d.diff), num(allowed));
-            if d.diff.abs() < allowed {
-                v.with(
-                    Status::Pass,
-                    format!("|Δ| = |{shift}| < half the {family} step ({half})"),
-                )
-            } else {
-                v.with(
-                    Status::Fail,
-                    format!(
-                        "C11 failed on seed {}: doubling the marginals moved the score by {shift}, not < half the {family} step ({half})",
-                        bench.seed
-                    ),
-                )
+                    format!("C11 failed on seed {}: {e}", bench.seed),
+                )),
             }
         })
-        .collect()
+        .collect();
+    decide(
+        ConditionId::C11,
+        seeds,
+        sens,
+        ctx.settings.confidence,
+        ctx.settings.n_samples,
+    )
 }

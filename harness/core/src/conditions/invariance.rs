@@ -103,6 +103,8 @@ pub fn check(ctx: &Ctx<'_>, condition: ConditionId) -> Vec<Verdict> {
             }
             let mut failure: Option<String> = None;
             let mut compared = 0;
+            let mut defined = 0;
+            let mut undefined_reason: Option<String> = None;
             for (name, case) in cases(bench) {
                 if !applicable(ctx.spec, case) {
                     continue;
@@ -129,6 +131,7 @@ pub fn check(ctx: &Ctx<'_>, condition: ConditionId) -> Vec<Verdict> {
                     let label = format!("m({} of {name}) vs m({name})", g.label());
                     match (&after, &before) {
                         (Score::Value { value: a }, Score::Value { value: b }) => {
+                            defined += 1;
                             let allowed = tol.allowed(*a, *b);
                             v.evidence.push(Comparison::exact(label, *a, *b, allowed));
                             if !tol.close(*a, *b) && failure.is_none() {
@@ -144,7 +147,9 @@ pub fn check(ctx: &Ctx<'_>, condition: ConditionId) -> Vec<Verdict> {
                                 ));
                             }
                         }
-                        (Score::Undefined { .. }, Score::Undefined { .. }) => {}
+                        (Score::Undefined { .. }, Score::Undefined { reason }) => {
+                            undefined_reason.get_or_insert(reason.clone());
+                        }
                         _ => {
                             failure.get_or_insert(format!(
                                 "{condition} failed {}: {} of {name} changed whether the score is defined \
@@ -159,6 +164,13 @@ pub fn check(ctx: &Ctx<'_>, condition: ConditionId) -> Vec<Verdict> {
             match (compared, failure) {
                 (0, _) => v.with(Status::NotApplicable, "no case with a faithful encoder"),
                 (_, Some(reason)) => v.with(Status::Fail, reason),
+                (_, None) if defined == 0 => v.with(
+                    Status::NotApplicable,
+                    format!(
+                        "the metric is undefined on every case of this toy: {}",
+                        undefined_reason.unwrap_or_default()
+                    ),
+                ),
                 (n, None) => v.with(Status::Pass, format!("{n} transformed cases score the same")),
             }
         })

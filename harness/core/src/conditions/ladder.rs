@@ -1,10 +1,10 @@
 //! A metric's scores on one seed's ladders: `M` and every rung of every
 //! family, on the ladder data and its shared bootstrap resamples. C1 and C2
-//! read these; so do C8, C9 and C11 for the size of a step.
+//! read these; so does the metric's [`super::sensitivity::Sensitivity`].
 
 use super::Ctx;
-use super::paired::{CaseScores, PairedDiff, paired, score_if_applicable};
-use super::workbench::{FAMILIES, SeedBench};
+use super::paired::{CaseScores, score_if_applicable};
+use super::workbench::SeedBench;
 use crate::toy::LadderFamily;
 use anyhow::Result;
 
@@ -54,22 +54,5 @@ impl LadderScores {
     /// Number of rungs of `family`, `M` included (1 when the family is absent).
     pub fn len(&self, family: LadderFamily) -> usize {
         1 + self.rungs.iter().filter(|(f, _, _)| *f == family).count()
-    }
-
-    /// The step `m(L1) − m(M)` of `family` (paired, on the full data), where
-    /// both sides are defined.
-    pub fn step(&self, ctx: &Ctx<'_>, family: LadderFamily) -> Option<PairedDiff> {
-        let l0 = self.rung(family, 0)??;
-        let l1 = self.rung(family, 1)??;
-        paired(l1, l0, ctx.settings.confidence, ("L1", "M")).ok()
-    }
-
-    /// The largest positive step over the families, if any.
-    pub fn largest_positive_step(&self, ctx: &Ctx<'_>) -> Option<(LadderFamily, f64)> {
-        FAMILIES
-            .iter()
-            .filter_map(|&f| self.step(ctx, f).map(|s| (f, s.diff)))
-            .filter(|&(_, d)| d > 0.0)
-            .max_by(|a, b| a.1.total_cmp(&b.1))
     }
 }

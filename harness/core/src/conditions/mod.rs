@@ -8,14 +8,20 @@
 //!
 //! | id | file | kind |
 //! |----|------|------|
-//! | C1 | `floor.rs` | paired bootstrap, one-sided |
-//! | C2 | `monotone.rs` | paired bootstrap, one-sided; ties fail as "flat" |
+//! | C1 | `floor.rs` | pooled over seeds, one-sided; reversals Holm-corrected (`rising.rs`) |
+//! | C2 | `monotone.rs` | as C1 on each step; ties fail as "flat" |
 //! | C3-C6 | `invariance.rs` | exact, with tolerances |
-//! | C7 | `splitting.rs` | paired bootstrap, two-sided |
-//! | C8 | `cooccurrence.rs` | paired (common random numbers) vs half a step |
+//! | C7 | `splitting.rs` | margin test, three outcomes (`margin.rs`) |
+//! | C8 | `cooccurrence.rs` | margin test (common random numbers) |
 //! | C9 | `consistency.rs` | replicates at N and 4N; bit-identical repeat |
 //! | C10 | `defined.rs` | edge cases with a timeout |
-//! | C11 | `density.rs` | paired (common random numbers) vs half a step |
+//! | C11 | `density.rs` | margin test (common random numbers) |
+//!
+//! Bootstrap bounds are basic (bias-corrected) bounds (`stats.rs`); the
+//! margin `δ` of C7, C8 and C11 and the step of C9 come from the metric's
+//! sensitivity (`sensitivity.rs`). A metric that declares itself undefined
+//! on the reference case of an experiment (say, a hierarchy metric on a toy
+//! without one) gets "not applicable" there, never FAIL.
 
 mod consistency;
 mod cooccurrence;
@@ -24,8 +30,11 @@ mod density;
 mod floor;
 mod invariance;
 mod ladder;
+pub mod margin;
 mod monotone;
 mod paired;
+mod rising;
+pub mod sensitivity;
 pub mod settings;
 mod splitting;
 pub mod stats;
@@ -34,7 +43,7 @@ pub mod workbench;
 
 pub use settings::{CheckSettings, Tolerance, Tolerances};
 pub use verdict::{Comparison, ConditionId, ConditionSummary, Status, Verdict, summarize};
-pub use workbench::{EdgeCase, FAMILIES, Rung, SeedBench, Workbench};
+pub use workbench::{EdgeCase, FAMILIES, Rung, SeedBench, Workbench, check_toy};
 
 use rdpbench_sdk::{Metric, MetricSpec};
 use serde::{Deserialize, Serialize};
@@ -70,6 +79,13 @@ impl MetricReport {
     /// Whether any verdict failed or errored.
     pub fn has_failures(&self) -> bool {
         self.verdicts.iter().any(|v| v.status.is_failure())
+    }
+
+    /// Whether any verdict is inconclusive.
+    pub fn has_inconclusive(&self) -> bool {
+        self.verdicts
+            .iter()
+            .any(|v| v.status == Status::Inconclusive)
     }
 }
 
@@ -115,15 +131,9 @@ pub fn check_metric(
             return finish(spec, verdicts);
         }
     }
-    let needs_ladders = [
-        ConditionId::C1,
-        ConditionId::C2,
-        ConditionId::C9,
-        ConditionId::C11,
-    ]
-    .iter()
-    .any(|&c| selected(settings, c));
-    let ladders = if needs_ladders {
+    let any = |cs: &[ConditionId]| cs.iter().any(|&c| selected(settings, c));
+    use ConditionId::{C1, C2, C7, C8, C9, C11};
+    let ladders = if any(&[C1, C2, C7, C8, C9, C11]) {
         progress(ConditionId::C1);
         match bench
             .seeds
@@ -143,6 +153,37 @@ pub fn check_metric(
     } else {
         Vec::new()
     };
+    let sens = if any(&[C7, C8, C9, C11]) {
+        match sensitivity::Sensitivity::measure(&ctx, &ladders) {
+            Ok(s) => s,
+            Err(e) => {
+                skip_all(
+                    &mut verdicts,
+                    &format!("the metric failed measuring its steps: {e:#}"),
+                );
+                return finish(spec, verdicts);
+            }
+        }
+    } else {
+        sensitivity::Sensitivity {
+            steps: Vec::new(),
+            largest: None,
+        }
+    };
+    // M on the independent data at p, on the paired resamples: C8 and C11
+    // both compare with it.
+    let independent: Vec<Result<paired::CaseScores, String>> = if any(&[C8, C11]) {
+        bench
+            .seeds
+            .iter()
+            .map(|b| {
+                paired::score_case(&ctx, &b.mono_independent, &b.paired_boot)
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     for c in ConditionId::ALL {
         if c == ConditionId::C10 || !selected(settings, c) {
             continue;
@@ -154,10 +195,10 @@ pub fn check_metric(
             ConditionId::C3 | ConditionId::C4 | ConditionId::C5 | ConditionId::C6 => {
                 invariance::check(&ctx, c)
             }
-            ConditionId::C7 => splitting::check(&ctx),
-            ConditionId::C8 => cooccurrence::check(&ctx),
-            ConditionId::C9 => consistency::check(&ctx, &ladders),
-            ConditionId::C11 => density::check(&ctx, &ladders),
+            ConditionId::C7 => splitting::check(&ctx, &sens, &ladders),
+            ConditionId::C8 => cooccurrence::check(&ctx, &sens, &independent),
+            ConditionId::C9 => consistency::check(&ctx, &sens),
+            ConditionId::C11 => density::check(&ctx, &sens, &independent),
             ConditionId::C10 => unreachable!(),
         });
     }

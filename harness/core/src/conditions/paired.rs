@@ -3,7 +3,8 @@
 //! rows for every case), and paired differences with their bounds.
 
 use super::Ctx;
-use super::stats::quantile;
+use super::stats::BasicBootstrap;
+use super::verdict::Comparison;
 use crate::eval::{Score, applicable, evaluate, reads_rows, take_rows};
 use crate::toy::EvalCase;
 use anyhow::Result;
@@ -46,19 +47,16 @@ pub fn score_if_applicable(
     score_case(ctx, case, boot).map(Some)
 }
 
-/// The paired difference `lhs − rhs`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The paired difference `lhs − rhs`, with its basic bootstrap
+/// ([`BasicBootstrap`]: bias-corrected bounds, the bias recorded).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PairedDiff {
     pub lhs: f64,
     pub rhs: f64,
     /// `lhs − rhs` at full data.
     pub diff: f64,
-    /// Mean of the resampled differences.
-    pub boot_mean: f64,
-    /// One-sided lower bound at the configured confidence.
-    pub lower: f64,
-    /// Two-sided interval at the configured confidence.
-    pub two_sided: (f64, f64),
+    /// The resampled differences, read with the basic method.
+    pub boot: BasicBootstrap,
     /// Resamples on which both sides were defined.
     pub n_valid: usize,
     /// Largest |difference| over the full data and every resample.
@@ -70,6 +68,15 @@ pub struct PairedDiff {
 pub enum PairError {
     Undefined { side: &'static str, reason: String },
     TooFewResamples { valid: usize, total: usize },
+}
+
+impl PairError {
+    /// Whether the metric declared itself undefined on the reference side
+    /// (the case every other is compared with): then the experiment cannot
+    /// be run on this toy, and the verdict is "not applicable".
+    pub fn undefined_on(&self, side: &str) -> bool {
+        matches!(self, PairError::Undefined { side: s, .. } if *s == side)
+    }
 }
 
 impl std::fmt::Display for PairError {
@@ -84,11 +91,11 @@ impl std::fmt::Display for PairError {
     }
 }
 
-/// Forms `lhs − rhs` from two cases scored on the same resamples.
+/// Forms `lhs − rhs` from two cases scored on the same resamples. The
+/// right side is the reference (`names.1`).
 pub fn paired(
     lhs: &CaseScores,
     rhs: &CaseScores,
-    confidence: f64,
     names: (&'static str, &'static str),
 ) -> Result<PairedDiff, PairError> {
     let side = |s: &CaseScores, name| match &s.full {
@@ -98,7 +105,9 @@ pub fn paired(
             reason: reason.clone(),
         }),
     };
-    let (a, b) = (side(lhs, names.0)?, side(rhs, names.1)?);
+    // The reference side first: undefined there means "not applicable".
+    let b = side(rhs, names.1)?;
+    let a = side(lhs, names.0)?;
     let diffs: Vec<f64> = lhs
         .boot
         .iter()
@@ -112,19 +121,14 @@ pub fn paired(
             total,
         });
     }
-    let alpha = 1.0 - confidence;
+    let max_abs = diffs.iter().fold((a - b).abs(), |m, d| m.max(d.abs()));
     Ok(PairedDiff {
         lhs: a,
         rhs: b,
         diff: a - b,
-        boot_mean: super::stats::mean(&diffs),
-        lower: quantile(&diffs, alpha),
-        two_sided: (
-            quantile(&diffs, alpha / 2.0),
-            quantile(&diffs, 1.0 - alpha / 2.0),
-        ),
         n_valid: diffs.len(),
-        max_abs: diffs.iter().fold((a - b).abs(), |m, d| m.max(d.abs())),
+        boot: BasicBootstrap::new(a - b, diffs),
+        max_abs,
     })
 }
 
@@ -135,31 +139,21 @@ impl PairedDiff {
         self.max_abs <= atol
     }
 
-    /// As evidence, with the one-sided lower bound.
-    pub fn one_sided(&self, label: impl Into<String>) -> super::verdict::Comparison {
-        super::verdict::Comparison {
+    /// As evidence: the two-sided basic interval at `confidence`, the
+    /// bootstrap bias, and the one-sided lower bound's p-value of `> 0`.
+    pub fn evidence(&self, label: impl Into<String>, confidence: f64) -> Comparison {
+        let (lo, hi) = self.boot.interval(1.0 - confidence);
+        Comparison {
             label: label.into(),
             lhs: Some(self.lhs),
             rhs: Some(self.rhs),
             diff: Some(self.diff),
-            ci_low: Some(self.lower),
-            ci_high: None,
+            ci_low: Some(lo),
+            ci_high: Some(hi),
+            bias: Some(self.boot.bias()),
             allowed: None,
             n_resamples: Some(self.n_valid),
-        }
-    }
-
-    /// As evidence, with the two-sided interval.
-    pub fn interval(&self, label: impl Into<String>) -> super::verdict::Comparison {
-        super::verdict::Comparison {
-            label: label.into(),
-            lhs: Some(self.lhs),
-            rhs: Some(self.rhs),
-            diff: Some(self.diff),
-            ci_low: Some(self.two_sided.0),
-            ci_high: Some(self.two_sided.1),
-            allowed: None,
-            n_resamples: Some(self.n_valid),
+            ..Comparison::default()
         }
     }
 }

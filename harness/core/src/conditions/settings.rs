@@ -59,8 +59,10 @@ pub struct CheckSettings {
     pub n_samples: usize,
     /// Paired bootstrap resamples (the spec asks for at least 200).
     pub bootstrap_resamples: usize,
-    /// Confidence level of bootstrap bounds: C1/C2 use the one-sided lower
-    /// bound at this level, C7 the two-sided interval.
+    /// Confidence level of bootstrap bounds (basic bootstrap): C1/C2 use
+    /// the one-sided lower bound at this level, the margin tests (C7, C8,
+    /// C11) the two-sided interval; `1 − confidence` is also the family-wise
+    /// level of the Holm–Bonferroni correction of FAIL claims.
     pub confidence: f64,
     /// Random permutations for C3 (the reversal is always added).
     pub permutations: usize,
@@ -76,6 +78,15 @@ pub struct CheckSettings {
     pub density_factor: f64,
     /// C10: seconds one evaluation may take before it counts as a hang.
     pub timeout_secs: f64,
+    /// Parent/child families appended to the toy when it has no hierarchy of
+    /// its own (constant marginals only), so that the absorption ladder
+    /// runs: each a new parent with `absorption_children` new children
+    /// (CONDITIONS.md §3). 0: none.
+    pub absorption_families: usize,
+    /// Children per appended family.
+    pub absorption_children: usize,
+    /// `P(child | parent)` of the appended children.
+    pub absorption_p_given_parent: f64,
     pub tolerances: Tolerances,
     /// Only these conditions (e.g. `["C1", "C3"]`); empty: all.
     pub conditions: Vec<String>,
@@ -95,6 +106,9 @@ impl Default for CheckSettings {
             cooccurrence_q_factor: 0.9,
             density_factor: 2.0,
             timeout_secs: 10.0,
+            absorption_families: 2,
+            absorption_children: 2,
+            absorption_p_given_parent: 0.5,
             tolerances: Tolerances::default(),
             conditions: Vec::new(),
         }
@@ -124,6 +138,10 @@ impl CheckSettings {
         anyhow::ensure!(
             self.timeout_secs > 0.0,
             "check.timeout_secs must be positive"
+        );
+        anyhow::ensure!(
+            self.absorption_p_given_parent > 0.0 && self.absorption_p_given_parent <= 1.0,
+            "check.absorption_p_given_parent must lie in (0, 1]"
         );
         let t = &self.tolerances;
         for (field, v) in [

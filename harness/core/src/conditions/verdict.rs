@@ -103,6 +103,11 @@ impl std::fmt::Display for ConditionId {
 pub enum Status {
     Pass,
     Fail,
+    /// A margin test (C7, C8, C11) whose interval straddles the margin: the
+    /// data neither confirm nor refute the condition at this sample size
+    /// (the evidence says what size would resolve it). Shown as `?`; it
+    /// fails the run only under `--strict`.
+    Inconclusive,
     /// The experiment cannot be run for this metric here (e.g. an encoder
     /// metric on a case without a faithful encoder, or no positive step).
     NotApplicable,
@@ -118,6 +123,7 @@ impl Status {
         match self {
             Status::Pass => "pass",
             Status::Fail => "fail",
+            Status::Inconclusive => "inconclusive",
             Status::NotApplicable => "n/a",
             Status::Vacuous => "vacuous",
             Status::Error => "error",
@@ -128,10 +134,29 @@ impl Status {
     pub fn is_failure(self) -> bool {
         matches!(self, Status::Fail | Status::Error)
     }
+
+    /// Whether this outcome counts against the metric under `--strict`,
+    /// where an inconclusive verdict is a failure too.
+    pub fn is_strict_failure(self) -> bool {
+        self.is_failure() || self == Status::Inconclusive
+    }
+
+    /// Combining verdicts: the more severe outcome wins (error, fail,
+    /// inconclusive, pass, vacuous, n/a, in that order).
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::Error => 5,
+            Status::Fail => 4,
+            Status::Inconclusive => 3,
+            Status::Pass => 2,
+            Status::Vacuous => 1,
+            Status::NotApplicable => 0,
+        }
+    }
 }
 
 /// One measured comparison behind a verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// What was compared, e.g. `m(L2) − m(L1)` or `m(permute(seed=3)) vs m(M)`.
     pub label: String,
@@ -140,9 +165,22 @@ pub struct Comparison {
     pub rhs: Option<f64>,
     /// `lhs − rhs` on the full data.
     pub diff: Option<f64>,
-    /// Bootstrap bound(s) of the paired difference, where statistical.
+    /// Bootstrap bound(s) of the paired difference, where statistical:
+    /// basic (bias-corrected) bootstrap bounds.
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
+    /// The bootstrap bias `mean(resampled differences) − diff`, where
+    /// statistical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias: Option<f64>,
+    /// The test's p-value (for a FAIL claim, before the Holm–Bonferroni
+    /// adjustment the verdict applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    /// For an inconclusive margin test: the sample size at which an interval
+    /// of this width (shrinking as `1/√N`) would resolve it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples_needed: Option<u64>,
     /// The allowed gap (tolerance) or the threshold the difference is held to.
     pub allowed: Option<f64>,
     /// Valid bootstrap replicates (both sides defined).
@@ -156,10 +194,8 @@ impl Comparison {
             lhs: Some(lhs),
             rhs: Some(rhs),
             diff: Some(lhs - rhs),
-            ci_low: None,
-            ci_high: None,
             allowed: Some(allowed),
-            n_resamples: None,
+            ..Self::default()
         }
     }
 }
@@ -219,9 +255,10 @@ impl Verdict {
     }
 }
 
-/// The verdicts of one (condition, family) over all seeds, combined: error if
-/// any errored, else fail if any failed, else pass if any passed, else n/a or
-/// vacuous.
+/// The verdicts of one (condition, family) over all seeds, combined: the
+/// most severe status ([`Status::severity`]): error if any errored, else
+/// fail if any failed, else inconclusive if any was, else pass if any
+/// passed, else vacuous or n/a.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConditionSummary {
     pub condition: ConditionId,
@@ -246,18 +283,11 @@ pub fn summarize(verdicts: &[Verdict]) -> Vec<ConditionSummary> {
                 .iter()
                 .filter(|v| v.condition == c && v.family == f)
                 .collect();
-            let has = |s| group.iter().any(|v| v.status == s);
-            let status = if has(Status::Error) {
-                Status::Error
-            } else if has(Status::Fail) {
-                Status::Fail
-            } else if has(Status::Pass) {
-                Status::Pass
-            } else if has(Status::Vacuous) {
-                Status::Vacuous
-            } else {
-                Status::NotApplicable
-            };
+            let status = group
+                .iter()
+                .map(|v| v.status)
+                .max_by_key(|s| s.severity())
+                .unwrap_or(Status::NotApplicable);
             let reason = group
                 .iter()
                 .find(|v| v.status == status)

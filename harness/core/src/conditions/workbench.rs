@@ -4,8 +4,11 @@
 //!
 //! Datasets of one seed (data seeds are fixed so that variants of the same
 //! model share common random numbers, row by row):
-//! - ladder data: the configured toy (groups at their `q`), draw 0, `N` rows;
-//!   `M` and every rung of the AND, OR and growing ladders are built on it.
+//! - ladder data: the check toy (groups at their `q`), draw 0, `N` rows;
+//!   `M` and every rung of the AND, OR, growing and absorption ladders are
+//!   built on it. The check toy is the configured `[toy]`, with the
+//!   `absorption_*` parent/child families of the settings appended when it
+//!   has no hierarchy of its own ([`ToyConfig::with_appended_families`]).
 //! - independent / co-occurring / dense data for C8 and C11: the same
 //!   directions with no groups, with groups at `q = 0.9 p`, and with no
 //!   groups at `2p`; all draw 1, `N` rows.
@@ -21,9 +24,8 @@ use crate::toy::{
 use anyhow::{Context, Result};
 use rdpbench_sdk::CsrMatrix;
 
-/// The three ladder families, in report order.
-pub const FAMILIES: [LadderFamily; 3] =
-    [LadderFamily::And, LadderFamily::Or, LadderFamily::Growing];
+/// The ladder families, in report order.
+pub const FAMILIES: [LadderFamily; 4] = LadderFamily::ALL;
 
 const DRAW_LADDER: u64 = 0;
 const DRAW_PAIRED: u64 = 1;
@@ -85,6 +87,8 @@ pub struct EdgeCase {
 /// The whole workbench.
 #[derive(Debug, Clone)]
 pub struct Workbench {
+    /// The check toy actually used (the configured toy, plus any appended
+    /// parent/child families).
     pub toy: ToyConfig,
     pub settings: CheckSettings,
     pub seeds: Vec<SeedBench>,
@@ -237,11 +241,24 @@ fn all_inputs() -> rdpbench_sdk::MetricSpec {
     }
 }
 
+/// The toy the conditions run on: `toy`, with the settings' parent/child
+/// families appended when it has no hierarchy (see the module docs).
+pub fn check_toy(toy: &ToyConfig, settings: &CheckSettings) -> ToyConfig {
+    toy.with_appended_families(
+        settings.absorption_families,
+        settings.absorption_children,
+        settings.absorption_p_given_parent,
+    )
+    .unwrap_or_else(|| toy.clone())
+}
+
 impl Workbench {
     /// Builds every seed's datasets and cases; fails (naming the seed and the
     /// ladder) when the toy config cannot support the conditions.
     pub fn build(toy: &ToyConfig, settings: &CheckSettings) -> Result<Self> {
         settings.validate()?;
+        let toy = check_toy(toy, settings);
+        let toy = &toy;
         let seeds = settings
             .seeds
             .iter()

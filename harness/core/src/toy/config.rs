@@ -152,15 +152,21 @@ pub struct GroupSpec {
 /// A parent/child pair: `z_child = 1 ⇒ z_parent = 1`.
 ///
 /// The child fires with probability `p_child / p_parent` when the parent is
-/// present, so its marginal is `p_child` (requires `p_child ≤ p_parent`). A
-/// child must not belong to a group, be a child twice, or be a parent itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// present, so its marginal is `p_child` (requires `p_child ≤ p_parent`).
+/// With `p_given_parent` set, the child's marginal is instead
+/// `p_parent · p_given_parent` (whatever `marginals` says for it), so that a
+/// hierarchy can be added to constant marginals. A child must not belong to
+/// a group, be a child twice, or be a parent itself.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParentChild {
     /// Parent concept index.
     pub parent: usize,
     /// Child concept index.
     pub child: usize,
+    /// `P(child | parent)` in `(0, 1]`; unset: `p_child / p_parent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_given_parent: Option<f64>,
 }
 
 /// Magnitude distribution of a present concept (drawn independently per
@@ -290,7 +296,22 @@ impl ToyConfig {
                 "magnitudes: need finite mu and sigma >= 0, got mu = {mu}, sigma = {sigma}"
             ),
         }
-        let p = self.marginal_probabilities()?;
+        let mut p = self.marginal_probabilities()?;
+        for (k, h) in self.hierarchy.iter().enumerate() {
+            if let Some(c) = h.p_given_parent {
+                ensure!(
+                    c.is_finite() && c > 0.0 && c <= 1.0,
+                    "hierarchy[{k}].p_given_parent = {c} must lie in (0, 1]"
+                );
+                ensure!(
+                    h.parent < n && h.child < n,
+                    "hierarchy[{k}]: parent {} / child {} out of range for n_concepts = {n}",
+                    h.parent,
+                    h.child
+                );
+                p[h.child] = p[h.parent] * c;
+            }
+        }
 
         let (groups, field): (Vec<Group>, &str) = match &self.groups {
             GroupsConfig::None => (Vec::new(), "groups"),
@@ -423,6 +444,51 @@ impl ToyConfig {
         Ok(ResolvedConfig {
             marginals: p,
             groups,
+        })
+    }
+
+    /// The model with `families` parent/child families appended, for the
+    /// absorption ladder: each family is a new parent concept with
+    /// `children` new child concepts (`P(child | parent) = p_given_parent`),
+    /// all independent of the groups; the existing concepts keep their
+    /// indices. `None` (nothing to add) when the model already has a
+    /// hierarchy, `families` or `children` is 0, the marginals are not
+    /// constant (appending concepts would move a Zipf law), or the new
+    /// concepts would not fit orthonormally in `d` where the model is
+    /// orthonormal now.
+    pub fn with_appended_families(
+        &self,
+        families: usize,
+        children: usize,
+        p_given_parent: f64,
+    ) -> Option<Self> {
+        if !self.hierarchy.is_empty()
+            || families == 0
+            || children == 0
+            || !matches!(self.marginals, Marginals::Constant { .. })
+        {
+            return None;
+        }
+        let extra = families.checked_mul(children + 1)?;
+        let n = self.n_concepts.checked_add(extra)?;
+        if self.n_concepts <= self.d && n > self.d {
+            return None;
+        }
+        let mut hierarchy = Vec::with_capacity(families * children);
+        for f in 0..families {
+            let parent = self.n_concepts + f * (children + 1);
+            for c in 1..=children {
+                hierarchy.push(ParentChild {
+                    parent,
+                    child: parent + c,
+                    p_given_parent: Some(p_given_parent),
+                });
+            }
+        }
+        Some(Self {
+            n_concepts: n,
+            hierarchy,
+            ..self.clone()
         })
     }
 
@@ -635,6 +701,7 @@ mod tests {
         assert!(e.contains("count·size"), "{e}");
         let e = err_of(&ToyConfig {
             hierarchy: vec![ParentChild {
+                p_given_parent: None,
                 parent: 12,
                 child: 1,
             }],

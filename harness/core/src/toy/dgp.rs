@@ -451,6 +451,7 @@ mod tests {
                 ],
             },
             hierarchy: vec![ParentChild {
+                p_given_parent: None,
                 parent: 2,
                 child: 9,
             }],

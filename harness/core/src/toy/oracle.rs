@@ -16,6 +16,14 @@
 //!   `|G| − 1` on each such sample.
 //! - **OR** (`MergeKind::Or`): the merged latent replaces its members' latents
 //!   and fires whenever *any* member is present.
+//! - **Absorb** (`MergeKind::Absorb`, members `[parent, child]`): feature
+//!   absorption (Chanin et al., 2024). The child's latent takes the decoder
+//!   `normalize(v_child + v_parent)` and the least-squares code of both
+//!   (`√2` with `c = 1` and orthonormal `V`: lossless) wherever the child is
+//!   present (the child implies the parent), and the parent's latent is
+//!   silent there; elsewhere the parent's latent fires as in `M`. It fires
+//!   like an AND merge of the pair but keeps the child's slot, so no latent
+//!   goes dead, and it saves `#(rows with the child)` of L0.
 //!
 //! ## Latent order
 //! Concept latents in concept order, where an OR-merged latent takes the slot
@@ -30,6 +38,12 @@
 //! - [`LadderFamily::Growing`]: on `G*`, the first group of maximal size, rung
 //!   `k ≥ 1` AND-merges its first `k + 1` members (sizes 2, 3, 4); rungs
 //!   `min(|G*|, 4)` in total (4 for groups of size ≥ 4).
+//! - [`LadderFamily::Absorption`]: with the hierarchy's parents in config
+//!   order, rung `k` absorbs the first child of each of the first `k`
+//!   parents (`MergeKind::Absorb`); `1 + #parents` rungs. One child per
+//!   parent and rung, so that every absorption is lossless with `c = 1` and
+//!   saves exactly `P(child)` of L0: two absorbed siblings present together
+//!   would both carry the parent's direction.
 //!
 //! With the default config (groups `{0..3}`, `{4..7}`, `{8..11}`), AND rung 2
 //! merges `{0,1,2,3}` and `{4,5,6,7}`; growing rung 2 merges `{0,1,2}`.
@@ -50,7 +64,7 @@ use super::dgp::{ToyModel, ToySamples};
 use super::ground_truth::GroundTruthOptions;
 use crate::linalg::{dot, normalize};
 
-/// The three merge-ladder families.
+/// The merge-ladder families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LadderFamily {
@@ -60,11 +74,18 @@ pub enum LadderFamily {
     Or,
     /// AND merges of growing size 2, 3, 4 within one group.
     Growing,
+    /// Children absorbed into their parents (hierarchy).
+    Absorption,
 }
 
 impl LadderFamily {
     /// All families, in reporting order.
-    pub const ALL: [LadderFamily; 3] = [LadderFamily::And, LadderFamily::Or, LadderFamily::Growing];
+    pub const ALL: [LadderFamily; 4] = [
+        LadderFamily::And,
+        LadderFamily::Or,
+        LadderFamily::Growing,
+        LadderFamily::Absorption,
+    ];
 
     /// Stable lower-case name (`and`, `or`, `growing`).
     pub fn name(self) -> &'static str {
@@ -72,6 +93,7 @@ impl LadderFamily {
             LadderFamily::And => "and",
             LadderFamily::Or => "or",
             LadderFamily::Growing => "growing",
+            LadderFamily::Absorption => "absorption",
         }
     }
 }
@@ -83,6 +105,7 @@ impl fmt::Display for LadderFamily {
             LadderFamily::And => "AND",
             LadderFamily::Or => "OR",
             LadderFamily::Growing => "growing",
+            LadderFamily::Absorption => "absorption",
         })
     }
 }
@@ -95,6 +118,9 @@ pub enum MergeKind {
     And,
     /// Fires when any member is present; replaces the members' latents.
     Or,
+    /// Members `[parent, child]`: the child's latent absorbs the parent
+    /// where the child is present; see the module docs.
+    Absorb,
 }
 
 /// One merge: a set of concepts folded into one latent.
@@ -126,7 +152,19 @@ pub fn n_rungs(family: LadderFamily, model: &ToyModel) -> usize {
     match family {
         LadderFamily::And | LadderFamily::Or => 1 + groups.len(),
         LadderFamily::Growing => growing_group(model).map_or(1, |g| g.members.len().min(4)),
+        LadderFamily::Absorption => 1 + absorbable(model).len(),
     }
+}
+
+/// `(parent, first child)` per parent of the hierarchy, in config order.
+fn absorbable(model: &ToyModel) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for h in &model.config().hierarchy {
+        if !out.iter().any(|&(p, _)| p == h.parent) {
+            out.push((h.parent, h.child));
+        }
+    }
+    out
 }
 
 fn growing_group(model: &ToyModel) -> Option<&super::config::Group> {
@@ -141,7 +179,9 @@ pub fn ladder_merges(family: LadderFamily, model: &ToyModel, k: usize) -> Result
     ensure!(
         k < rungs,
         "{family} ladder has {rungs} rung(s) (0..{rungs}) on this model; rung {k} does not exist{}",
-        if model.groups().is_empty() {
+        if family == LadderFamily::Absorption && model.config().hierarchy.is_empty() {
+            " (the model has no parent/child hierarchy)"
+        } else if family != LadderFamily::Absorption && model.groups().is_empty() {
             " (the model has no co-occurrence groups)"
         } else {
             ""
@@ -173,6 +213,13 @@ pub fn ladder_merges(family: LadderFamily, model: &ToyModel, k: usize) -> Result
                 }]
             }
         }
+        LadderFamily::Absorption => absorbable(model)[..k]
+            .iter()
+            .map(|&(parent, child)| Merge {
+                members: vec![parent, child],
+                kind: MergeKind::Absorb,
+            })
+            .collect(),
     })
 }
 
@@ -204,6 +251,10 @@ pub fn merged_case(model: &ToyModel, samples: &ToySamples, merges: &[Merge]) -> 
     let mut owner: Vec<Option<usize>> = vec![None; n];
     for (m, g) in merges.iter().enumerate() {
         ensure!(g.members.len() >= 2, "merges[{m}] has fewer than 2 members");
+        ensure!(
+            g.kind != MergeKind::Absorb || g.members.len() == 2,
+            "merges[{m}]: an absorption has exactly the members [parent, child]"
+        );
         for &i in &g.members {
             ensure!(
                 i < n,
@@ -249,6 +300,12 @@ pub fn merged_case(model: &ToyModel, samples: &ToySamples, merges: &[Merge]) -> 
                     col += 1;
                 }
             }
+            // The child's slot holds the absorbing latent.
+            Some((m, g)) if g.kind == MergeKind::Absorb && g.members[1] == i => {
+                merge_col[m] = col;
+                dec.extend(u[m].iter().map(|&x| x as f32));
+                col += 1;
+            }
             _ => {
                 concept_col[i] = Some(col);
                 dec.extend(model.directions().row(i));
@@ -281,7 +338,7 @@ pub fn merged_case(model: &ToyModel, samples: &ToySamples, merges: &[Merge]) -> 
         entries.clear();
         for (m, g) in merges.iter().enumerate() {
             let fires = match g.kind {
-                MergeKind::And => g.members.iter().all(|&i| present[i] != 0.0),
+                MergeKind::And | MergeKind::Absorb => g.members.iter().all(|&i| present[i] != 0.0),
                 MergeKind::Or => g.members.iter().any(|&i| present[i] != 0.0),
             };
             if fires {
@@ -322,15 +379,16 @@ pub fn merged_case(model: &ToyModel, samples: &ToySamples, merges: &[Merge]) -> 
     })
 }
 
-/// Analytic L0 saving of AND merges on these samples:
-/// `Σ_G #(rows with all of G present) · (|G| − 1)`, counted from the labels.
-/// OR merges are ignored.
+/// Analytic L0 saving of AND merges and absorptions on these samples:
+/// `Σ_G #(rows with all of G present) · (|G| − 1)`, counted from the labels
+/// (for an absorption, the rows with the child present, since the child
+/// implies the parent). OR merges are ignored.
 pub fn and_l0_saving(samples: &ToySamples, merges: &[Merge]) -> u64 {
     let zv = samples.z.view();
     let mut total = 0u64;
     for r in 0..samples.z.n_rows {
         let idx = zv.row_indices(r);
-        for g in merges.iter().filter(|g| g.kind == MergeKind::And) {
+        for g in merges.iter().filter(|g| g.kind != MergeKind::Or) {
             if g.members
                 .iter()
                 .all(|&i| idx.binary_search(&(i as u32)).is_ok())
@@ -355,7 +413,7 @@ pub struct RungSummary {
     pub total_l0: usize,
     /// `L0(M) − L0(rung)` measured on the samples.
     pub l0_saving: i64,
-    /// [`and_l0_saving`] of the rung's merges (AND merges only).
+    /// [`and_l0_saving`] of the rung's merges (AND merges and absorptions).
     pub analytic_l0_saving: u64,
 }
 
@@ -372,8 +430,8 @@ pub struct LadderReport {
 /// by-construction properties, so that a config on which a ladder is not what
 /// it claims to be (e.g. groups that never co-occur, `q = 0`) fails loudly:
 /// - `P_gt` is defined on every rung and rises strictly from rung to rung;
-/// - for AND-built families (AND, growing), the measured L0 saving equals
-///   [`and_l0_saving`] exactly.
+/// - for AND-built families (AND, growing) and absorption, the measured L0
+///   saving equals [`and_l0_saving`] exactly.
 ///
 /// Errors name the family, the rung and both values.
 pub fn verify_ladder(
@@ -385,7 +443,12 @@ pub fn verify_ladder(
     let rungs = n_rungs(family, model);
     ensure!(
         rungs >= 2,
-        "{family} ladder has no rung beyond M on this model (it needs co-occurrence groups)"
+        "{family} ladder has no rung beyond M on this model (it needs {})",
+        if family == LadderFamily::Absorption {
+            "a parent/child hierarchy"
+        } else {
+            "co-occurrence groups"
+        }
     );
     let l0_m = samples.c.nnz() as i64;
     let mut out: Vec<RungSummary> = Vec::with_capacity(rungs);
@@ -677,7 +740,7 @@ mod tests {
     #[test]
     fn verify_ladder_accepts_the_default_and_rejects_non_cooccurring_data() {
         let (model, samples) = setup(&ToyConfig::default(), 3000);
-        for family in LadderFamily::ALL {
+        for family in [LadderFamily::And, LadderFamily::Or, LadderFamily::Growing] {
             let rep =
                 verify_ladder(family, &model, &samples, &GroundTruthOptions::default()).unwrap();
             assert_eq!(rep.rungs.len(), 4);
@@ -692,5 +755,94 @@ mod tests {
         let e =
             verify_ladder(LadderFamily::Or, &ind, &s0, &GroundTruthOptions::default()).unwrap_err();
         assert!(e.to_string().contains("no rung beyond M"), "{e}");
+        // No hierarchy: no absorption ladder, and the error says why.
+        let e = verify_ladder(
+            LadderFamily::Absorption,
+            &model,
+            &samples,
+            &GroundTruthOptions::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("parent/child hierarchy"), "{e}");
+    }
+
+    /// The absorption ladder on the default toy with two appended families
+    /// (parents 16 and 19, children 17, 18 and 20, 21): rung k absorbs the
+    /// first child of the first k parents; it saves exactly the rows on
+    /// which those children are present (the analytic `P(child)` per
+    /// absorbed child, counted on the sample), is lossless with `c = 1`,
+    /// silences the parent's latent where the child is present, and raises
+    /// `P_gt` rung by rung.
+    #[test]
+    fn absorption_ladder_saves_p_child_per_absorbed_child_losslessly() {
+        let cfg = ToyConfig::default()
+            .with_appended_families(2, 2, 0.5)
+            .unwrap();
+        assert_eq!(cfg.n_concepts, 22);
+        let (model, samples) = setup(&cfg, 4000);
+        assert_eq!(n_rungs(LadderFamily::Absorption, &model), 3);
+        let m2 = ladder_merges(LadderFamily::Absorption, &model, 2).unwrap();
+        assert_eq!(
+            m2,
+            vec![
+                Merge {
+                    members: vec![16, 17],
+                    kind: MergeKind::Absorb
+                },
+                Merge {
+                    members: vec![19, 20],
+                    kind: MergeKind::Absorb
+                },
+            ]
+        );
+        let rep = verify_ladder(
+            LadderFamily::Absorption,
+            &model,
+            &samples,
+            &GroundTruthOptions::default(),
+        )
+        .unwrap();
+        let rows_with = |c: u32| {
+            let z = samples.z.view();
+            (0..samples.z.n_rows)
+                .filter(|&r| z.row_indices(r).contains(&c))
+                .count() as i64
+        };
+        let (n17, n20) = (rows_with(17), rows_with(20));
+        // P(child) = 0.1 · 0.5 = 0.05: about 200 of 4000 rows.
+        assert!(
+            (150..250).contains(&n17) && (150..250).contains(&n20),
+            "{n17} {n20}"
+        );
+        assert_eq!(rep.rungs[1].l0_saving, n17);
+        assert_eq!(rep.rungs[2].l0_saving, n17 + n20);
+        assert_eq!(rep.rungs[2].analytic_l0_saving as i64, n17 + n20);
+        let p: Vec<f64> = rep.rungs.iter().map(|r| r.p_gt.unwrap()).collect();
+        assert!(p[0] < 1e-9 && p[0] < p[1] && p[1] < p[2], "{p:?}");
+
+        let rung = ladder(LadderFamily::Absorption, &model, &samples, 1).unwrap();
+        // Same number of latents as M: the absorbing latent keeps the child's slot.
+        assert_eq!(rung.d_sae(), 22);
+        let dec = rung.decoder.row(17);
+        let v = model.directions();
+        for j in 0..model.d() {
+            let want = (v.row(16)[j] + v.row(17)[j]) / 2f32.sqrt();
+            assert!((dec[j] - want).abs() < 1e-6);
+        }
+        // Lossless: the reconstruction equals M's (c = 1, orthonormal V).
+        let m = monosemantic(&model, &samples);
+        assert!(max_rel_diff(&rung.reconstruction(), &m.reconstruction()) < 1e-5);
+        // The parent's latent (16) is silent exactly where child 17 is present.
+        let (codes, z) = (rung.codes.view(), samples.z.view());
+        for r in 0..samples.z.n_rows {
+            let child = z.row_indices(r).contains(&17);
+            let parent_fires = codes.row_iter(r).any(|(j, _)| j == 16);
+            let parent_present = z.row_indices(r).contains(&16);
+            assert_eq!(parent_fires, parent_present && !child, "row {r}");
+            if child {
+                let a = codes.row_iter(r).find(|&(j, _)| j == 17).unwrap().1;
+                assert!((a - 2f32.sqrt()).abs() < 1e-5, "code {a}");
+            }
+        }
     }
 }

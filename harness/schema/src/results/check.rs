@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Version of the `check.json` layout; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: conditions spec v2 (the `inconclusive` status, C1/C2 pooled over seeds
+/// with one verdict per family, the absorption ladder, basic-bootstrap
+/// bounds with `bias`, `p_value` and `samples_needed` in the evidence).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One plugin library used by the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,7 +75,13 @@ impl CheckRun {
         let version = head.get("schema_version").and_then(|v| v.as_u64());
         anyhow::ensure!(
             version == Some(SCHEMA_VERSION as u64),
-            "{origin}: schema_version is {version:?}, this rdpbench reads {SCHEMA_VERSION}"
+            "{origin}: schema_version is {version:?}, this rdpbench reads {SCHEMA_VERSION}{}",
+            if version == Some(1) {
+                " (version 1 predates conditions spec v2, whose verdicts differ: rerun \
+                 `rdpbench check` to make a new baseline)"
+            } else {
+                ""
+            }
         );
         let run: Self = serde_json::from_value(head)
             .with_context(|| format!("{origin} is not an rdpbench check result"))?;
@@ -139,6 +148,11 @@ impl CheckRun {
     /// Whether any verdict failed (or errored).
     pub fn has_failures(&self) -> bool {
         self.metrics.iter().any(|m| m.report.has_failures())
+    }
+
+    /// Whether any verdict is inconclusive (a failure under `--strict`).
+    pub fn has_inconclusive(&self) -> bool {
+        self.metrics.iter().any(|m| m.report.has_inconclusive())
     }
 }
 
@@ -216,6 +230,10 @@ pub struct Comparison {
     pub allowed_missing: Vec<MissingPass>,
     /// Failed in the baseline, passes now.
     pub gained: Vec<VerdictChange>,
+    /// Moved to or from inconclusive (not a loss unless `strict`, where a
+    /// pass that became inconclusive is in `lost` instead).
+    #[serde(default)]
+    pub inconclusive: Vec<VerdictChange>,
     /// Metrics in the baseline that this run did not check.
     pub missing_metrics: Vec<String>,
 }
@@ -228,19 +246,27 @@ impl Comparison {
     }
 }
 
-/// [`compare_allowing`] with nothing allowed to be missing.
+/// Compares condition summaries metric by metric. A condition the baseline
+/// passed and this run fails (or errors on) is lost: a regression; so is one
+/// it passed and this run did not check. Moves to or from inconclusive are
+/// listed apart and are not losses.
 pub fn compare(baseline: &CheckRun, current: &CheckRun) -> Comparison {
-    compare_allowing(baseline, current, &AllowMissing::default())
+    compare_with(baseline, current, false)
 }
 
-/// Compares condition summaries metric by metric. A condition the baseline
-/// passed and this run fails (or errors on) is lost: a regression. So is
-/// one it passed and this run did not check (the metric is missing, its
-/// plugin no longer loads, the condition was not selected), unless
-/// `allow` names the metric or the condition.
+/// [`compare`]; with `strict`, a pass that became inconclusive is lost too.
+pub fn compare_with(baseline: &CheckRun, current: &CheckRun, strict: bool) -> Comparison {
+    compare_allowing(baseline, current, strict, &AllowMissing::default())
+}
+
+/// [`compare_with`], where a condition the baseline passed and this run did
+/// not check (the metric is missing, its plugin no longer loads, the
+/// condition was not selected) is lost too, unless `allow` names the metric
+/// or the condition.
 pub fn compare_allowing(
     baseline: &CheckRun,
     current: &CheckRun,
+    strict: bool,
     allow: &AllowMissing,
 ) -> Comparison {
     let mut out = Comparison::default();
@@ -285,10 +311,17 @@ pub fn compare_allowing(
                 after: cs.status,
                 reason: cs.reason.clone(),
             };
-            if bs.status == Status::Pass && cs.status.is_failure() {
+            let (before, after) = (bs.status, cs.status);
+            if before == Status::Pass
+                && (after.is_failure() || (strict && after == Status::Inconclusive))
+            {
                 out.lost.push(change);
-            } else if bs.status.is_failure() && cs.status == Status::Pass {
+            } else if before.is_failure() && after == Status::Pass {
                 out.gained.push(change);
+            } else if before != after
+                && (before == Status::Inconclusive || after == Status::Inconclusive)
+            {
+                out.inconclusive.push(change);
             }
         }
     }

@@ -82,7 +82,11 @@ pub fn validity_toy() -> ToyConfig {
         },
         hierarchy: [(0, 12), (0, 13), (1, 14), (1, 15)]
             .into_iter()
-            .map(|(parent, child)| ParentChild { parent, child })
+            .map(|(parent, child)| ParentChild {
+                parent,
+                child,
+                p_given_parent: None,
+            })
             .collect(),
         ..ToyConfig::default()
     }
