@@ -79,6 +79,7 @@ fn metric(id: &str, description: &str, oracle: bool, fail_c1_or: bool) -> Metric
             verdicts,
             summary,
         },
+        minimal_cases: Vec::new(),
     }
 }
 

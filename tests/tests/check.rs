@@ -415,3 +415,68 @@ fn a_metric_undefined_on_a_toy_without_hierarchy_is_not_applicable_there() {
         );
     }
 }
+
+/// Shrinking (CONDITIONS.md §7): mean max decoder cosine's C6 and C7
+/// failures shrink to at most 4 concepts and 200 samples, the case files
+/// name themselves, and `--replay` reproduces each failure exactly (exit 4
+/// while it still fails).
+#[test]
+fn failed_conditions_shrink_to_small_cases_that_replay_exactly() {
+    let (s, cfg) = setup("shrink", &["rdpbench_metric_decoder_cosine"]);
+    let out = s.path().join("out");
+    let (code, stdout, stderr) = check(&cfg, &out, &["--conditions", "C6,C7"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("smallest case: C6 fails already with"),
+        "{stdout}"
+    );
+    let json = results(&out);
+    let cases = json["metrics"][0]["minimal_cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    for c in cases {
+        let case = &c["case"];
+        let n = case["toy"]["n_concepts"].as_u64().unwrap();
+        let samples = case["check"]["n_samples"].as_u64().unwrap();
+        assert!(
+            n <= 4 && samples <= 200,
+            "{} shrank only to {n} concepts, N = {samples}",
+            case["condition"]
+        );
+        assert!(c["trials"].as_u64().unwrap() <= 40);
+        let file = out.join(c["file"].as_str().unwrap());
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.starts_with("# rdpbench smallest failing case: "),
+            "{text}"
+        );
+        let (code, replay, stderr) = run(rdpbench()
+            .arg("--config")
+            .arg(&cfg)
+            .arg("check")
+            .arg("--replay")
+            .arg(&file));
+        assert_eq!(code, 4, "{replay}{stderr}");
+        assert!(replay.contains("reproduced exactly"), "{replay}");
+        assert!(
+            replay.contains(case["reason"].as_str().unwrap()),
+            "{replay}"
+        );
+    }
+    // --no-shrink: no cases, no folder.
+    let out2 = s.path().join("out2");
+    let (code, _, stderr) = check(&cfg, &out2, &["--conditions", "C6", "--no-shrink"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(results(&out2)["metrics"][0].get("minimal_cases").is_none());
+    assert!(!out2.join("cases").exists());
+    // A broken case file is refused with exit 2, naming the file.
+    let bad = s.path().join("bad.toml");
+    std::fs::write(&bad, "case_version = 1\nmetric = 3\n").unwrap();
+    let (code, _, stderr) = run(rdpbench()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("check")
+        .arg("--replay")
+        .arg(&bad));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+}

@@ -4,6 +4,7 @@
 //!   polysemanticity `P_gt`, oracle recovery scores, oracle SAEs (monosemantic
 //!   and merge ladders) and gauge transforms.
 //! - [`conditions`]: the necessary conditions C1-C11 as independent units.
+//! - [`shrink`]: the smallest case on which a metric still fails a condition.
 //! - [`testing`]: one-call checks for a plugin's own `cargo test`.
 #![forbid(unsafe_code)]
 
@@ -11,5 +12,6 @@ pub mod conditions;
 pub mod eval;
 pub mod linalg;
 pub mod rng;
+pub mod shrink;
 pub mod testing;
 pub mod toy;

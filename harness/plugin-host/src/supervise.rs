@@ -184,3 +184,34 @@ pub fn check_supervised_with(
         }
     }
 }
+
+/// Runs `f`, which calls `metric`'s plugin, on a thread of its own under
+/// the same supervisor: `None` when a call of `metric` overran its limit
+/// (the library is then blocked with it as the culprit and the thread
+/// abandoned inside the plugin; `f` owns what it reads) or when `f`
+/// panicked.
+pub fn run_supervised<T: Send + 'static>(
+    metric: &LoadedMetric,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let gate = metric.library().gate();
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("supervised-{}", metric.id()))
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .ok()?;
+    loop {
+        match rx.recv_timeout(POLL) {
+            Ok(value) => return Some(value),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(hang) = gate.overdue().filter(|h| is_call_of(h, metric)) {
+                    gate.block(hang);
+                    return None;
+                }
+            }
+        }
+    }
+}

@@ -4,13 +4,54 @@
 use crate::progress::{Progress, UnitKind};
 use crate::work_queue::map_indexed;
 use anyhow::Result;
-use rdpbench_core::conditions::{CheckSettings, ConditionId, MetricReport, Workbench};
+use rdpbench_core::conditions::{CheckSettings, ConditionId, MetricReport, Status, Workbench};
+use rdpbench_core::shrink::{Budget, failing_verdict, shrink};
 use rdpbench_core::toy::ToyConfig;
-use rdpbench_plugin_host::supervise::{blocked_report, check_supervised};
+use rdpbench_plugin_host::supervise::{blocked_report, check_supervised, run_supervised};
 use rdpbench_plugin_host::{LoadedMetric, PluginSet};
-use rdpbench_schema::results::check::{CheckRun, MetricResult, SCHEMA_VERSION, SeedLadders};
+use rdpbench_schema::results::check::{
+    CheckRun, MetricResult, MinimalCase, SCHEMA_VERSION, SeedLadders,
+};
+use rdpbench_sdk::Metric;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+/// Shrinks every condition `result` failed (not the structurally blind
+/// ones: those are properties of the metric's inputs) to its smallest
+/// failing case.
+fn minimal_cases(
+    metric: &rdpbench_plugin_host::LoadedMetric,
+    result: &MetricResult,
+    toy: &ToyConfig,
+    settings: &CheckSettings,
+) -> Vec<MinimalCase> {
+    let budget = Budget {
+        trials: settings.shrink_trials,
+        time: std::time::Duration::from_secs_f64(settings.shrink_seconds),
+    };
+    let spec = &result.report.spec;
+    result
+        .report
+        .summary
+        .iter()
+        .filter(|s| s.status == Status::Fail && !s.structurally_blind)
+        .filter_map(|s| {
+            let original = failing_verdict(&result.report, s.condition, s.family)?;
+            let shared: Arc<dyn Metric> = Arc::new(metric.clone());
+            let shrunk = shrink(shared, spec, toy, settings, original, budget)?;
+            Some(MinimalCase {
+                file: format!(
+                    "{}/{}",
+                    rdpbench_store::ResultDir::CheckCases.path(),
+                    MinimalCase::file_name(&spec.id, &shrunk.case)
+                ),
+                trials: shrunk.trials,
+                timed_out: shrunk.timed_out,
+                case: shrunk.case,
+            })
+        })
+        .collect()
+}
 
 /// Where each metric's conditions run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,6 +150,7 @@ pub fn run_check_with(
                         sha256: m.library().sha256().to_string(),
                         oracle: spec.is_oracle(),
                         report,
+                        minimal_cases: Vec::new(),
                     },
                 )
             })
@@ -117,6 +159,29 @@ pub fn run_check_with(
     let mut metrics: Vec<(usize, MetricResult)> = grouped.into_iter().flatten().collect();
     metrics.sort_by_key(|(i, _)| *i);
     let metrics: Vec<MetricResult> = metrics.into_iter().map(|(_, m)| m).collect();
+    // Shrinking runs the metric in this process, so only where the
+    // conditions did (an isolated metric may crash the host), and not on a
+    // library blocked by a hung call; each metric's shrinking runs under the
+    // same call supervisor as its conditions.
+    let mut metrics = metrics;
+    if settings.shrink_trials > 0 && !matches!(isolation, Isolation::Process { .. }) {
+        observer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .phase("shrinking failed conditions to their smallest failing cases");
+        let cases = map_indexed(&plugins.metrics, jobs, |i, m| {
+            if m.library().gate().blocked().is_some() {
+                return Vec::new();
+            }
+            let (metric, result, toy, settings) =
+                (m.clone(), metrics[i].clone(), bench.toy.clone(), settings.clone());
+            run_supervised(m, move || minimal_cases(&metric, &result, &toy, &settings))
+                .unwrap_or_default()
+        });
+        for (result, cases) in metrics.iter_mut().zip(cases) {
+            result.minimal_cases = cases;
+        }
+    }
     Ok(CheckRun {
         schema_version: SCHEMA_VERSION,
         tool: "rdpbench".into(),

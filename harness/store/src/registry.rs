@@ -258,11 +258,15 @@ pub enum ResultDir {
     BenchCriterion,
     /// `real-bench/bench/criterion/`: criterion's output for `real_bench`.
     RealBenchCriterion,
+    /// `cases/`: `rdpbench check`'s smallest failing cases, one TOML file
+    /// per failed condition, for `rdpbench check --replay`.
+    CheckCases,
 }
 
 impl ResultDir {
     /// Every result folder.
-    pub const ALL: [ResultDir; 6] = [
+    pub const ALL: [ResultDir; 7] = [
+        ResultDir::CheckCases,
         ResultDir::TrainSaes,
         ResultDir::ValiditySaes,
         ResultDir::RealSaes,
@@ -280,6 +284,7 @@ impl ResultDir {
             ResultDir::BenchSaes => "bench/saes",
             ResultDir::BenchCriterion => "bench/criterion",
             ResultDir::RealBenchCriterion => "real-bench/bench/criterion",
+            ResultDir::CheckCases => "cases",
         }
     }
 
@@ -291,6 +296,7 @@ impl ResultDir {
             ResultDir::RealSaes => Stage::Real,
             ResultDir::BenchSaes | ResultDir::BenchCriterion => Stage::Bench,
             ResultDir::RealBenchCriterion => Stage::RealBench,
+            ResultDir::CheckCases => Stage::Check,
         }
     }
 }

@@ -60,8 +60,20 @@ impl Exporter<CheckRun> for Markdown {
                     .iter()
                     .filter(|s| s.status.is_failure())
                     .map(move |s| {
+                        let case = m
+                            .minimal_cases
+                            .iter()
+                            .find(|c| c.case.condition == s.condition && c.case.family == s.family)
+                            .map(|c| {
+                                format!(
+                                    "\n  - smallest failing case: {} (`{}`)",
+                                    cell(&c.describe()),
+                                    c.file
+                                )
+                            })
+                            .unwrap_or_default();
                         format!(
-                            "- `{}` {}: {}",
+                            "- `{}` {}: {}{case}",
                             cell(&m.report.spec.id),
                             s.condition,
                             cell(&s.reason)

@@ -88,6 +88,13 @@ impl Exporter<CheckRun> for Text {
                 .filter(|s| s.status.is_failure() || s.status == Status::Inconclusive)
             {
                 out.push_str(&format!("{}: {}\n", m.report.spec.id, s.reason));
+                let case = m
+                    .minimal_cases
+                    .iter()
+                    .find(|c| c.case.condition == s.condition && c.case.family == s.family);
+                if let Some(c) = case {
+                    out.push_str(&format!("  smallest case: {} [{}]\n", c.describe(), c.file));
+                }
             }
         }
         for e in &run.plugin_errors {

@@ -425,17 +425,25 @@ fn failures(run: &CheckRun) -> Vec<FailureLine> {
                 .summary
                 .iter()
                 .filter(|s| s.status.is_failure())
-                .map(move |s| FailureLine {
-                    metric: m.report.spec.id.clone(),
-                    oracle: m.oracle,
-                    // Reasons usually start with the condition already.
-                    condition: if s.reason.starts_with(&format!("{} ", s.condition)) {
-                        String::new()
-                    } else {
-                        s.condition.to_string()
-                    },
-                    class: status_class(s.status, s.structurally_blind),
-                    reason: s.reason.clone(),
+                .map(move |s| {
+                    let case = m
+                        .minimal_cases
+                        .iter()
+                        .find(|c| c.case.condition == s.condition && c.case.family == s.family);
+                    FailureLine {
+                        minimal_case: case.map(|c| c.describe()),
+                        case_file: case.map(|c| c.file.clone()),
+                        metric: m.report.spec.id.clone(),
+                        oracle: m.oracle,
+                        // Reasons usually start with the condition already.
+                        condition: if s.reason.starts_with(&format!("{} ", s.condition)) {
+                            String::new()
+                        } else {
+                            s.condition.to_string()
+                        },
+                        class: status_class(s.status, s.structurally_blind),
+                        reason: s.reason.clone(),
+                    }
                 })
         })
         .collect()

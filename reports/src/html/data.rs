@@ -223,6 +223,10 @@ pub struct FailureLine {
     pub condition: String,
     pub class: &'static str,
     pub reason: String,
+    /// The smallest failing case found, described ("C6 fails already with
+    /// 2 concepts, N = 16, seed 0: …"), and its file.
+    pub minimal_case: Option<String>,
+    pub case_file: Option<String>,
 }
 
 /// The ground-truth ladders: P_gt per rung per family, L0 savings against

@@ -13,9 +13,9 @@ use rdpbench_runner::check::{Isolation, run_check_with};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_schema::results::CheckRun;
-use rdpbench_schema::results::check::{AllowMissing, compare_allowing};
+use rdpbench_schema::results::check::{AllowMissing, MinimalCase, compare_allowing};
 use rdpbench_schema::sanitize::neutralize;
-use rdpbench_store::{ResultFile, Stage, Store};
+use rdpbench_store::{ResultDir, ResultFile, Stage, Store};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -70,10 +70,22 @@ pub struct CheckArgs {
     /// (e.g. 8G, 512M) instead of what the machine has available.
     #[arg(long, value_name = "SIZE")]
     max_memory: Option<String>,
+    /// Do not shrink failed conditions to their smallest failing cases
+    /// (default: [check].shrink_trials runs per failure).
+    #[arg(long)]
+    no_shrink: bool,
+    /// Rerun one smallest failing case (a `cases/*.toml` file a check
+    /// wrote) on its metric and print the verdict: exit 4 while the metric
+    /// still fails it, 0 once it passes. Writes no results.
+    #[arg(long, value_name = "CASE_FILE")]
+    replay: Option<PathBuf>,
 }
 
 /// `rdpbench check`: the check stage, then the report, in the results folder.
 pub fn check(config: Config, args: CheckArgs) -> Result<Exit> {
+    if let Some(file) = &args.replay {
+        return super::replay::replay(&config, file);
+    }
     let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
     let exit = check_in(&mut store, config, args)?;
     let report = results::report(&mut store)?;
@@ -100,6 +112,9 @@ fn check_stage(
     }
     if let Some(n) = args.samples {
         config.check.n_samples = n;
+    }
+    if args.no_shrink {
+        config.check.shrink_trials = 0;
     }
     if !args.metrics.is_empty() {
         config.plugins.metrics = args.metrics.clone();
@@ -167,6 +182,18 @@ fn check_stage(
     let elapsed = started.elapsed().as_secs_f64();
 
     results::write_all(w, &run, &rdpbench_reports::check::exporters())?;
+    for m in &run.metrics {
+        for c in &m.minimal_cases {
+            let name = MinimalCase::file_name(&m.report.spec.id, &c.case);
+            let text = toml::to_string_pretty(&c.case).context("cannot write a case file")?;
+            let header = format!(
+                "# rdpbench smallest failing case: {}\n# replay: rdpbench check --replay {}\n",
+                c.describe(),
+                c.file
+            );
+            w.write_in(ResultDir::CheckCases, &name, (header + &text).as_bytes())?;
+        }
+    }
     if args.json {
         out(&Json(ResultFile::CheckJson).render(&run)?)?;
     } else {

@@ -8,6 +8,7 @@ mod lm;
 mod plugins;
 mod progress;
 mod real;
+mod replay;
 mod report;
 mod reproduce;
 mod results;

@@ -87,6 +87,12 @@ pub struct CheckSettings {
     pub absorption_children: usize,
     /// `P(child | parent)` of the appended children.
     pub absorption_p_given_parent: f64,
+    /// Shrinking each failed condition to its smallest failing case
+    /// (`rdpbench_core::shrink`): at most this many conditions runs per
+    /// failure (deterministic); 0 turns shrinking off.
+    pub shrink_trials: usize,
+    /// A safety cap on one failure's search, in seconds.
+    pub shrink_seconds: f64,
     pub tolerances: Tolerances,
     /// Only these conditions (e.g. `["C1", "C3"]`); empty: all.
     pub conditions: Vec<String>,
@@ -109,6 +115,8 @@ impl Default for CheckSettings {
             absorption_families: 2,
             absorption_children: 2,
             absorption_p_given_parent: 0.5,
+            shrink_trials: 40,
+            shrink_seconds: 5.0,
             tolerances: Tolerances::default(),
             conditions: Vec::new(),
         }
@@ -142,6 +150,10 @@ impl CheckSettings {
         anyhow::ensure!(
             self.absorption_p_given_parent > 0.0 && self.absorption_p_given_parent <= 1.0,
             "check.absorption_p_given_parent must lie in (0, 1]"
+        );
+        anyhow::ensure!(
+            self.shrink_seconds.is_finite() && self.shrink_seconds > 0.0,
+            "check.shrink_seconds must be positive"
         );
         let t = &self.tolerances;
         for (field, v) in [

@@ -35,6 +35,59 @@ pub struct MetricResult {
     pub oracle: bool,
     #[serde(flatten)]
     pub report: MetricReport,
+    /// The smallest failing case found for each failed condition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub minimal_cases: Vec<MinimalCase>,
+}
+
+/// A failed condition shrunk to its smallest failing case
+/// ([`rdpbench_core::shrink`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MinimalCase {
+    /// The case file, relative to the results folder (`cases/….toml`).
+    pub file: String,
+    /// Conditions runs the search spent.
+    pub trials: usize,
+    /// The safety time cap ended the search (the case may then differ
+    /// between machines).
+    pub timed_out: bool,
+    pub case: rdpbench_core::shrink::CaseFile,
+}
+
+impl MinimalCase {
+    /// "C6 fails already with 2 concepts, N = 24, seed 0: <reason>".
+    pub fn describe(&self) -> String {
+        let fam = self
+            .case
+            .family
+            .map(|f| format!(" on the {f} ladder"))
+            .unwrap_or_default();
+        format!(
+            "{}{fam} fails already with {}: {}",
+            self.case.condition,
+            self.case.size(),
+            self.case.reason
+        )
+    }
+
+    /// The case file's name: `cases/<metric>-<condition>[-<family>].toml`.
+    pub fn file_name(metric: &str, case: &rdpbench_core::shrink::CaseFile) -> String {
+        let safe: String = metric
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let fam = case
+            .family
+            .map(|f| format!("-{}", f.name()))
+            .unwrap_or_default();
+        format!("{safe}-{}{fam}.toml", case.condition)
+    }
 }
 
 /// The by-construction checks of one seed's ladders (P_gt per rung, L0 savings).
