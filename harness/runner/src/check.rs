@@ -173,8 +173,12 @@ pub fn run_check_with(
             if m.library().gate().blocked().is_some() {
                 return Vec::new();
             }
-            let (metric, result, toy, settings) =
-                (m.clone(), metrics[i].clone(), bench.toy.clone(), settings.clone());
+            let (metric, result, toy, settings) = (
+                m.clone(),
+                metrics[i].clone(),
+                bench.toy.clone(),
+                settings.clone(),
+            );
             run_supervised(m, move || minimal_cases(&metric, &result, &toy, &settings))
                 .unwrap_or_default()
         });
