@@ -609,3 +609,43 @@ fn a_hang_in_sae_training_ends_train_with_exit_3_and_keeps_earlier_results() {
     assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
     assert_eq!(std::fs::read(out.join("check.json")).unwrap(), before);
 }
+
+#[test]
+fn a_hang_while_shrinking_a_failure_ends_and_keeps_the_verdict() {
+    let (s, cfg) = setup(
+        "hang-shrink",
+        &["test_plugin_hangs"],
+        false,
+        "call_timeout_secs = 2.0",
+    );
+    let out = s.path().join("out");
+    let t = Instant::now();
+    let (code, _, stderr) = check(
+        &cfg,
+        &out,
+        &[
+            "--conditions",
+            "C3",
+            "--seeds",
+            "0",
+            "--metrics",
+            "hang-when-shrunk",
+        ],
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(2 + 15),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(code, 0, "a failed condition is a verdict\n{stderr}");
+    let json = results(&out);
+    let v = verdicts(&json, "hang-when-shrunk", "C3");
+    assert_eq!(v[0]["status"], "fail", "{}", v[0]["reason"]);
+    let metric = &json["metrics"][0];
+    assert!(
+        metric["minimal_cases"]
+            .as_array()
+            .is_none_or(|c| c.is_empty()),
+        "{metric}"
+    );
+}

@@ -2,7 +2,9 @@
 //! edge cases but never returns on full-size data; `hang-always` never
 //! returns at all; `healthy-sibling` is a plain, permutation-invariant
 //! metric (mean number of active latents per row) that must never be
-//! blamed for its siblings' hangs. And one SAE architecture, `hang-train`,
+//! blamed for its siblings' hangs; `hang-when-shrunk` fails C3 and hangs
+//! only on the smaller cases that shrinking tries. And one SAE
+//! architecture, `hang-train`,
 //! whose training never returns. A hang sleeps, so it burns no CPU.
 #![deny(unsafe_code)]
 
@@ -90,6 +92,37 @@ impl Metric for HealthySibling {
     }
 }
 
+/// Mean index of the active latents: depends on the latents' order, so it
+/// fails C3 at full size; on fewer than 4000 rows (a case shrunk from the
+/// default N = 4000) it never returns.
+pub struct HangWhenShrunk;
+impl Metric for HangWhenShrunk {
+    fn spec(&self) -> MetricSpec {
+        spec(
+            "hang-when-shrunk",
+            "test plugin: fails C3 at N = 4000, hangs on smaller cases",
+        )
+    }
+    fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
+        let codes = input.codes()?;
+        if codes.n_rows < 4000 {
+            hang()
+        }
+        let (mut sum, mut n) = (0.0, 0usize);
+        for t in 0..codes.n_rows {
+            for (j, _) in codes.row_iter(t) {
+                sum += j as f64;
+                n += 1;
+            }
+        }
+        Ok(MetricOutput::value(if n == 0 {
+            0.0
+        } else {
+            sum / n as f64
+        }))
+    }
+}
+
 pub struct HangTrain;
 impl SaeArchitecture for HangTrain {
     fn spec(&self) -> SaeSpec {
@@ -123,6 +156,6 @@ impl SaeArchitecture for HangTrain {
 }
 
 rdpbench_sdk::export_plugin!(
-    metrics: [HangFull, HangAlways, HealthySibling],
+    metrics: [HangFull, HangAlways, HealthySibling, HangWhenShrunk],
     saes: [HangTrain]
 );
