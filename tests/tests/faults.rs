@@ -649,3 +649,44 @@ fn a_hang_while_shrinking_a_failure_ends_and_keeps_the_verdict() {
         "{metric}"
     );
 }
+
+#[test]
+fn a_spec_that_never_returns_is_a_load_error_at_the_limit() {
+    let (s, cfg) = setup(
+        "hang-spec",
+        &["test_plugin_hang_in_spec", "test_plugin_hangs"],
+        false,
+        "call_timeout_secs = 2.0",
+    );
+    let out = s.path().join("out");
+    let t = Instant::now();
+    let (code, _, stderr) = check(
+        &cfg,
+        &out,
+        &[
+            "--conditions",
+            "C3",
+            "--seeds",
+            "0",
+            "--metrics",
+            "healthy-sibling",
+        ],
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(2 + 15),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(code, 3, "a plugin failed to load\n{stderr}");
+    assert!(
+        stderr.contains("libtest_plugin_hang_in_spec")
+            && stderr.contains("metric #0 spec")
+            && stderr.contains("gave no answer within 2.0 s (hang)"),
+        "{stderr}"
+    );
+    let json = results(&out);
+    assert_eq!(
+        verdicts(&json, "healthy-sibling", "C3")[0]["status"],
+        "pass"
+    );
+}

@@ -73,6 +73,44 @@ fn list_dir(dir: &Path, only_workspace_plugins: bool) -> Result<Vec<PathBuf>, st
     Ok(out)
 }
 
+/// Reads a spec on a thread of its own, bounded by the library's call limit
+/// (none set: on this thread). A read that overruns it blocks the library
+/// (see [`crate::call_gate`]) and is a load error naming the hang; the
+/// reading thread is abandoned inside the plugin.
+fn read_spec<T: Send + 'static>(
+    lib: &Arc<PluginLibrary>,
+    read: impl FnOnce(&PluginLibrary) -> Result<T, PluginError> + Send + 'static,
+) -> Result<T, PluginError> {
+    if lib.gate().limits().call.is_none() {
+        return read(lib);
+    }
+    let failed = |message: String| PluginError::new(lib.path(), PluginErrorKind::Failed, message);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = lib.clone();
+    std::thread::Builder::new()
+        .name("spec-read".into())
+        .spawn(move || {
+            let _ = tx.send(read(&owned));
+        })
+        .map_err(|e| failed(format!("cannot start a thread to read its spec: {e}")))?;
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+            Ok(result) => return result,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(failed("reading its spec panicked the host thread".into()));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(hang) = lib.gate().overdue() {
+                    lib.gate().block(hang.clone());
+                    return Err(failed(format!(
+                        "{hang}; its other declarations are skipped"
+                    )));
+                }
+            }
+        }
+    }
+}
+
 impl PluginSet {
     /// Loads every plugin the search names. Missing build folders are skipped
     /// quietly (nothing was built there yet); a missing plugin folder or file
@@ -129,7 +167,7 @@ impl PluginSet {
             }
         };
         for i in 0..lib.metric_count() {
-            match lib.metric_spec(i) {
+            match read_spec(&lib, move |l| l.metric_spec(i)) {
                 Ok(spec) => {
                     if let Some(other) = self.metrics.iter().find(|m| m.id() == spec.id) {
                         self.errors.push(PluginError::new(
@@ -149,7 +187,7 @@ impl PluginSet {
             }
         }
         for i in 0..lib.sae_count() {
-            match lib.sae_spec(i) {
+            match read_spec(&lib, move |l| l.sae_spec(i)) {
                 Ok(spec) => {
                     if let Some(other) = self.saes.iter().find(|s| s.id() == spec.id) {
                         self.errors.push(PluginError::new(
