@@ -20,6 +20,7 @@
 pub mod bench;
 pub mod check;
 pub mod compare;
+pub mod game;
 pub mod html;
 mod json;
 pub mod rdp;

@@ -5,11 +5,14 @@
 //!   and merge ladders) and gauge transforms.
 //! - [`conditions`]: the necessary conditions C1-C11 as independent units.
 //! - [`shrink`]: the smallest case on which a metric still fails a condition.
+//! - [`game`]: how far a metric can be gamed (edits that improve it while
+//!   `P_gt` does not fall).
 //! - [`testing`]: one-call checks for a plugin's own `cargo test`.
 #![forbid(unsafe_code)]
 
 pub mod conditions;
 pub mod eval;
+pub mod game;
 pub mod linalg;
 pub mod rng;
 pub mod shrink;

@@ -19,6 +19,7 @@ pub struct Config {
     pub output: OutputConfig,
     pub toy: rdpbench_core::toy::ToyConfig,
     pub check: rdpbench_core::conditions::CheckSettings,
+    pub game: rdpbench_core::game::GameSettings,
     pub train: crate::settings::TrainSettings,
     pub validity: crate::settings::ValiditySettings,
     pub bench: crate::settings::BenchSettings,
@@ -185,6 +186,7 @@ mod tests {
         let d = Config::defaults();
         assert_eq!(d.toy, rdpbench_core::toy::ToyConfig::default());
         assert_eq!(d.check, rdpbench_core::conditions::CheckSettings::default());
+        assert_eq!(d.game, rdpbench_core::game::GameSettings::default());
         assert_eq!(d.train, crate::settings::TrainSettings::default());
         assert_eq!(d.validity, crate::settings::ValiditySettings::default());
         assert_eq!(d.bench, crate::settings::BenchSettings::default());

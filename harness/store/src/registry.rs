@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 pub enum Stage {
     /// `rdpbench check`: conditions C1-C11 on the toy workbench.
     Check,
+    /// `rdpbench game`: how far each metric can be gamed on oracle SAEs.
+    Game,
     /// `rdpbench train`: the SAE architecture sweep.
     Train,
     /// `rdpbench reproduce rdp`: rate-distortion-polysemanticity curves.
@@ -30,8 +32,9 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in `rdpbench run`'s order.
-    pub const ALL: [Stage; 8] = [
+    pub const ALL: [Stage; 9] = [
         Stage::Check,
+        Stage::Game,
         Stage::Train,
         Stage::Rdp,
         Stage::Validity,
@@ -45,6 +48,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Check => "check",
+            Stage::Game => "game",
             Stage::Train => "train",
             Stage::Rdp => "rdp",
             Stage::Validity => "validity",
@@ -106,6 +110,10 @@ pub enum ResultFile {
     CheckJunit,
     /// `comparison.json`: `check --baseline`'s gained/lost conditions.
     CheckComparison,
+    /// `game.json`: every metric's gameability search (best edit sequences).
+    GameJson,
+    /// `game.md`: the gameability table.
+    GameMarkdown,
     /// `saes/train.json`: the sweep summary (one row per job with its toy evaluation).
     TrainJson,
     /// `saes/train.csv`: the same, one row per job.
@@ -146,12 +154,14 @@ pub enum ResultFile {
 
 impl ResultFile {
     /// Every result file.
-    pub const ALL: [ResultFile; 23] = [
+    pub const ALL: [ResultFile; 25] = [
         ResultFile::CheckJson,
         ResultFile::CheckCsv,
         ResultFile::CheckMarkdown,
         ResultFile::CheckJunit,
         ResultFile::CheckComparison,
+        ResultFile::GameJson,
+        ResultFile::GameMarkdown,
         ResultFile::TrainJson,
         ResultFile::TrainCsv,
         ResultFile::RdpJson,
@@ -181,6 +191,8 @@ impl ResultFile {
             CheckMarkdown => "check.md",
             CheckJunit => "check.junit.xml",
             CheckComparison => "comparison.json",
+            GameJson => "game.json",
+            GameMarkdown => "game.md",
             TrainJson => "saes/train.json",
             TrainCsv => "saes/train.csv",
             RdpJson => "rdp.json",
@@ -207,6 +219,7 @@ impl ResultFile {
         use ResultFile::*;
         match self {
             CheckJson | CheckCsv | CheckMarkdown | CheckJunit | CheckComparison => Stage::Check,
+            GameJson | GameMarkdown => Stage::Game,
             TrainJson | TrainCsv => Stage::Train,
             RdpJson | RdpCurvesCsv | RdpPgtCsv => Stage::Rdp,
             ValidityJson | ValidityCsv | ValidityMarkdown => Stage::Validity,
@@ -221,13 +234,12 @@ impl ResultFile {
     pub fn format(self) -> Format {
         use ResultFile::*;
         match self {
-            CheckJson | CheckComparison | TrainJson | RdpJson | ValidityJson | BenchJson
-            | RealJson | RealBenchJson => Format::Json,
+            CheckJson | CheckComparison | GameJson | TrainJson | RdpJson | ValidityJson
+            | BenchJson | RealJson | RealBenchJson => Format::Json,
             CheckCsv | TrainCsv | RdpCurvesCsv | RdpPgtCsv | ValidityCsv | BenchCsv | RealCsv
             | RealBenchCsv => Format::Csv,
-            CheckMarkdown | ValidityMarkdown | BenchMarkdown | RealMarkdown | RealBenchMarkdown => {
-                Format::Markdown
-            }
+            CheckMarkdown | GameMarkdown | ValidityMarkdown | BenchMarkdown | RealMarkdown
+            | RealBenchMarkdown => Format::Markdown,
             CheckJunit => Format::JunitXml,
             ReportHtml => Format::Html,
         }

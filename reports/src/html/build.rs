@@ -109,6 +109,9 @@ pub fn build(inputs: &ReportInputs) -> ReportData {
             if let Some(validity) = &inputs.validity {
                 super::validity::fill_leaderboard(&mut board, validity);
             }
+            if let Some(game) = &inputs.game {
+                super::game::fill_leaderboard(&mut board, game);
+            }
             rank(&mut board);
             board
         },
@@ -255,6 +258,7 @@ fn leaderboard(run: &CheckRun) -> Leaderboard {
                 errors: 0,
                 validity_rho: None,
                 validity: None,
+                gameability: None,
                 runtime: None,
                 scaling: None,
             };
@@ -281,6 +285,7 @@ fn leaderboard(run: &CheckRun) -> Leaderboard {
     let mut board = Leaderboard {
         show_validity: false,
         show_runtime: false,
+        show_gameability: false,
         rows,
     };
     rank(&mut board);
@@ -325,6 +330,7 @@ pub fn rank(board: &mut Leaderboard) {
     }
     board.show_validity = board.rows.iter().any(|r| r.validity_rho.is_some());
     board.show_runtime = board.rows.iter().any(|r| r.runtime.is_some());
+    board.show_gameability = board.rows.iter().any(|r| r.gameability.is_some());
 }
 
 fn fmt_opt(x: Option<f64>) -> String {
@@ -607,6 +613,7 @@ fn extra_sections(inputs: &ReportInputs) -> Vec<ExtraSection> {
         super::toy_sections::rate_distortion(inputs.rdp.as_ref()),
         super::toy_sections::pgt_vs_cooccurrence(inputs.rdp.as_ref()),
         super::validity::section(inputs.validity.as_ref()),
+        super::game::section(inputs.game.as_ref()),
         super::runtime::section(inputs.bench.as_ref()),
         super::real::section(inputs.real.as_ref(), inputs.real_bench.as_ref()),
     ]
@@ -639,6 +646,7 @@ mod tests {
             errors: 0,
             validity_rho: validity.map(|_| "ρ".into()),
             validity,
+            gameability: None,
             runtime: None,
             scaling: None,
         }
@@ -664,6 +672,7 @@ mod tests {
             ],
             show_validity: false,
             show_runtime: false,
+            show_gameability: false,
         };
         rank(&mut board);
         let order: Vec<&str> = board.rows.iter().map(|r| r.metric.as_str()).collect();

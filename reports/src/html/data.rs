@@ -98,6 +98,7 @@ pub struct Leaderboard {
     pub rows: Vec<LeaderRow>,
     pub show_validity: bool,
     pub show_runtime: bool,
+    pub show_gameability: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,6 +127,8 @@ pub struct LeaderRow {
     pub validity_rho: Option<String>,
     /// How the validity ρ counts in the order.
     pub validity: Option<ValidityVerdict>,
+    /// Best improvement found by `rdpbench game`, in the metric's unit steps.
+    pub gameability: Option<String>,
     /// Median time per call at the largest benchmarked size (`bench.json`).
     pub runtime: Option<String>,
     /// Fitted scaling exponents, e.g. `N^1.02 · d_sae^0.98` (`bench.json`).

@@ -7,6 +7,7 @@
 use anyhow::{Context, Result};
 use rdpbench_schema::results::CheckRun;
 use rdpbench_schema::results::bench::BenchRun;
+use rdpbench_schema::results::game::GameRun;
 use rdpbench_schema::results::rdp::RdpReport;
 use rdpbench_schema::results::real::RealRun;
 use rdpbench_schema::results::train::SweepSummary;
@@ -37,6 +38,8 @@ pub struct ReportInputs {
     pub rdp: Option<RdpReport>,
     /// `bench.json` (`rdpbench bench`): runtime scaling and the leaderboard's runtime columns.
     pub bench: Option<BenchRun>,
+    /// `game.json` (`rdpbench game`): the leaderboard's gameability column and the gameability section.
+    pub game: Option<GameRun>,
     /// `validity.json` (`rdpbench validity`): the leaderboard's validity ρ and the metric vs P_gt section.
     pub validity: Option<ValidityRun>,
     /// `real.json` (`rdpbench real`): the "Real data" section.
@@ -92,6 +95,7 @@ impl ReportInputs {
             train: vouched(&store, ResultFile::TrainJson, json)?,
             rdp: vouched(&store, ResultFile::RdpJson, json)?,
             bench: vouched(&store, ResultFile::BenchJson, BenchRun::parse)?,
+            game: vouched(&store, ResultFile::GameJson, GameRun::parse)?,
             validity: vouched(&store, ResultFile::ValidityJson, ValidityRun::parse)?,
             real: vouched(&store, ResultFile::RealJson, RealRun::parse)?,
             real_bench: vouched(&store, ResultFile::RealBenchJson, BenchRun::parse)?,

@@ -4,6 +4,7 @@
 mod bench;
 mod check;
 mod compare;
+mod game;
 mod lm;
 mod plugins;
 mod progress;
@@ -53,6 +54,9 @@ enum Command {
     New(NewCommand),
     /// Run every metric through the necessary conditions C1-C11 on toy models.
     Check(check::CheckArgs),
+    /// How far each metric can be gamed: edit sequences on oracle SAEs that
+    /// improve it while P_gt does not fall ([game]); writes game.json/.md.
+    Game(game::GameArgs),
     /// Render stored results as one self-contained HTML report (or re-export
     /// them as Markdown, CSV, JSON, JUnit).
     Report(report::ReportArgs),
@@ -181,6 +185,7 @@ pub fn run() -> Exit {
             load_config(cli.config.as_deref()).and_then(|c| report::report(c, args))
         }
         Command::Compare(args) => compare::compare(args),
+        Command::Game(args) => load_config(cli.config.as_deref()).and_then(|c| game::game(c, args)),
         Command::Train(args) => {
             load_config(cli.config.as_deref()).and_then(|c| train::train(c, args))
         }

@@ -16,6 +16,7 @@
 
 use super::bench::{BenchArgs, run_benchmarks_in, table};
 use super::check::{CheckArgs, check_in};
+use super::game::{GameArgs, game_in};
 use super::plugins::out;
 use super::real::{RealArgs, real_in};
 use super::reproduce::{ReproduceCommand, reproduce_in};
@@ -35,8 +36,8 @@ pub struct RunArgs {
     /// Results folder; default from [output].dir.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Stages to skip (comma-separated): check, train, rdp, validity, bench,
-    /// real, real-bench.
+    /// Stages to skip (comma-separated): check, game, train, rdp, validity,
+    /// bench, real, real-bench.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
     /// Also run the real-data stages on this activation cache (`rdpbench lm
@@ -46,7 +47,7 @@ pub struct RunArgs {
 }
 
 /// The toy stages, in order (the report comes last).
-const TOY_STAGES: [&str; 5] = ["check", "train", "rdp", "validity", "bench"];
+const TOY_STAGES: [&str; 6] = ["check", "game", "train", "rdp", "validity", "bench"];
 /// The stages `--real-cache` adds before the report.
 const REAL_STAGES: [&str; 2] = ["real", "real-bench"];
 
@@ -92,7 +93,7 @@ pub fn run(config: Config, args: RunArgs) -> Result<Exit> {
     for s in &args.skip {
         if !TOY_STAGES.contains(&s.as_str()) && !REAL_STAGES.contains(&s.as_str()) {
             return Err(usage_error(anyhow::anyhow!(
-                "--skip {s}: unknown stage (check, train, rdp, validity, bench, real, real-bench)"
+                "--skip {s}: unknown stage (check, game, train, rdp, validity, bench, real, real-bench)"
             )));
         }
     }
@@ -121,6 +122,7 @@ pub fn run(config: Config, args: RunArgs) -> Result<Exit> {
         let t = Instant::now();
         let result = match name {
             "check" => check_in(&mut store, config.clone(), CheckArgs::default()),
+            "game" => game_in(&mut store, config.clone(), GameArgs::default()),
             "train" => train_in(&mut store, config.clone(), TrainArgs::default()),
             "rdp" => reproduce_in(
                 &mut store,
