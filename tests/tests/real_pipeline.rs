@@ -504,7 +504,7 @@ fn tiny_real_pipeline_end_to_end() {
             .arg(&run_dir),
     );
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("==> [6/8] real"), "{stderr}");
+    assert!(stderr.contains("==> [7/9] real"), "{stderr}");
     let reloaded = ReportInputs::load(&run_dir).unwrap();
     let real = reloaded.real.expect("real.json written");
     assert_eq!(real.saes.len(), 2);
