@@ -87,7 +87,13 @@ fn compare_reports_lost_and_gained_conditions_and_exits_5_on_a_loss() {
     assert!(stdout.contains("no verdict changed"), "{stdout}");
     assert!(stdout.contains("0 lost, 0 gained"), "{stdout}");
     // A run in which C3 passed, against the real one (C3 fails): lost.
+    // Verdicts and summary alike (a summary its verdicts contradict is refused).
     let mut json: Value = serde_json::from_str(&std::fs::read_to_string(&a).unwrap()).unwrap();
+    for verdict in json["metrics"][0]["verdicts"].as_array_mut().unwrap() {
+        if verdict["condition"] == "C3" {
+            verdict["status"] = "pass".into();
+        }
+    }
     for summary in json["metrics"][0]["summary"].as_array_mut().unwrap() {
         if summary["condition"] == "C3" {
             summary["status"] = "pass".into();

@@ -27,7 +27,7 @@ use crate::activation_model::{ActivationModel, SmolLm2};
 use crate::corpus::{LabelledCorpus, token_label};
 use crate::llama::Llama;
 use crate::tokenizer::BpeTokenizer;
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use safetensors::{Dtype, tensor::TensorView};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -148,6 +148,27 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Refuses a manifest a reader cannot use: another `schema_version` than
+/// this build writes, or `complete: false` (an interrupted extraction,
+/// which `rdpbench lm extract` resumes). Errors name the file.
+pub fn ensure_readable(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let path = dir.join(MANIFEST_FILE);
+    ensure!(
+        manifest.schema_version == SCHEMA_VERSION,
+        "{}: schema_version is {}, this rdpbench reads activation caches of version {SCHEMA_VERSION}; \
+         extract the cache again with this version",
+        path.display(),
+        manifest.schema_version
+    );
+    ensure!(
+        manifest.complete,
+        "{}: `complete` is false: the extraction was interrupted; run the same \
+         `rdpbench lm extract` again to finish it before using the cache",
+        path.display()
+    );
+    Ok(())
 }
 
 /// Keeps the leading shards whose files hash to their recorded SHA-256.
@@ -529,17 +550,104 @@ pub fn read_shard(dir: &Path, manifest: &Manifest, i: usize) -> Result<Shard> {
             .map(i32::from_le_bytes)
             .collect())
     };
+    let activations: Vec<f32> = get("activations", Dtype::F32, &[n, d])?
+        .into_iter()
+        .map(f32::from_le_bytes)
+        .collect();
+    if let Some(k) = activations.iter().position(|v| !v.is_finite()) {
+        bail!(
+            "{}: activation of token {} (row), dimension {} is {}: the cache holds non-finite \
+             activations; extract it again",
+            path.display(),
+            k / d.max(1),
+            k % d.max(1),
+            activations[k]
+        );
+    }
     Ok(Shard {
         n_tokens: n,
         d_model: d,
-        activations: get("activations", Dtype::F32, &[n, d])?
-            .into_iter()
-            .map(f32::from_le_bytes)
-            .collect(),
+        activations,
         token_ids: u("token_ids")?,
         doc_index: u("doc_index")?,
         position: u("position")?,
         token_label: i32s("token_label")?,
         doc_label: i32s("doc_label")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// A one-shard cache of 2 tokens × 2 dimensions in a fresh folder.
+    fn cache(activations: Vec<f32>, complete: bool, schema_version: u32) -> (PathBuf, Manifest) {
+        let dir = std::env::temp_dir().join(format!(
+            "rdpbench-cache-test-{}-{}-{}-{}",
+            std::process::id(),
+            complete,
+            schema_version,
+            activations[0]
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rows = ShardRows {
+            activations,
+            token_ids: vec![1, 2],
+            doc_index: vec![0, 0],
+            position: vec![0, 1],
+            token_label: vec![0, 0],
+            doc_label: vec![0, 0],
+        };
+        let bytes = rows.serialize(2).unwrap();
+        std::fs::write(dir.join("shard-0.safetensors"), &bytes).unwrap();
+        let manifest = Manifest {
+            schema_version,
+            model: "smollm2".into(),
+            model_file: "m.gguf".into(),
+            model_sha256: "0".into(),
+            d_model: 2,
+            corpus: "c".into(),
+            n_documents: 1,
+            token_label_names: vec![],
+            doc_label_names: vec![],
+            layer: 0,
+            seq_len: 2,
+            shards: vec![ShardEntry {
+                file: "shard-0.safetensors".into(),
+                sha256: sha256_hex(&bytes),
+                n_tokens: 2,
+                doc_start: 0,
+                doc_end: 1,
+            }],
+            n_tokens: 2,
+            complete,
+        };
+        (dir, manifest)
+    }
+
+    #[test]
+    fn incomplete_or_other_version_manifests_are_refused_naming_the_file() {
+        let (dir, m) = cache(vec![1.0, 2.0, 3.0, 4.0], false, SCHEMA_VERSION);
+        let e = ensure_readable(&dir, &m).unwrap_err().to_string();
+        assert!(e.contains("manifest.json: `complete` is false"), "{e}");
+        let (dir, m) = cache(vec![1.5, 2.0, 3.0, 4.0], true, 99);
+        let e = ensure_readable(&dir, &m).unwrap_err().to_string();
+        assert!(e.contains("manifest.json: schema_version is 99"), "{e}");
+        let (dir, m) = cache(vec![2.5, 2.0, 3.0, 4.0], true, SCHEMA_VERSION);
+        ensure_readable(&dir, &m).unwrap();
+        assert_eq!(read_shard(&dir, &m, 0).unwrap().activations[0], 2.5);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn non_finite_activations_are_named_as_such() {
+        let (dir, m) = cache(vec![3.5, 2.0, f32::NAN, 4.0], true, SCHEMA_VERSION);
+        let e = read_shard(&dir, &m, 0).unwrap_err().to_string();
+        assert!(
+            e.contains("shard-0.safetensors: activation of token 1 (row), dimension 0 is NaN"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

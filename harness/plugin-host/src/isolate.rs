@@ -6,33 +6,56 @@
 //! name the signal and the condition that was running, and the run goes on.
 //!
 //! Protocol (one job per process):
-//! - parent → child, stdin: one JSON [`WorkerJob`];
+//! - parent → child, stdin: one line of JSON [`WorkerJob`]; the parent then
+//!   keeps stdin open until the worker ends. The worker exits when stdin
+//!   closes (its parent died: the pipe watchdog), and on Linux it also asks
+//!   the kernel for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`);
 //! - child → parent, stdout: JSON lines, [`WorkerEvent::Condition`] as each
-//!   condition starts, then one [`WorkerEvent::Done`] with the report;
+//!   condition starts, [`WorkerEvent::Alive`] every second, then one
+//!   [`WorkerEvent::Done`] with the report;
 //! - child stderr is captured; its tail goes into the error reason.
+//!
+//! Hangs: the worker checks its metric under the same supervisor as an
+//! in-process run ([`crate::supervise`]), so a call that overruns
+//! `call_timeout_secs` ends in a hang verdict and the worker exits (its
+//! stuck thread with it). A worker that goes silent for
+//! [`SILENCE_LIMIT`] (no heartbeat: the whole process is stuck) is killed.
 //!
 //! The child rebuilds the same workbench from the same toy configuration and
 //! settings (every draw is seeded), so an isolated check gives the same
 //! verdicts as an in-process one.
 
 use crate::PluginSet;
+use crate::call_gate::CallLimits;
+use crate::supervise::{OnCondition, check_supervised_with};
 use anyhow::{Context, Result, bail};
 use rdpbench_core::conditions::{
-    CheckSettings, ConditionId, MetricReport, Workbench, check_metric, error_report,
+    CheckSettings, ConditionId, MetricReport, Workbench, error_report,
 };
 use rdpbench_core::toy::ToyConfig;
-use rdpbench_sdk::{Metric, MetricSpec};
+use rdpbench_sdk::MetricSpec;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 /// The name of the hidden subcommand that runs one [`WorkerJob`].
 pub const WORKER_SUBCOMMAND: &str = "__check-worker";
 
 /// How much of a dead worker's stderr goes into the error reason.
 const STDERR_TAIL_BYTES: usize = 2000;
+
+/// A worker that writes nothing (not even its heartbeat) for this long is
+/// stuck as a whole and is killed.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(30);
+
+/// How long a worker may take to exit after its report.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+
+/// The exit status of a worker whose parent went away.
+pub const EXIT_PARENT_GONE: i32 = 70;
 
 /// One metric to check, sent to a worker on its stdin.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +64,11 @@ pub struct WorkerJob {
     pub metric: String,
     pub toy: ToyConfig,
     pub settings: CheckSettings,
+    /// `[plugins].call_timeout_secs`: the wall-clock limit of one call (0: none).
+    pub call_timeout_secs: f64,
+    /// The parent's process id: a worker whose parent is already another
+    /// process (it died before the worker started) exits at once.
+    pub parent_pid: u32,
 }
 
 /// One line of a worker's stdout.
@@ -49,21 +77,68 @@ pub struct WorkerJob {
 pub enum WorkerEvent {
     /// A condition starts.
     Condition { condition: ConditionId },
+    /// The worker is alive (every second).
+    Alive,
     /// The metric is checked.
     Done { report: Box<MetricReport> },
 }
 
-/// The worker side: reads one job from `input`, checks the metric, writes
-/// events to `output`. Errors (a library that no longer loads, an unknown
-/// metric id) are returned; the parent reports them with the worker's stderr.
-pub fn run_worker(input: impl Read, mut output: impl Write) -> Result<()> {
+/// The worker side: reads one job line from `input`, checks the metric,
+/// writes events to `output`, and leaves a thread reading the rest of
+/// `input` that ends the process when it closes (the parent is gone).
+/// Errors (a library that no longer loads, an unknown metric id) are
+/// returned; the parent reports them with the worker's stderr.
+pub fn run_worker(
+    mut input: impl BufRead + Send + 'static,
+    output: impl Write + Send + 'static,
+) -> Result<()> {
+    crate::parent_death::kill_me_when_parent_dies();
+    let mut line = String::new();
+    input
+        .read_line(&mut line)
+        .context("reading the worker job from stdin")?;
     let job: WorkerJob =
-        serde_json::from_reader(input).context("reading the worker job from stdin")?;
+        serde_json::from_str(&line).context("parsing the worker job read from stdin")?;
+    if let Some(parent) = crate::parent_death::parent_pid()
+        && parent != job.parent_pid
+    {
+        std::process::exit(EXIT_PARENT_GONE);
+    }
+    std::thread::Builder::new()
+        .name("parent-pipe".into())
+        .spawn(move || {
+            // EOF or an error: the parent closed our stdin or died.
+            let _ = std::io::copy(&mut input, &mut std::io::sink());
+            std::process::exit(EXIT_PARENT_GONE);
+        })
+        .context("starting the parent-pipe watchdog")?;
+    let output = Arc::new(Mutex::new(output));
+    let emit = {
+        let output = output.clone();
+        move |event: &WorkerEvent| -> std::io::Result<()> {
+            let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
+            serde_json::to_writer(&mut *out, event)?;
+            out.write_all(b"\n")?;
+            out.flush()
+        }
+    };
+    {
+        let emit = emit.clone();
+        std::thread::Builder::new()
+            .name("heartbeat".into())
+            .spawn(move || {
+                while emit(&WorkerEvent::Alive).is_ok() {
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            })
+            .context("starting the heartbeat")?;
+    }
     let mut plugins = PluginSet::default();
     plugins.load_file(&job.library);
     if let Some(e) = plugins.errors.first() {
         bail!("{}: {}", e.path.display(), e.message);
     }
+    plugins.set_call_limits(CallLimits::from_secs(job.call_timeout_secs, 0.0));
     let metric = plugins.metric(&job.metric).with_context(|| {
         format!(
             "{} no longer exports metric `{}`",
@@ -71,29 +146,26 @@ pub fn run_worker(input: impl Read, mut output: impl Write) -> Result<()> {
             job.metric
         )
     })?;
-    let spec = metric.cached_spec().clone();
-    let bench = Workbench::build(&job.toy, &job.settings)?;
-    let shared: Arc<dyn Metric> = Arc::new(metric.clone());
-    let mut write_error = None;
-    let emit = |event: &WorkerEvent, output: &mut dyn Write| -> std::io::Result<()> {
-        serde_json::to_writer(&mut *output, event)?;
-        output.write_all(b"\n")?;
-        output.flush()
+    let bench = Arc::new(Workbench::build(&job.toy, &job.settings)?);
+    let write_error = Arc::new(Mutex::new(None));
+    let direct: OnCondition = {
+        let (emit, write_error) = (emit.clone(), write_error.clone());
+        Arc::new(move |condition| {
+            if let Err(e) = emit(&WorkerEvent::Condition { condition }) {
+                write_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(e);
+            }
+        })
     };
-    let report = check_metric(shared, &spec, &bench, &mut |condition| {
-        if let Err(e) = emit(&WorkerEvent::Condition { condition }, &mut output) {
-            write_error.get_or_insert(e);
-        }
-    });
-    if let Some(e) = write_error {
+    let supervised = check_supervised_with(metric, &bench, Some(direct), &mut |_| {});
+    if let Some(e) = write_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(e).context("writing progress to the parent");
     }
-    emit(
-        &WorkerEvent::Done {
-            report: Box::new(report),
-        },
-        &mut output,
-    )
+    emit(&WorkerEvent::Done {
+        report: Box::new(supervised.report),
+    })
     .context("writing the report to the parent")
 }
 
@@ -106,9 +178,18 @@ pub fn check_in_worker(
     spec: &MetricSpec,
     toy: &ToyConfig,
     settings: &CheckSettings,
+    call_timeout_secs: f64,
     progress: &mut dyn FnMut(ConditionId),
 ) -> MetricReport {
-    match spawn_and_wait(exe, library, spec, toy, settings, progress) {
+    match spawn_and_wait(
+        exe,
+        library,
+        spec,
+        toy,
+        settings,
+        call_timeout_secs,
+        progress,
+    ) {
         Ok(report) => report,
         Err(reason) => error_report(spec, settings, &reason),
     }
@@ -120,6 +201,7 @@ fn spawn_and_wait(
     spec: &MetricSpec,
     toy: &ToyConfig,
     settings: &CheckSettings,
+    call_timeout_secs: f64,
     progress: &mut dyn FnMut(ConditionId),
 ) -> std::result::Result<MetricReport, String> {
     let job = WorkerJob {
@@ -127,6 +209,8 @@ fn spawn_and_wait(
         metric: spec.id.clone(),
         toy: toy.clone(),
         settings: settings.clone(),
+        call_timeout_secs,
+        parent_pid: std::process::id(),
     };
     let mut child = Command::new(exe)
         .arg(WORKER_SUBCOMMAND)
@@ -135,11 +219,17 @@ fn spawn_and_wait(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("could not start a worker process ({}): {e}", exe.display()))?;
-    // The job is small; write it and close stdin so the worker sees EOF.
-    let sent = child
-        .stdin
-        .take()
-        .map(|mut stdin| serde_json::to_writer(&mut stdin, &job))
+    // The job is one line; stdin then stays open until the worker is done
+    // (the worker's pipe watchdog ends it when stdin closes).
+    let mut stdin = child.stdin.take();
+    let sent = stdin
+        .as_mut()
+        .map(|stdin| {
+            let mut line = serde_json::to_vec(&job).map_err(std::io::Error::other)?;
+            line.push(b'\n');
+            stdin.write_all(&line)?;
+            stdin.flush()
+        })
         .transpose();
     // Drain stderr on a thread so a chatty worker cannot block on a full pipe.
     let stderr = child.stderr.take().map(|mut e| {
@@ -149,24 +239,58 @@ fn spawn_and_wait(
             text
         })
     });
+    // Read stdout on a thread too, so silence can be timed.
+    let (tx, rx) = mpsc::channel();
+    if let Some(stdout) = child.stdout.take() {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
     let mut report = None;
     let mut running = None;
     let mut garbage = None;
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            match serde_json::from_str::<WorkerEvent>(&line) {
-                Ok(WorkerEvent::Condition { condition }) => {
-                    running = Some(condition);
-                    progress(condition);
+    let mut killed = None;
+    let mut last_sign = Instant::now();
+    loop {
+        let wait = if report.is_some() {
+            EXIT_GRACE
+        } else {
+            SILENCE_LIMIT
+        };
+        match rx.recv_timeout(wait.saturating_sub(last_sign.elapsed())) {
+            Ok(line) => {
+                last_sign = Instant::now();
+                match serde_json::from_str::<WorkerEvent>(&line) {
+                    Ok(WorkerEvent::Condition { condition }) => {
+                        running = Some(condition);
+                        progress(condition);
+                    }
+                    Ok(WorkerEvent::Alive) => {}
+                    Ok(WorkerEvent::Done { report: r }) => report = Some(*r),
+                    Err(e) => {
+                        garbage.get_or_insert(format!("unreadable worker output ({e}): {line}"));
+                    }
                 }
-                Ok(WorkerEvent::Done { report: r }) => report = Some(*r),
-                Err(e) => {
-                    garbage.get_or_insert(format!("unreadable worker output ({e}): {line}"));
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                if report.is_none() {
+                    killed = Some(format!(
+                        "gave no sign of life for {} s (hang) and was killed",
+                        wait.as_secs()
+                    ));
                 }
+                break;
             }
         }
     }
+    drop(stdin);
     let status = child
         .wait()
         .map_err(|e| format!("waiting for the worker: {e}"))?;
@@ -178,15 +302,13 @@ fn spawn_and_wait(
         return Err(format!("could not send the job to the worker: {e}"));
     }
     match report {
-        Some(report) if status.success() => Ok(report),
-        _ => {
+        Some(report) => Ok(report),
+        None => {
             let during = running
                 .map(|c| format!(" during {c} ({})", c.name()))
                 .unwrap_or_default();
-            let mut reason = format!(
-                "the metric's isolated worker process {}{during}",
-                describe_exit(status)
-            );
+            let how = killed.unwrap_or_else(|| describe_exit(status));
+            let mut reason = format!("the metric's isolated worker process {how}{during}");
             if let Some(g) = garbage {
                 reason.push_str(&format!("; {g}"));
             }
@@ -286,6 +408,7 @@ mod tests {
             &spec,
             &ToyConfig::default(),
             &settings,
+            1.0,
             &mut |_| {},
         );
         let conditions: Vec<_> = report.verdicts.iter().map(|v| v.condition).collect();

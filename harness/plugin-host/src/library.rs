@@ -3,6 +3,7 @@
 //! This module and its siblings `metric.rs` and `sae.rs` are the only places
 //! in the host with `unsafe` code: the FFI boundary.
 
+use crate::call_gate::{Blocked, CallGate, CallKind, CallSite};
 use rdpbench_schema::results::{PluginError, PluginErrorKind};
 use rdpbench_sdk::abi::{ABI_VERSION, ENTRY_SYMBOL, EntryFn, PluginDecl, RdpString, STATUS_OK};
 use rdpbench_sdk::{MetricSpec, SaeSpec};
@@ -29,14 +30,16 @@ pub struct PluginLibrary {
     sdk_version: String,
     decl: *const PluginDecl,
     /// Calls into one library are serialised (its allocator, its thread
-    /// pool); the lock also guards buffers reused across calls.
-    call_lock: Mutex<Scratch>,
+    /// pool), each under a wall-clock limit: see [`CallGate`].
+    gate: CallGate,
+    /// Buffers reused across calls; only the call holding the gate takes them.
+    scratch: Mutex<Scratch>,
     _lib: ManuallyDrop<libloading::Library>,
 }
 
 // SAFETY: `decl` points into the library's static data, which is immutable and
 // lives as long as the library (forever, see above). All calls through it
-// are serialised by `call_lock`.
+// are serialised by `gate`.
 unsafe impl Send for PluginLibrary {}
 // SAFETY: as above.
 unsafe impl Sync for PluginLibrary {}
@@ -178,7 +181,8 @@ impl PluginLibrary {
             sha256,
             sdk_version,
             decl,
-            call_lock: Mutex::new(Scratch::default()),
+            gate: CallGate::new(path),
+            scratch: Mutex::new(Scratch::default()),
             _lib: ManuallyDrop::new(lib),
         })
     }
@@ -209,21 +213,33 @@ impl PluginLibrary {
         self.decl().sae_count
     }
 
-    /// Runs `f` while holding this library's call lock.
-    pub(crate) fn locked<T>(&self, f: impl FnOnce(&PluginDecl) -> T) -> T {
-        self.locked_with_scratch(|decl, _| f(decl))
+    /// This library's call gate: the call in flight, limits, a hung culprit.
+    pub fn gate(&self) -> &CallGate {
+        &self.gate
     }
 
-    /// Runs `f` while holding this library's call lock, with its reusable buffers.
+    /// Runs `f` as call `site`, holding this library's gate; fails without
+    /// calling when the library is blocked by a hung call.
+    pub(crate) fn locked<T>(
+        &self,
+        site: CallSite,
+        f: impl FnOnce(&PluginDecl) -> T,
+    ) -> Result<T, Blocked> {
+        self.locked_with_scratch(site, |decl, _| f(decl))
+    }
+
+    /// [`Self::locked`] with the library's reusable buffers.
     pub(crate) fn locked_with_scratch<T>(
         &self,
+        site: CallSite,
         f: impl FnOnce(&PluginDecl, &mut Scratch) -> T,
-    ) -> T {
-        let mut guard = self
-            .call_lock
+    ) -> Result<T, Blocked> {
+        let _pass = self.gate.enter(site)?;
+        let mut scratch = self
+            .scratch
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(self.decl(), &mut guard)
+        Ok(f(self.decl(), &mut scratch))
     }
 
     /// Copies a plugin-owned string and gives it back to the plugin.
@@ -243,8 +259,14 @@ impl PluginLibrary {
         &self,
         f: unsafe extern "C" fn(u32, *mut RdpString) -> i32,
         index: u32,
+        what: &str,
     ) -> Result<String, String> {
-        self.locked(|decl| {
+        let site = CallSite {
+            kind: CallKind::Spec,
+            index,
+            label: format!("{what} #{index} spec"),
+        };
+        self.locked(site, |decl| {
             let mut out = RdpString::EMPTY;
             // SAFETY: `out` is a valid place for the plugin to write.
             let status = unsafe { f(index, &mut out) };
@@ -255,12 +277,13 @@ impl PluginLibrary {
                 Err(text)
             }
         })
+        .map_err(|blocked| blocked.to_string())?
     }
 
     /// The spec of metric `index`, parsed and validated.
     pub fn metric_spec(&self, index: u32) -> Result<MetricSpec, PluginError> {
         let json = self
-            .spec_json(self.decl().metric_spec_json, index)
+            .spec_json(self.decl().metric_spec_json, index, "metric")
             .map_err(|e| {
                 PluginError::new(
                     &self.path,
@@ -288,7 +311,7 @@ impl PluginLibrary {
     /// The spec of SAE architecture `index`, parsed.
     pub fn sae_spec(&self, index: u32) -> Result<SaeSpec, PluginError> {
         let json = self
-            .spec_json(self.decl().sae_spec_json, index)
+            .spec_json(self.decl().sae_spec_json, index, "SAE architecture")
             .map_err(|e| {
                 PluginError::new(
                     &self.path,

@@ -1,5 +1,6 @@
 //! A metric that lives in a plugin library, callable as a plain [`Metric`].
 
+use crate::call_gate::{CallKind, CallSite};
 use crate::library::PluginLibrary;
 use anyhow::{Result, bail};
 use rdpbench_sdk::abi::{
@@ -74,6 +75,20 @@ impl LoadedMetric {
         &self.spec.id
     }
 
+    /// The metric's index within its library.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// How calls of this metric are named in the library's call gate.
+    pub fn call_site(&self) -> CallSite {
+        CallSite {
+            kind: CallKind::MetricCompute,
+            index: self.index,
+            label: format!("metric `{}` compute", self.spec.id),
+        }
+    }
+
     /// The spec as read when the library was loaded.
     pub fn cached_spec(&self) -> &MetricSpec {
         &self.spec
@@ -108,42 +123,43 @@ impl Metric for LoadedMetric {
             per_latent: input.per_latent as u32,
         };
         let (status, kind, value, per_latent, message) =
-            self.library.locked_with_scratch(|decl, scratch| {
-                let cap = if input.per_latent { input.d_sae } else { 0 };
-                let mut out = MetricOutputC::EMPTY;
-                if cap > 0 {
-                    scratch.per_latent.resize(cap, 0.0);
-                    scratch.defined.resize(cap, 0);
-                    out.per_latent_capacity = cap as u64;
-                    out.per_latent = scratch.per_latent.as_mut_ptr();
-                    out.per_latent_defined = scratch.defined.as_mut_ptr();
-                }
-                // SAFETY: `c` borrows buffers that outlive the call; `out` points
-                // at host buffers of `cap` elements.
-                let status = unsafe { (decl.metric_compute)(self.index, &c, &mut out) };
-                let n = (out.per_latent_len as usize).min(cap);
-                let per_latent = (status == STATUS_OK && n > 0).then(|| {
-                    scratch.per_latent[..n]
-                        .iter()
-                        .zip(&scratch.defined[..n])
-                        .map(|(&v, &d)| (d != 0).then_some(v))
-                        .collect::<Vec<_>>()
-                });
-                let message = if out.message.ptr.is_null() {
-                    String::new()
-                } else {
-                    // SAFETY: the plugin wrote `len` bytes of message.
-                    let bytes = unsafe {
-                        std::slice::from_raw_parts(out.message.ptr, out.message.len as usize)
+            self.library
+                .locked_with_scratch(self.call_site(), |decl, scratch| {
+                    let cap = if input.per_latent { input.d_sae } else { 0 };
+                    let mut out = MetricOutputC::EMPTY;
+                    if cap > 0 {
+                        scratch.per_latent.resize(cap, 0.0);
+                        scratch.defined.resize(cap, 0);
+                        out.per_latent_capacity = cap as u64;
+                        out.per_latent = scratch.per_latent.as_mut_ptr();
+                        out.per_latent_defined = scratch.defined.as_mut_ptr();
+                    }
+                    // SAFETY: `c` borrows buffers that outlive the call; `out` points
+                    // at host buffers of `cap` elements.
+                    let status = unsafe { (decl.metric_compute)(self.index, &c, &mut out) };
+                    let n = (out.per_latent_len as usize).min(cap);
+                    let per_latent = (status == STATUS_OK && n > 0).then(|| {
+                        scratch.per_latent[..n]
+                            .iter()
+                            .zip(&scratch.defined[..n])
+                            .map(|(&v, &d)| (d != 0).then_some(v))
+                            .collect::<Vec<_>>()
+                    });
+                    let message = if out.message.ptr.is_null() {
+                        String::new()
+                    } else {
+                        // SAFETY: the plugin wrote `len` bytes of message.
+                        let bytes = unsafe {
+                            std::slice::from_raw_parts(out.message.ptr, out.message.len as usize)
+                        };
+                        let text = String::from_utf8_lossy(bytes).into_owned();
+                        // SAFETY: `out` was written by this library's compute; its
+                        // message is released once, here.
+                        unsafe { (decl.metric_free_output)(&mut out) };
+                        text
                     };
-                    let text = String::from_utf8_lossy(bytes).into_owned();
-                    // SAFETY: `out` was written by this library's compute; its
-                    // message is released once, here.
-                    unsafe { (decl.metric_free_output)(&mut out) };
-                    text
-                };
-                (status, out.kind, out.value, per_latent, message)
-            });
+                    (status, out.kind, out.value, per_latent, message)
+                })?;
         let who = || {
             format!(
                 "metric `{}` ({})",

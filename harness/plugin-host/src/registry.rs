@@ -37,6 +37,9 @@ pub struct PluginSet {
     pub metrics: Vec<LoadedMetric>,
     pub saes: Vec<LoadedSae>,
     pub errors: Vec<PluginError>,
+    /// The wall-clock limits of calls into these libraries
+    /// ([`PluginSet::set_call_limits`]).
+    pub call_limits: crate::call_gate::CallLimits,
 }
 
 fn is_library(path: &Path) -> bool {
@@ -70,12 +73,59 @@ fn list_dir(dir: &Path, only_workspace_plugins: bool) -> Result<Vec<PathBuf>, st
     Ok(out)
 }
 
+/// Reads a spec on a thread of its own, bounded by the library's call limit
+/// (none set: on this thread). A read that overruns it blocks the library
+/// (see [`crate::call_gate`]) and is a load error naming the hang; the
+/// reading thread is abandoned inside the plugin.
+fn read_spec<T: Send + 'static>(
+    lib: &Arc<PluginLibrary>,
+    read: impl FnOnce(&PluginLibrary) -> Result<T, PluginError> + Send + 'static,
+) -> Result<T, PluginError> {
+    if lib.gate().limits().call.is_none() {
+        return read(lib);
+    }
+    let failed = |message: String| PluginError::new(lib.path(), PluginErrorKind::Failed, message);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = lib.clone();
+    std::thread::Builder::new()
+        .name("spec-read".into())
+        .spawn(move || {
+            let _ = tx.send(read(&owned));
+        })
+        .map_err(|e| failed(format!("cannot start a thread to read its spec: {e}")))?;
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+            Ok(result) => return result,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(failed("reading its spec panicked the host thread".into()));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(hang) = lib.gate().overdue() {
+                    lib.gate().block(hang.clone());
+                    return Err(failed(format!(
+                        "{hang}; its other declarations are skipped"
+                    )));
+                }
+            }
+        }
+    }
+}
+
 impl PluginSet {
     /// Loads every plugin the search names. Missing build folders are skipped
     /// quietly (nothing was built there yet); a missing plugin folder or file
     /// is recorded as an error.
     pub fn discover(search: &PluginSearch) -> Self {
-        let mut set = PluginSet::default();
+        Self::discover_limited(search, crate::call_gate::CallLimits::default())
+    }
+
+    /// [`PluginSet::discover`] with wall-clock `limits` on every call into
+    /// the libraries, from the first spec read on.
+    pub fn discover_limited(search: &PluginSearch, limits: crate::call_gate::CallLimits) -> Self {
+        let mut set = PluginSet {
+            call_limits: limits,
+            ..PluginSet::default()
+        };
         let mut files: Vec<PathBuf> = Vec::new();
         for dir in &search.dirs {
             match list_dir(dir, false) {
@@ -107,14 +157,17 @@ impl PluginSet {
     pub fn load_file(&mut self, path: &Path) {
         tracing::debug!(path = %path.display(), "loading plugin");
         let lib = match PluginLibrary::open(path) {
-            Ok(lib) => Arc::new(lib),
+            Ok(lib) => {
+                lib.gate().set_limits(self.call_limits);
+                Arc::new(lib)
+            }
             Err(e) => {
                 self.errors.push(e);
                 return;
             }
         };
         for i in 0..lib.metric_count() {
-            match lib.metric_spec(i) {
+            match read_spec(&lib, move |l| l.metric_spec(i)) {
                 Ok(spec) => {
                     if let Some(other) = self.metrics.iter().find(|m| m.id() == spec.id) {
                         self.errors.push(PluginError::new(
@@ -134,7 +187,7 @@ impl PluginSet {
             }
         }
         for i in 0..lib.sae_count() {
-            match lib.sae_spec(i) {
+            match read_spec(&lib, move |l| l.sae_spec(i)) {
                 Ok(spec) => {
                     if let Some(other) = self.saes.iter().find(|s| s.id() == spec.id) {
                         self.errors.push(PluginError::new(

@@ -2,6 +2,7 @@
 //! [`SaeArchitecture`]. The host's data source and progress observer are
 //! handed to the plugin as C callbacks.
 
+use crate::call_gate::{CallKind, CallSite};
 use crate::library::PluginLibrary;
 use anyhow::{Result, bail};
 use rdpbench_sdk::abi::{
@@ -57,6 +58,14 @@ impl LoadedSae {
 
     pub fn id(&self) -> &str {
         &self.spec.id
+    }
+
+    fn call_site(&self, kind: CallKind, what: &str) -> CallSite {
+        CallSite {
+            kind,
+            index: self.index,
+            label: format!("SAE architecture `{}` {what}", self.spec.id),
+        }
     }
 
     fn check_status(&self, what: &str, status: i32, error: String) -> Result<()> {
@@ -152,7 +161,8 @@ impl SaeArchitecture for LoadedSae {
             },
             observer: ObserverC { ctx, on_progress },
         };
-        let (status, error, weights) = self.library.locked(|decl| {
+        let site = self.call_site(CallKind::SaeTrain, "train");
+        let (status, error, weights) = self.library.locked(site, |decl| {
             let mut out = WeightsC {
                 cfg_json: RdpString::EMPTY,
                 tensors: std::ptr::null_mut(),
@@ -197,7 +207,7 @@ impl SaeArchitecture for LoadedSae {
             // SAFETY: `out` was written by this library's train; freed once.
             unsafe { (decl.sae_free_weights)(&mut out) };
             (status, error, weights)
-        });
+        })?;
         if let Some(e) = cb.data_error.take() {
             return Err(e.context(format!("training `{}`", self.spec.id)));
         }
@@ -246,7 +256,8 @@ impl SaeArchitecture for LoadedSae {
             rows: x.rows as u64,
             cols: x.cols as u64,
         };
-        let (status, error, parts) = self.library.locked(|decl| {
+        let site = self.call_site(CallKind::SaeEncode, "encode");
+        let (status, error, parts) = self.library.locked(site, |decl| {
             let mut out = CsrOwnedC {
                 indptr: std::ptr::null_mut(),
                 indices: std::ptr::null_mut(),
@@ -274,7 +285,7 @@ impl SaeArchitecture for LoadedSae {
             // SAFETY: `out` was written by this library's encode; freed once.
             unsafe { (decl.sae_free_csr)(&mut out) };
             (status, error, parts)
-        });
+        })?;
         self.check_status("encode", status, error)?;
         let Some((n_rows, n_cols, indptr, indices, values)) = parts else {
             bail!(

@@ -192,7 +192,8 @@ fn check_cfg_fields(cfg: &serde_json::Value, interop: &SaelensInterop, file: &Pa
                 }
             )
         })?;
-        f.check(v).with_context(|| format!("{}", file.display()))?;
+        f.check_in(v, cfg)
+            .with_context(|| format!("{}", file.display()))?;
     }
     Ok(())
 }
@@ -229,8 +230,10 @@ pub fn save(dir: &Path, weights: &SaeWeights, interop: &SaelensInterop) -> Resul
         .collect::<Result<Vec<_>>>()?;
     let meta = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
     let st = safetensors::serialize(views, Some(meta))?;
-    rdpbench_store::write_atomic(&partial.join(WEIGHTS_FILE), &st)?;
-    rdpbench_store::write_atomic(&partial.join(CFG_FILE), weights.cfg_json.as_bytes())?;
+    let saving = || format!("saving the SAE folder {}", dir.display());
+    rdpbench_store::write_atomic(&partial.join(WEIGHTS_FILE), &st).with_context(saving)?;
+    rdpbench_store::write_atomic(&partial.join(CFG_FILE), weights.cfg_json.as_bytes())
+        .with_context(saving)?;
     if dir.exists() {
         std::fs::remove_dir_all(dir)
             .with_context(|| format!("cannot replace {}", dir.display()))?;
@@ -378,6 +381,7 @@ mod tests {
                     name: "k".into(),
                     kind: ValueType::Int,
                     range: None,
+                    at_most: Some("d_sae".into()),
                     description: "active latents per row".into(),
                 }]
             } else {
@@ -469,6 +473,22 @@ mod tests {
             load_with_layout(&tmp, &layout(&[], true), "p").unwrap_err()
         );
         assert!(err.contains("`k`") && err.contains("cfg.json"), "{err}");
+        std::fs::remove_dir_all(&tmp).ok();
+    }
+
+    #[test]
+    fn a_cfg_json_with_k_above_d_sae_is_refused_on_load() {
+        let tmp = scratch("k-above-d-sae");
+        let topk = layout(&[], true);
+        save(&tmp, &weights(&topk, "topk", 4, 6), &topk).unwrap();
+        load_with_layout(&tmp, &topk, "p").unwrap();
+        let cfg = serde_json::json!({"architecture": "topk", "d_in": 4, "d_sae": 6, "k": 7});
+        std::fs::write(tmp.join(CFG_FILE), cfg.to_string()).unwrap();
+        let err = format!("{:#}", load_with_layout(&tmp, &topk, "p").unwrap_err());
+        assert!(
+            err.contains("cfg.json") && err.contains("`k` = 7 exceeds `d_sae` = 6"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&tmp).ok();
     }
 

@@ -4,15 +4,16 @@
 use crate::progress::{Progress, UnitKind};
 use crate::work_queue::map_indexed;
 use anyhow::Result;
-use rdpbench_core::conditions::{CheckSettings, ConditionId, Status, Workbench, check_metric};
+use rdpbench_core::conditions::{CheckSettings, ConditionId, MetricReport, Status, Workbench};
 use rdpbench_core::shrink::{Budget, failing_verdict, shrink};
 use rdpbench_core::toy::ToyConfig;
-use rdpbench_plugin_host::PluginSet;
+use rdpbench_plugin_host::supervise::{blocked_report, check_supervised, run_supervised};
+use rdpbench_plugin_host::{LoadedMetric, PluginSet};
 use rdpbench_schema::results::check::{
     CheckRun, MetricResult, MinimalCase, SCHEMA_VERSION, SeedLadders,
 };
 use rdpbench_sdk::Metric;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Shrinks every condition `result` failed (not the structurally blind
@@ -55,9 +56,14 @@ fn minimal_cases(
 /// Where each metric's conditions run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Isolation {
-    /// In this process (fast; a plugin that segfaults or aborts ends the run).
+    /// In this process (fast; a plugin that segfaults or aborts ends the
+    /// run). A call that overruns its limit gives its metric a hang verdict;
+    /// the other metrics of its library are then blocked by it.
     #[default]
     InProcess,
+    /// In this process, but when a metric's library is blocked by a hung
+    /// sibling, the metric is re-checked in a child process of `exe`.
+    InProcessWithFallback { exe: PathBuf },
     /// One child process of `exe` per metric (see [`rdpbench_plugin_host::isolate`]): a
     /// crashing plugin costs only its own verdicts.
     Process { exe: PathBuf },
@@ -102,52 +108,79 @@ pub fn run_check_with(
         let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut **guard);
     };
-    let metrics = map_indexed(&plugins.metrics, jobs, |i, m| {
-        let spec = m.cached_spec().clone();
-        notify(&mut |o| o.unit(UnitKind::Metric, i, total, &spec.id));
-        let mut progress = |c: ConditionId| {
-            let label = format!("{}: {c} {}", spec.id, c.name());
-            notify(&mut |o| o.subunit(&label))
-        };
-        let report = match isolation {
-            Isolation::InProcess => {
-                let shared: Arc<dyn Metric> = Arc::new(m.clone());
-                check_metric(shared, &spec, &bench, &mut progress)
-            }
-            Isolation::Process { exe } => rdpbench_plugin_host::isolate::check_in_worker(
-                exe,
-                m.library().path(),
-                &spec,
-                toy,
-                settings,
-                &mut progress,
-            ),
-        };
-        let failures = report
-            .verdicts
+    let bench = Arc::new(bench);
+    // Metrics of one library run one after the other, in load order (calls
+    // into a library are serialised anyway), so that a metric that hangs
+    // blocks its siblings only after it was checked, and they can be
+    // re-checked in isolation instead of waiting on it. Libraries run in
+    // parallel; see `map_indexed` (output independent of scheduling).
+    let groups = by_library(&plugins.metrics);
+    let call_timeout_secs = plugins.call_limits.call.map_or(0.0, |d| d.as_secs_f64());
+    let grouped = map_indexed(&groups, jobs, |_, group| {
+        group
             .iter()
-            .filter(|v| v.status.is_failure())
-            .count();
-        let outcome = format!("{failures} failing verdict(s)");
-        notify(&mut |o| o.unit_finished(i, &spec.id, &outcome));
-        MetricResult {
-            library: m.library().path().to_path_buf(),
-            sha256: m.library().sha256().to_string(),
-            oracle: spec.is_oracle(),
-            report,
-            minimal_cases: Vec::new(),
-        }
+            .map(|&i| {
+                let m = &plugins.metrics[i];
+                let spec = m.cached_spec().clone();
+                notify(&mut |o| o.unit(UnitKind::Metric, i, total, &spec.id));
+                let mut progress = |c: ConditionId| {
+                    let label = format!("{}: {c} {}", spec.id, c.name());
+                    notify(&mut |o| o.subunit(&label))
+                };
+                let report = check_one(
+                    m,
+                    &bench,
+                    toy,
+                    settings,
+                    isolation,
+                    call_timeout_secs,
+                    &mut progress,
+                );
+                let failures = report
+                    .verdicts
+                    .iter()
+                    .filter(|v| v.status.is_failure())
+                    .count();
+                let outcome = format!("{failures} failing verdict(s)");
+                notify(&mut |o| o.unit_finished(i, &spec.id, &outcome));
+                (
+                    i,
+                    MetricResult {
+                        library: m.library().path().to_path_buf(),
+                        sha256: m.library().sha256().to_string(),
+                        oracle: spec.is_oracle(),
+                        report,
+                        minimal_cases: Vec::new(),
+                    },
+                )
+            })
+            .collect::<Vec<_>>()
     });
+    let mut metrics: Vec<(usize, MetricResult)> = grouped.into_iter().flatten().collect();
+    metrics.sort_by_key(|(i, _)| *i);
+    let metrics: Vec<MetricResult> = metrics.into_iter().map(|(_, m)| m).collect();
     // Shrinking runs the metric in this process, so only where the
-    // conditions did (an isolated metric may crash the host).
+    // conditions did (an isolated metric may crash the host), and not on a
+    // library blocked by a hung call; each metric's shrinking runs under the
+    // same call supervisor as its conditions.
     let mut metrics = metrics;
-    if settings.shrink_trials > 0 && *isolation == Isolation::InProcess {
+    if settings.shrink_trials > 0 && !matches!(isolation, Isolation::Process { .. }) {
         observer
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .phase("shrinking failed conditions to their smallest failing cases");
         let cases = map_indexed(&plugins.metrics, jobs, |i, m| {
-            minimal_cases(m, &metrics[i], &bench.toy, settings)
+            if m.library().gate().blocked().is_some() {
+                return Vec::new();
+            }
+            let (metric, result, toy, settings) = (
+                m.clone(),
+                metrics[i].clone(),
+                bench.toy.clone(),
+                settings.clone(),
+            );
+            run_supervised(m, move || minimal_cases(&metric, &result, &toy, &settings))
+                .unwrap_or_default()
         });
         for (result, cases) in metrics.iter_mut().zip(cases) {
             result.minimal_cases = cases;
@@ -172,4 +205,48 @@ pub fn run_check_with(
             .collect(),
         metrics,
     })
+}
+
+/// Indices of `metrics`, grouped by library, groups in order of their first metric.
+fn by_library(metrics: &[LoadedMetric]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, m) in metrics.iter().enumerate() {
+        match groups
+            .iter_mut()
+            .find(|g| Arc::ptr_eq(metrics[g[0]].library(), m.library()))
+        {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups
+}
+
+/// One metric's report under `isolation`.
+fn check_one(
+    m: &LoadedMetric,
+    bench: &Arc<Workbench>,
+    toy: &ToyConfig,
+    settings: &CheckSettings,
+    isolation: &Isolation,
+    call_timeout_secs: f64,
+    progress: &mut dyn FnMut(ConditionId),
+) -> MetricReport {
+    let in_worker = |exe: &Path, progress: &mut dyn FnMut(ConditionId)| {
+        rdpbench_plugin_host::isolate::check_in_worker(
+            exe,
+            m.library().path(),
+            m.cached_spec(),
+            toy,
+            settings,
+            call_timeout_secs,
+            progress,
+        )
+    };
+    match (isolation, m.library().gate().blocked()) {
+        (Isolation::Process { exe }, _) => in_worker(exe, progress),
+        (Isolation::InProcessWithFallback { exe }, Some(_)) => in_worker(exe, progress),
+        (Isolation::InProcess, Some(hang)) => blocked_report(m, bench, &hang),
+        (_, None) => check_supervised(m, bench, progress).report,
+    }
 }

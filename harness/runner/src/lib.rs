@@ -20,6 +20,7 @@
 pub mod bench;
 pub mod check;
 pub mod game;
+pub mod memory;
 pub mod progress;
 pub mod real;
 pub mod reproduce;

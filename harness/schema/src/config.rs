@@ -33,6 +33,27 @@ pub struct PluginsConfig {
     pub paths: Vec<PathBuf>,
     pub build_dir: bool,
     pub metrics: Vec<String>,
+    /// Wall-clock limit in seconds of one plugin call (a metric's compute,
+    /// an SAE's encode, a spec read) in every stage; 0: none.
+    pub call_timeout_secs: f64,
+    /// Wall-clock limit in seconds of one SAE training call; 0: none.
+    pub train_timeout_secs: f64,
+}
+
+impl PluginsConfig {
+    /// Rejects negative or non-finite limits, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [
+            ("plugins.call_timeout_secs", self.call_timeout_secs),
+            ("plugins.train_timeout_secs", self.train_timeout_secs),
+        ] {
+            anyhow::ensure!(
+                v.is_finite() && v >= 0.0,
+                "{field} must be a finite number of seconds >= 0 (0: no limit), not {v}"
+            );
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +107,10 @@ impl Config {
             let field = e.path().to_string();
             anyhow::anyhow!("config file {origin}: field `{field}`: {}", e.inner())
         })?;
+        config
+            .plugins
+            .validate()
+            .with_context(|| format!("config file {origin}"))?;
         if let Some((path, _)) = user {
             let base = path.parent().unwrap_or(Path::new("."));
             for p in &mut config.plugins.paths {

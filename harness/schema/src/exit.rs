@@ -8,14 +8,20 @@ pub enum Exit {
     Ok = 0,
     /// 1: an unexpected internal error (a bug, or an I/O failure).
     Internal = 1,
-    /// 2: bad command line or configuration file.
+    /// 2: bad command line, configuration or input file; also sizes that
+    /// cannot fit in memory and training settings outside a plugin's
+    /// declared ranges, refused before any work.
     Usage = 2,
-    /// 3: a plugin failed to load or failed while running; the rest of the
-    /// run went on and its results were still written.
+    /// 3: a plugin failed to load, failed, crashed or hung past its call
+    /// limit. In `check` the rest of the run went on and its results were
+    /// still written; a stage that needs the call's answer ends there,
+    /// keeping the files already written.
     Plugin = 3,
     /// 4: `check --strict`: some metric failed some condition.
     ConditionsFailed = 4,
-    /// 5: `check --baseline`: a metric lost a condition it passed in the baseline.
+    /// 5: `check --baseline` / `compare`: a metric lost a condition it
+    /// passed in the baseline, by failing it or by not being checked
+    /// (unless `--allow-missing` names it).
     Regression = 5,
     /// 6: the results folder is in use: another rdpbench run holds its lock.
     /// Nothing was written.

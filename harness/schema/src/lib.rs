@@ -17,6 +17,7 @@
 pub mod config;
 pub mod exit;
 pub mod results;
+pub mod sanitize;
 pub mod settings;
 
 /// The rdpbench version, recorded in every result.

@@ -179,8 +179,28 @@ pub struct Hyperparameter {
     pub default: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<ValueRange>,
+    /// Another key of the same config whose value bounds this one from
+    /// above (TopK's `k` is at most `d_sae`); checked when both are present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<String>,
     #[serde(default)]
     pub description: String,
+}
+
+/// `name = v` must not exceed `config[bound]` (when both are numbers).
+fn check_at_most(
+    name: &str,
+    v: &serde_json::Value,
+    bound: Option<&String>,
+    config: &serde_json::Value,
+) -> Result<(), String> {
+    let Some(bound) = bound else { return Ok(()) };
+    match (v.as_f64(), config.get(bound).and_then(|b| b.as_f64())) {
+        (Some(x), Some(b)) if x > b => Err(format!(
+            "`{name}` = {v} exceeds `{bound}` = {b}: it must be at most `{bound}`"
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl Hyperparameter {
@@ -196,8 +216,15 @@ impl Hyperparameter {
             kind,
             default: default.into(),
             range: None,
+            at_most: None,
             description: description.into(),
         }
+    }
+
+    /// Bounds this hyperparameter by another key of the config (e.g. `d_sae`).
+    pub fn at_most(mut self, other: &str) -> Self {
+        self.at_most = Some(other.into());
+        self
     }
 
     /// Sets an inclusive lower bound.
@@ -308,11 +335,23 @@ pub struct SaelensCfgField {
     pub kind: ValueType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<ValueRange>,
+    /// Another `cfg.json` field that bounds this one from above (TopK's
+    /// `k` is at most `d_sae`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<String>,
     #[serde(default)]
     pub description: String,
 }
 
 impl SaelensCfgField {
+    /// [`Self::check`] of `cfg[name]`, plus its [`Self::at_most`] bound
+    /// against the other fields of `cfg`.
+    pub fn check_in(&self, v: &serde_json::Value, cfg: &serde_json::Value) -> anyhow::Result<()> {
+        self.check(v)?;
+        check_at_most(&self.name, v, self.at_most.as_ref(), cfg)
+            .map_err(|e| anyhow::anyhow!("field {e}"))
+    }
+
     /// Checks a `cfg.json` value against the declared type and range;
     /// the error names the field.
     pub fn check(&self, v: &serde_json::Value) -> anyhow::Result<()> {
@@ -386,6 +425,8 @@ impl SaeSpec {
             if let Some(v) = obj.get(&h.name) {
                 h.check(v)
                     .map_err(|e| anyhow::anyhow!("`{}`: {e}", self.id))?;
+                check_at_most(&h.name, v, h.at_most.as_ref(), config)
+                    .map_err(|e| anyhow::anyhow!("`{}`: hyperparameter {e}", self.id))?;
             }
         }
         Ok(())
@@ -604,6 +645,7 @@ mod tests {
                         min: Some(1.0),
                         ..ValueRange::default()
                     }),
+                    at_most: Some("d_sae".into()),
                     description: String::new(),
                 }],
             },

@@ -20,7 +20,7 @@ impl Architecture for Matryoshka {
     fn spec(&self) -> SaeSpec {
         let d = TrainConfig::default();
         let hyperparameters = vec![
-            Hyperparameter::new("k", ValueType::Float, d.k, "mean active latents per row over a batch (round(k · batch) per batch; at most d_sae)").above(0.0),
+            Hyperparameter::new("k", ValueType::Float, d.k, "mean active latents per row over a batch (round(k · batch) per batch; at most d_sae)").above(0.0).at_most("d_sae"),
         Hyperparameter::new("threshold_momentum", ValueType::Float, d.threshold_momentum, "momentum of the running inference threshold (average of the smallest selected activation per batch)").min(0.0).max(1.0),
         Hyperparameter::new("aux_k", ValueType::Int, d.aux_k, "k of the AuxK loss on dead latents (0: d_in / 2)").min(0.0),
         Hyperparameter::new("aux_k_coefficient", ValueType::Float, d.aux_k_coefficient, "weight of the AuxK loss").min(0.0),

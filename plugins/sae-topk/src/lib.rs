@@ -27,7 +27,8 @@ impl Architecture for TopK {
                 d.k_per_row(),
                 "active latents per row (at most d_sae)",
             )
-            .min(1.0),
+            .min(1.0)
+            .at_most("d_sae"),
             Hyperparameter::new(
                 "aux_k",
                 ValueType::Int,
@@ -63,6 +64,7 @@ impl Architecture for TopK {
                         min: Some(1.0),
                         ..ValueRange::default()
                     }),
+                    at_most: Some("d_sae".into()),
                     description: "active latents per row at inference".into(),
                 }],
             },

@@ -24,7 +24,9 @@ pub use text::render_text;
 pub use validity::{RhoChange, RhoDelta, ValidityComparison, compare_validity};
 
 use rdpbench_schema::results::bench::BenchRun;
-use rdpbench_schema::results::check::{CheckRun, Comparison, VerdictChange, compare};
+use rdpbench_schema::results::check::{
+    AllowMissing, CheckRun, Comparison, MissingPass, VerdictChange, compare_allowing,
+};
 use rdpbench_schema::results::validity::ValidityRun;
 
 /// The names a single results file is recognised by (the store's).
@@ -186,10 +188,16 @@ impl RunFiles {
 }
 
 /// Compares every section both runs carry; `noise_threshold` is the
-/// runtime rule's `t`. Errors when the runs share no kind of results.
-pub fn compare_runs(a: &RunFiles, b: &RunFiles, noise_threshold: f64) -> Result<CompareData> {
+/// runtime rule's `t`; `allow` names what may be missing from B without
+/// counting as lost. Errors when the runs share no kind of results.
+pub fn compare_runs(
+    a: &RunFiles,
+    b: &RunFiles,
+    noise_threshold: f64,
+    allow: &AllowMissing,
+) -> Result<CompareData> {
     let mut d = match (&a.check, &b.check) {
-        (Some(ca), Some(cb)) => diff(ca, cb, &a.label, &b.label),
+        (Some(ca), Some(cb)) => diff(ca, cb, &a.label, &b.label, allow),
         _ => CompareData {
             a: a.label.clone(),
             b: b.label.clone(),
@@ -254,16 +262,42 @@ fn summary_of<'a>(
         .find(|x| x.condition == s.condition && x.family == s.family)
 }
 
+fn missing_row(kind: ChangeKind, m: &MissingPass, oracle: bool, allowed: bool) -> ChangeRow {
+    ChangeRow {
+        kind,
+        metric: m.metric.clone(),
+        oracle,
+        condition: m.condition,
+        family: m.family,
+        before: Some(Status::Pass),
+        after: None,
+        reason: if allowed {
+            format!("not checked in B ({}; allowed by --allow-missing)", m.why)
+        } else {
+            format!("not checked in B: {}", m.why)
+        },
+    }
+}
+
 /// Compares run `a` (before) with run `b` (after); `a_name` and `b_name`
-/// label them in the output.
-pub fn diff(a: &CheckRun, b: &CheckRun, a_name: &str, b_name: &str) -> CompareData {
+/// label them in the output. A condition A passed that B did not check is
+/// lost unless `allow` names its metric or condition.
+pub fn diff(
+    a: &CheckRun,
+    b: &CheckRun,
+    a_name: &str,
+    b_name: &str,
+    allow: &AllowMissing,
+) -> CompareData {
     // Moves to or from inconclusive are listed with the other changes.
     let Comparison {
         lost,
+        lost_missing,
+        allowed_missing,
         gained,
         missing_metrics,
         ..
-    } = compare(a, b);
+    } = compare_allowing(a, b, false, allow);
     let is_oracle = |id: &str| {
         a.metrics
             .iter()
@@ -277,6 +311,16 @@ pub fn diff(a: &CheckRun, b: &CheckRun, a_name: &str, b_name: &str) -> CompareDa
             gained
                 .iter()
                 .map(|c| row(ChangeKind::Gained, c, is_oracle(&c.metric))),
+        )
+        .chain(
+            lost_missing
+                .iter()
+                .map(|m| missing_row(ChangeKind::Lost, m, is_oracle(&m.metric), false)),
+        )
+        .chain(
+            allowed_missing
+                .iter()
+                .map(|m| missing_row(ChangeKind::Changed, m, is_oracle(&m.metric), true)),
         )
         .collect();
     let listed = |rows: &[ChangeRow], metric: &str, s: &ConditionSummary| {

@@ -1,20 +1,20 @@
 //! `rdpbench check`: run, write every export, print the summary, compare
 //! with a baseline, and choose the exit code.
 
-use super::plugins::{out, report_errors, search_of};
+use super::plugins::{out, report_errors};
 use super::progress::{Bar, Counts};
 use super::results;
 use super::setup::jobs_or_cpus;
 use anyhow::{Context, Result};
 use rdpbench_core::conditions::ConditionId;
-use rdpbench_plugin_host::PluginSet;
 use rdpbench_reports::check::Text;
 use rdpbench_reports::{Exporter, Json};
 use rdpbench_runner::check::{Isolation, run_check_with};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_schema::results::CheckRun;
-use rdpbench_schema::results::check::{MinimalCase, compare_with};
+use rdpbench_schema::results::check::{AllowMissing, MinimalCase, compare_allowing};
+use rdpbench_schema::sanitize::neutralize;
 use rdpbench_store::{ResultDir, ResultFile, Stage, Store};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -36,11 +36,20 @@ pub struct CheckArgs {
     /// Results folder; default from [output].dir.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// A stored check.json: exit 5 if a metric lost a condition it passed there
-    /// (moves to or from inconclusive are printed, and are losses only with
-    /// --strict).
+    /// A stored check.json: exit 5 if a metric lost a condition it passed
+    /// there, by failing it or by not checking it (moves to or from
+    /// inconclusive are printed, and are losses only with --strict).
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
+    /// With --baseline: metric ids or conditions (e.g. `C9`) that may be
+    /// missing from this run without counting as lost (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAMES",
+        requires = "baseline"
+    )]
+    allow_missing: Vec<String>,
     /// Exit 4 when any metric fails any condition or any verdict is
     /// inconclusive.
     #[arg(long)]
@@ -57,6 +66,10 @@ pub struct CheckArgs {
     /// rebuilds the toy workbench).
     #[arg(long)]
     isolate: bool,
+    /// Refuse to start when the run's estimated memory exceeds this size
+    /// (e.g. 8G, 512M) instead of what the machine has available.
+    #[arg(long, value_name = "SIZE")]
+    max_memory: Option<String>,
     /// Do not shrink failed conditions to their smallest failing cases
     /// (default: [check].shrink_trials runs per failure).
     #[arg(long)]
@@ -107,6 +120,20 @@ fn check_stage(
         config.plugins.metrics = args.metrics.clone();
     }
     config.check.validate().map_err(usage_error)?;
+    let max_memory = args
+        .max_memory
+        .as_deref()
+        .map(rdpbench_runner::memory::parse_bytes)
+        .transpose()
+        .map_err(usage_error)?;
+    let jobs = jobs_or_cpus(args.jobs);
+    let workbenches = if args.isolate { 1 + jobs } else { 1 };
+    rdpbench_runner::memory::ensure_fits(
+        "check",
+        &rdpbench_runner::memory::check_estimate(&config.toy, &config.check, workbenches),
+        max_memory,
+    )
+    .map_err(usage_error)?;
     let baseline = args
         .baseline
         .as_deref()
@@ -115,7 +142,7 @@ fn check_stage(
         .map_err(usage_error)?;
     let out_dir = w.root().to_path_buf();
 
-    let mut plugins = PluginSet::discover(&search_of(&config));
+    let mut plugins = super::setup::discover(&config);
     plugins
         .select_metrics(&config.plugins.metrics)
         .map_err(usage_error)?;
@@ -134,14 +161,13 @@ fn check_stage(
     } as u64;
     let started = Instant::now();
     let mut progress = Bar::new(Counts::Subunits(n_conditions));
-    let jobs = jobs_or_cpus(args.jobs);
+    let exe = std::env::current_exe()
+        .context("cannot find the rdpbench executable to start isolated workers")?;
     let isolation = if args.isolate {
-        Isolation::Process {
-            exe: std::env::current_exe()
-                .context("cannot find the rdpbench executable to start isolated workers")?,
-        }
+        Isolation::Process { exe }
     } else {
-        Isolation::InProcess
+        // Metrics blocked by a hung sibling are re-checked in a worker.
+        Isolation::InProcessWithFallback { exe }
     };
     let run = run_check_with(
         &plugins,
@@ -184,24 +210,42 @@ fn check_stage(
         exit = Exit::Plugin;
     }
     if let Some(base) = baseline {
-        let diff = compare_with(&base, &run, args.strict);
+        let diff = compare_allowing(
+            &base,
+            &run,
+            args.strict,
+            &AllowMissing(args.allow_missing.clone()),
+        );
         for c in &diff.gained {
-            eprintln!("gained: {}", c.describe());
+            eprintln!("gained: {}", neutralize(&c.describe()));
         }
         for c in &diff.inconclusive {
-            eprintln!("inconclusive: {}", c.describe());
+            eprintln!("inconclusive: {}", neutralize(&c.describe()));
         }
-        for m in &diff.missing_metrics {
-            eprintln!("warning: baseline metric `{m}` was not checked in this run");
+        for m in &diff.allowed_missing {
+            eprintln!(
+                "not checked (--allow-missing): {}",
+                neutralize(&m.describe())
+            );
         }
         for c in &diff.lost {
-            eprintln!("REGRESSION: {}", c.describe());
+            eprintln!("REGRESSION: {}", neutralize(&c.describe()));
+        }
+        for m in &diff.lost_missing {
+            eprintln!("REGRESSION: {}", neutralize(&m.describe()));
+        }
+        if !diff.lost_missing.is_empty() {
+            eprintln!(
+                "{} condition(s) passed in the baseline were not checked; name what may be \
+                 missing with --allow-missing METRIC,CONDITION",
+                diff.lost_missing.len()
+            );
         }
         w.write(
             ResultFile::CheckComparison,
             (serde_json::to_string_pretty(&diff)? + "\n").as_bytes(),
         )?;
-        if !diff.lost.is_empty() {
+        if diff.regressed() {
             return Ok(Exit::Regression);
         }
     }

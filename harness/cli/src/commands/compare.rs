@@ -9,6 +9,7 @@ use rdpbench_reports::compare::{
     DEFAULT_NOISE_THRESHOLD, RunFiles, compare_runs, render_markdown, render_text,
 };
 use rdpbench_schema::exit::{Exit, usage_error};
+use rdpbench_schema::results::check::AllowMissing;
 use std::path::PathBuf;
 
 /// Extra reasons for exit 5.
@@ -23,7 +24,8 @@ pub enum FailOn {
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit status: 0 nothing regressed; 2 usage error (missing or unreadable \
-results, nothing in common); 5 B lost a condition A passed, or a regression named in --fail-on."
+results, nothing in common); 5 B lost a condition A passed (by failing it, or by not checking it \
+unless --allow-missing names it), or a regression named in --fail-on."
 )]
 pub struct CompareArgs {
     /// The earlier run: a results folder (its check.json, validity.json and
@@ -47,6 +49,11 @@ pub struct CompareArgs {
     /// runtime increase), `validity` (ρ dropped beyond the noise band).
     #[arg(long, value_delimiter = ',', value_enum)]
     fail_on: Vec<FailOn>,
+    /// Metric ids or conditions (e.g. `C9`) that may be missing from B
+    /// without counting as lost (comma-separated). Without it, a metric or
+    /// condition A passed and B did not check is lost (exit 5).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    allow_missing: Vec<String>,
 }
 
 pub fn compare(args: CompareArgs) -> Result<Exit> {
@@ -58,7 +65,8 @@ pub fn compare(args: CompareArgs) -> Result<Exit> {
     }
     let a = RunFiles::load(&args.a).map_err(usage_error)?;
     let b = RunFiles::load(&args.b).map_err(usage_error)?;
-    let d = compare_runs(&a, &b, args.noise_threshold).map_err(usage_error)?;
+    let allow = AllowMissing(args.allow_missing.clone());
+    let d = compare_runs(&a, &b, args.noise_threshold, &allow).map_err(usage_error)?;
     if args.json {
         out(&serde_json::to_string_pretty(&d)?)?;
     } else if args.markdown {

@@ -200,8 +200,8 @@ pub fn run() -> Exit {
             load_config(cli.config.as_deref()).and_then(|c| validity::validity(c, args))
         }
         Command::CheckWorker => rdpbench_plugin_host::isolate::run_worker(
-            std::io::stdin().lock(),
-            std::io::stdout().lock(),
+            std::io::BufReader::new(std::io::stdin()),
+            std::io::stdout(),
         )
         .map(|()| Exit::Ok),
         Command::Lm(cmd) => lm::lm(cmd),
@@ -228,7 +228,10 @@ pub fn run() -> Exit {
         Ok(exit) => exit,
         Err(e) => {
             let exit = exit_of(&e);
-            eprintln!("error: {e:#}");
+            eprintln!(
+                "error: {}",
+                rdpbench_schema::sanitize::neutralize_text(&format!("{e:#}"))
+            );
             exit
         }
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// Writes machine output to stdout.
 pub fn out(text: &str) -> Result<()> {
+    let text = rdpbench_schema::sanitize::neutralize_text(text);
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {
@@ -51,7 +52,10 @@ pub fn search_of(config: &Config) -> PluginSearch {
 /// Reports load errors on stderr; returns the exit class they imply.
 pub fn report_errors(set: &PluginSet) -> Exit {
     for e in &set.errors {
-        eprintln!("error: {e}");
+        eprintln!(
+            "error: {}",
+            rdpbench_schema::sanitize::neutralize(&e.to_string())
+        );
     }
     if set.errors.is_empty() {
         Exit::Ok

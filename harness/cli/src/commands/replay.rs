@@ -1,11 +1,10 @@
 //! `rdpbench check --replay CASE_FILE`: rerun one smallest failing case on
 //! its metric and print the verdict.
 
-use super::plugins::{out, search_of};
+use super::plugins::out;
 use anyhow::{Context, Result, anyhow};
 use rdpbench_core::conditions::Status;
 use rdpbench_core::shrink::{CASE_VERSION, CaseFile, run_case};
-use rdpbench_plugin_host::PluginSet;
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_sdk::Metric;
@@ -37,7 +36,8 @@ pub fn load(file: &Path) -> Result<CaseFile> {
 /// passes; says whether the reason is exactly the recorded one.
 pub fn replay(config: &Config, file: &Path) -> Result<Exit> {
     let case = load(file).map_err(usage_error)?;
-    let mut plugins = PluginSet::discover(&search_of(config));
+    let mut plugins = super::setup::discover(config);
+    super::setup::end_on_hang(&plugins)?;
     plugins
         .select_metrics(std::slice::from_ref(&case.metric))
         .map_err(|e| usage_error(e.context(format!("{}: metric", file.display()))))?;

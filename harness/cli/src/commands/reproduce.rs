@@ -1,10 +1,9 @@
 //! `rdpbench reproduce rdp`: R1-R3 of CONDITIONS.md §5 as JSON + CSV curves.
 
-use super::plugins::{out, report_errors, search_of};
+use super::plugins::{out, report_errors};
 use super::progress::{Bar, Counts};
 use super::results;
 use anyhow::Result;
-use rdpbench_plugin_host::PluginSet;
 use rdpbench_runner::reproduce::run;
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::Exit;
@@ -56,7 +55,8 @@ pub fn reproduce_in(store: &mut Store, config: Config, cmd: ReproduceCommand) ->
     if !seeds.is_empty() {
         s.seeds = seeds;
     }
-    let plugins = PluginSet::discover(&search_of(&config));
+    let plugins = super::setup::discover(&config);
+    super::setup::end_on_hang(&plugins)?;
     let mut exit = report_errors(&plugins);
     let mut p = Bar::new(Counts::Units);
     let started = std::time::Instant::now();

@@ -38,7 +38,15 @@ pub fn write_all<R: ?Sized>(
         let file = e
             .file()
             .expect("a stage's exporters each render a result file");
-        w.write(file, e.render(run)?.as_bytes())?;
+        let text = e.render(run)?;
+        // JSON escapes control characters itself; every other format is
+        // read by people and passes the one sanitiser.
+        let text = if e.format() == "json" {
+            std::borrow::Cow::Borrowed(text.as_str())
+        } else {
+            rdpbench_schema::sanitize::neutralize_text(&text)
+        };
+        w.write(file, text.as_bytes())?;
     }
     Ok(())
 }

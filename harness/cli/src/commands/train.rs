@@ -1,12 +1,11 @@
 //! `rdpbench train`: train one SAE or a sweep on the toy model, save each as a
 //! SAELens folder, resume an interrupted sweep.
 
-use super::plugins::{out, report_errors, search_of};
+use super::plugins::{out, report_errors};
 use super::progress::{Bar, Counts};
 use super::results;
 use anyhow::Result;
-use rdpbench_plugin_host::PluginSet;
-use rdpbench_runner::train::{jobs, run_sweep};
+use rdpbench_runner::train::{jobs, run_sweep, validate_jobs};
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_store::{ResultDir, Stage, Store};
@@ -37,6 +36,10 @@ pub struct TrainArgs {
     /// Print the sweep summary JSON on stdout instead of the table.
     #[arg(long)]
     json: bool,
+    /// Refuse to start when one SAE's estimated memory exceeds this size
+    /// (e.g. 8G) instead of what the machine has available.
+    #[arg(long, value_name = "SIZE")]
+    max_memory: Option<String>,
 }
 
 /// `rdpbench train`: the train stage in the results folder.
@@ -68,9 +71,18 @@ pub fn train_in(store: &mut Store, config: Config, args: TrainArgs) -> Result<Ex
     if let Some(s) = args.steps {
         settings.steps = s;
     }
-    let plugins = PluginSet::discover(&search_of(&config));
+    settings.validate().map_err(usage_error)?;
+    let max_memory = args
+        .max_memory
+        .as_deref()
+        .map(rdpbench_runner::memory::parse_bytes)
+        .transpose()
+        .map_err(usage_error)?;
+    let plugins = super::setup::discover(&config);
+    super::setup::end_on_hang(&plugins)?;
     let exit = report_errors(&plugins);
     let jobs = jobs(&settings, &config.toy, &|a| plugins.sparsity_knob(a)).map_err(usage_error)?;
+    validate_jobs(&plugins, &jobs, settings.batch_size, max_memory).map_err(usage_error)?;
     let mut progress = Bar::new(Counts::Steps);
     let started = std::time::Instant::now();
     let (summary, dir) = results::stage(store, Stage::Train, |w| {

@@ -155,6 +155,18 @@ impl CheckSettings {
             self.shrink_seconds.is_finite() && self.shrink_seconds > 0.0,
             "check.shrink_seconds must be positive"
         );
+        let t = &self.tolerances;
+        for (field, v) in [
+            ("atol", t.atol),
+            ("rtol_f64", t.rtol_f64),
+            ("atol_f32", t.atol_f32),
+            ("rtol_f32", t.rtol_f32),
+        ] {
+            anyhow::ensure!(
+                v.is_finite() && v >= 0.0,
+                "check.tolerances.{field} is {v}: a tolerance must be a finite number >= 0"
+            );
+        }
         for c in &self.conditions {
             anyhow::ensure!(
                 super::ConditionId::parse(c).is_some(),

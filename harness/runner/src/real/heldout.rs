@@ -101,7 +101,8 @@ pub fn load_held_out(
             continue;
         }
         let shard = read_shard(dir, &manifest, i)
-            .with_context(|| format!("activation cache {}: shard {}", dir.display(), s.file))?;
+            .with_context(|| format!("activation cache {}: shard {}", dir.display(), s.file))
+            .map_err(rdpbench_schema::exit::usage_error)?;
         for (t, &doc) in shard.doc_index.iter().enumerate() {
             let x = &shard.activations[t * d..(t + 1) * d];
             if split.is_held_out(doc) && split.keeps_row(shard.position[t], x) {

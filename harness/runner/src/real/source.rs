@@ -16,7 +16,8 @@
 
 use anyhow::{Context, Result, ensure};
 use rdpbench_core::rng::Rng;
-use rdpbench_lm::activation_cache::{Manifest, read_manifest, read_shard};
+use rdpbench_lm::activation_cache::{Manifest, ensure_readable, read_manifest, read_shard};
+use rdpbench_schema::exit::usage_error;
 use rdpbench_schema::results::real::DocumentSplit;
 use rdpbench_sdk::BatchSource;
 use std::path::{Path, PathBuf};
@@ -26,16 +27,21 @@ use std::sync::Arc;
 const SOURCE_TAG: u64 = 0x0053_5243;
 
 /// Reads the manifest of `dir`, naming the folder on failure and refusing an
-/// empty cache.
+/// empty, incomplete or other-version cache. A bad cache is bad input:
+/// its errors are usage errors (exit 2) in every command.
 pub fn open_manifest(dir: &Path) -> Result<Manifest> {
-    let m = read_manifest(dir)
-        .with_context(|| format!("activation cache {}: no readable manifest", dir.display()))?;
-    ensure!(
-        !m.shards.is_empty(),
-        "activation cache {}: the manifest lists no shard",
-        dir.display()
-    );
-    Ok(m)
+    let open = || -> Result<Manifest> {
+        let m = read_manifest(dir)
+            .with_context(|| format!("activation cache {}: no readable manifest", dir.display()))?;
+        ensure_readable(dir, &m)?;
+        ensure!(
+            !m.shards.is_empty(),
+            "activation cache {}: the manifest lists no shard",
+            dir.display()
+        );
+        Ok(m)
+    };
+    open().map_err(usage_error)
 }
 
 /// Training rows of shard `i` (scaled by `scale`), row-major `[n, d]`, in
@@ -47,13 +53,15 @@ pub fn training_rows(
     i: usize,
     scale: f32,
 ) -> Result<Vec<f32>> {
-    let shard = read_shard(dir, manifest, i).with_context(|| {
-        format!(
-            "activation cache {}: shard {}",
-            dir.display(),
-            manifest.shards[i].file
-        )
-    })?;
+    let shard = read_shard(dir, manifest, i)
+        .with_context(|| {
+            format!(
+                "activation cache {}: shard {}",
+                dir.display(),
+                manifest.shards[i].file
+            )
+        })
+        .map_err(usage_error)?;
     let d = shard.d_model;
     let mut rows = Vec::new();
     for (t, &doc) in shard.doc_index.iter().enumerate() {

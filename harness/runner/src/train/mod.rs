@@ -12,7 +12,7 @@ pub use rdpbench_schema::results::train::{
     JobOutcome, Sparsity, SweepSummary, TRAIN_SCHEMA_VERSION, ToyEval, TrainJob,
 };
 pub use rdpbench_schema::settings::TrainSettings;
-pub use sweep::{finished_job, jobs, run_sweep};
+pub use sweep::{finished_job, jobs, run_sweep, validate_jobs};
 
 use anyhow::{Context, Result, ensure};
 use rdpbench_core::toy::{GroundTruthOptions, ToyModel, p_gt, reconstruct, recovery_scores};

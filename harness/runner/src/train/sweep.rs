@@ -86,6 +86,32 @@ pub fn jobs(
     Ok(out)
 }
 
+/// Checks every job before any is trained: its hyperparameters (merged
+/// over its architecture's defaults) against the plugin's declared types,
+/// ranges and bounds (e.g. TopK's `k` at most `d_sae`), and its memory
+/// lower bound ([`crate::memory::train_estimate`]) against `max_memory`
+/// or the machine. Errors name the job and the field.
+pub fn validate_jobs(
+    plugins: &PluginSet,
+    jobs: &[TrainJob],
+    batch_size: usize,
+    max_memory: Option<u64>,
+) -> Result<()> {
+    for job in jobs {
+        let sae = plugins.sae(&job.architecture)?;
+        training_config(sae.cached_spec(), &job.hyperparameters)
+            .with_context(|| format!("training job `{}`", job.id))?;
+    }
+    if let Some(widest) = jobs.iter().max_by_key(|j| j.d_sae) {
+        crate::memory::ensure_fits(
+            &format!("training `{}`", widest.id),
+            &crate::memory::train_estimate(widest.toy.d, widest.d_sae, batch_size),
+            max_memory,
+        )?;
+    }
+    Ok(())
+}
+
 /// The weights of a job already finished in `folder` (resume), or `None`
 /// when the folder holds no SAE. A folder whose job record (`cfg.json`
 /// `metadata.<record_key>`) differs from `record` is refused: it was trained
@@ -168,10 +194,9 @@ pub fn run_sweep(
         };
         let eval = evaluate_on_toy(sae, &weights, &model, eval_samples)
             .with_context(|| format!("evaluating `{}`", job.id))?;
-        rdpbench_store::write_atomic(
-            &folder.join(EVAL_FILE),
-            serde_json::to_string_pretty(&eval)?.as_bytes(),
-        )?;
+        let eval_path = folder.join(EVAL_FILE);
+        rdpbench_store::write_atomic(&eval_path, serde_json::to_string_pretty(&eval)?.as_bytes())
+            .with_context(|| format!("writing {}", eval_path.display()))?;
         outcomes.push(JobOutcome {
             job: job.clone(),
             folder,

@@ -5,7 +5,9 @@
 //! configuration, seeds and plugin files are byte-identical.
 
 pub use crate::results::plugin_error::{PluginError, PluginErrorKind};
-use rdpbench_core::conditions::{CheckSettings, ConditionId, MetricReport, Status};
+use rdpbench_core::conditions::{
+    CheckSettings, ConditionId, ConditionSummary, MetricReport, Status, summarize,
+};
 use rdpbench_core::toy::{LadderFamily, LadderReport, ToyConfig};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -134,8 +136,41 @@ impl CheckRun {
                 ""
             }
         );
-        serde_json::from_value(head)
-            .with_context(|| format!("{origin} is not an rdpbench check result"))
+        let run: Self = serde_json::from_value(head)
+            .with_context(|| format!("{origin} is not an rdpbench check result"))?;
+        run.verify_summaries(origin)?;
+        Ok(run)
+    }
+
+    /// Recomputes every metric's condition summaries from its verdicts
+    /// ([`rdpbench_core::conditions::summarize`]) and refuses a run whose
+    /// stored summaries disagree in (condition, family, status): a gate
+    /// must never trust a summary its verdicts do not support.
+    pub fn verify_summaries(&self, origin: &str) -> anyhow::Result<()> {
+        for m in &self.metrics {
+            let key = |s: &ConditionSummary| (s.condition, s.family, s.status);
+            let stored: Vec<_> = m.report.summary.iter().map(key).collect();
+            let recomputed: Vec<_> = summarize(&m.report.verdicts).iter().map(key).collect();
+            if stored != recomputed {
+                let shown = |v: &[(ConditionId, Option<LadderFamily>, Status)]| {
+                    v.iter()
+                        .map(|(c, f, s)| {
+                            let f = f.map(|f| format!(" ({f})")).unwrap_or_default();
+                            format!("{c}{f} {}", s.as_str())
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                anyhow::bail!(
+                    "{origin}: metric `{}`: its stored summary [{}] disagrees with its verdicts, \
+                     which give [{}]; the file was edited or is damaged, refusing to use it",
+                    m.report.spec.id,
+                    shown(&stored),
+                    shown(&recomputed)
+                );
+            }
+        }
+        Ok(())
     }
 
     /// A run with no settings' effect: no metrics, no ladders, no plugins
@@ -200,11 +235,52 @@ impl VerdictChange {
     }
 }
 
+/// A (metric, condition, family) the baseline passed that this run has
+/// no verdict for: its metric was not checked (or no longer loads), or the
+/// condition was not run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissingPass {
+    pub metric: String,
+    pub condition: ConditionId,
+    pub family: Option<LadderFamily>,
+    /// Why it is missing.
+    pub why: String,
+}
+
+impl MissingPass {
+    pub fn describe(&self) -> String {
+        let fam = self.family.map(|f| format!(" ({f})")).unwrap_or_default();
+        format!(
+            "{} {}{fam}: pass → not checked: {}",
+            self.metric, self.condition, self.why
+        )
+    }
+}
+
+/// What a comparison may find missing without counting it lost: metric
+/// ids and condition ids (`C9`), as named by `--allow-missing`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AllowMissing(pub Vec<String>);
+
+impl AllowMissing {
+    /// Whether `metric`'s `condition` may be missing.
+    pub fn covers(&self, metric: &str, condition: ConditionId) -> bool {
+        self.0
+            .iter()
+            .any(|x| x == metric || ConditionId::parse(x) == Some(condition))
+    }
+}
+
 /// What changed from `baseline` to `current`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Comparison {
     /// Passed in the baseline, fails or errors now.
     pub lost: Vec<VerdictChange>,
+    /// Passed in the baseline, not checked now: lost by omission.
+    pub lost_missing: Vec<MissingPass>,
+    /// Passed in the baseline, not checked now, but excluded by name
+    /// ([`AllowMissing`]): reported, not counted.
+    pub allowed_missing: Vec<MissingPass>,
     /// Failed in the baseline, passes now.
     pub gained: Vec<VerdictChange>,
     /// Moved to or from inconclusive (not a loss unless `strict`, where a
@@ -215,32 +291,69 @@ pub struct Comparison {
     pub missing_metrics: Vec<String>,
 }
 
+impl Comparison {
+    /// Whether the current run lost anything the baseline passed, by a
+    /// failure or by omission.
+    pub fn regressed(&self) -> bool {
+        !self.lost.is_empty() || !self.lost_missing.is_empty()
+    }
+}
+
 /// Compares condition summaries metric by metric. A condition the baseline
-/// passed and this run fails (or errors on) is lost: a regression. Moves to
-/// or from inconclusive are listed apart and are not losses.
+/// passed and this run fails (or errors on) is lost: a regression; so is one
+/// it passed and this run did not check. Moves to or from inconclusive are
+/// listed apart and are not losses.
 pub fn compare(baseline: &CheckRun, current: &CheckRun) -> Comparison {
     compare_with(baseline, current, false)
 }
 
 /// [`compare`]; with `strict`, a pass that became inconclusive is lost too.
 pub fn compare_with(baseline: &CheckRun, current: &CheckRun, strict: bool) -> Comparison {
+    compare_allowing(baseline, current, strict, &AllowMissing::default())
+}
+
+/// [`compare_with`], where a condition the baseline passed and this run did
+/// not check (the metric is missing, its plugin no longer loads, the
+/// condition was not selected) is lost too, unless `allow` names the metric
+/// or the condition.
+pub fn compare_allowing(
+    baseline: &CheckRun,
+    current: &CheckRun,
+    strict: bool,
+    allow: &AllowMissing,
+) -> Comparison {
     let mut out = Comparison::default();
     for b in &baseline.metrics {
-        let Some(c) = current
-            .metrics
-            .iter()
-            .find(|m| m.report.spec.id == b.report.spec.id)
-        else {
-            out.missing_metrics.push(b.report.spec.id.clone());
-            continue;
-        };
+        let id = &b.report.spec.id;
+        let c = current.metrics.iter().find(|m| &m.report.spec.id == id);
+        if c.is_none() {
+            out.missing_metrics.push(id.clone());
+        }
         for bs in &b.report.summary {
-            let Some(cs) = c
-                .report
-                .summary
-                .iter()
-                .find(|s| s.condition == bs.condition && s.family == bs.family)
-            else {
+            let cs = c.and_then(|c| {
+                c.report
+                    .summary
+                    .iter()
+                    .find(|s| s.condition == bs.condition && s.family == bs.family)
+            });
+            let Some(cs) = cs else {
+                if bs.status == Status::Pass {
+                    let missing = MissingPass {
+                        metric: id.clone(),
+                        condition: bs.condition,
+                        family: bs.family,
+                        why: if c.is_none() {
+                            "the metric was not checked in this run".into()
+                        } else {
+                            "the condition was not checked in this run".into()
+                        },
+                    };
+                    if allow.covers(id, bs.condition) {
+                        out.allowed_missing.push(missing);
+                    } else {
+                        out.lost_missing.push(missing);
+                    }
+                }
                 continue;
             };
             let change = VerdictChange {

@@ -41,6 +41,31 @@ pub struct TrainSettings {
 impl TrainSettings {
     /// Checks what serde cannot; errors name the `[train]` field.
     pub fn validate(&self) -> Result<()> {
+        anyhow::ensure!(
+            !self.widths.is_empty(),
+            "[train].widths (--widths) is empty"
+        );
+        if let Some(w) = self.widths.iter().find(|&&w| w == 0) {
+            anyhow::bail!("[train].widths (--widths) holds {w}: every width d_sae must be > 0");
+        }
+        anyhow::ensure!(!self.seeds.is_empty(), "[train].seeds (--seeds) is empty");
+        anyhow::ensure!(
+            self.steps > 0,
+            "[train].steps (--steps) is 0: training needs at least one step"
+        );
+        anyhow::ensure!(
+            self.batch_size > 0,
+            "[train].batch_size is 0: a step needs at least one row"
+        );
+        anyhow::ensure!(
+            self.lr.is_finite() && self.lr > 0.0,
+            "[train].lr is {}: the learning rate must be a finite number > 0",
+            self.lr
+        );
+        anyhow::ensure!(
+            self.eval_samples > 0,
+            "[train].eval_samples is 0: the final scores need at least one row"
+        );
         super::validate_sparsity("train", &self.architectures, &self.sparsity)
     }
 }
