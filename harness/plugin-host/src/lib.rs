@@ -17,6 +17,7 @@ mod registry;
 #[allow(unsafe_code)]
 mod sae;
 pub mod saelens;
+pub mod saelens_function;
 
 pub use library::{PluginLibrary, sha256_file};
 pub use metric::LoadedMetric;

@@ -19,6 +19,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod eval;
 pub mod progress;
 pub mod real;
 pub mod reproduce;

@@ -1,17 +1,32 @@
-//! TopK SAE (Gao et al. 2024; SAELens `topk`).
+//! TopK SAE (Gao et al. 2024; SAELens `topk`), and the encoder of SAELens
+//! `abstopk` folders (Zhu et al. 2025, AbsTopK).
 //!
 //! `z = ReLU((x − b_dec) W_enc + b_enc)`, `f = TopK_k(z)` per row,
 //! `x̂ = f W_dec + b_dec`; loss `E‖x − x̂‖²` plus the SDK's AuxK term on dead
 //! latents. `cfg.json` carries `k`.
+//!
+//! Loading SAELens folders (inference, as SAELens 6.x's `TopKSAE.encode`):
+//! with `π = (x − b_dec) W_enc + b_enc` `[n, d_sae]`,
+//! - `rescale_acts_by_decoder_norm: true`: `π_j ← π_j ‖W_dec,j‖` before the
+//!   selection, and the decoder divides code `j` by `‖W_dec,j‖` again
+//!   (declared as a decode rule, applied by the host);
+//! - `topk`: `f` keeps the `k` largest `π_j` of each row, then `ReLU`;
+//! - `abstopk`: `f` keeps the `k` entries of largest `|π_j|`, signed (codes
+//!   may be negative; SAELens counts them in L0 by `f ≠ 0`).
 
 use rdpbench_sdk::sae::{
-    Hyperparameter, SaeSpec, SaelensCfgField, SaelensInterop, ValueRange, ValueType,
+    Hyperparameter, SaeSpec, SaelensCfgField, SaelensDecode, SaelensInterop, ValueRange, ValueType,
 };
-use rdpbench_train::candle_core::{Result, Tensor};
+use rdpbench_train::candle_core::{D, Result, Tensor};
 use rdpbench_train::{
     Architecture, Forward, Params, StepContext, TrainConfig, cfg_usize, decode_sparse, ops,
-    relu_pre_activation,
+    pre_activation, relu_pre_activation,
 };
+
+/// SAELens's cfg.json switch for decoder-norm rescaling (default `false`).
+const RESCALE: &str = "rescale_acts_by_decoder_norm";
+/// The SAELens architecture whose selection is by magnitude, signed.
+const ABS_TOPK: &str = "abstopk";
 
 /// The TopK architecture.
 #[derive(Debug, Clone, Copy, Default)]
@@ -54,17 +69,30 @@ impl Architecture for TopK {
             hyperparameters,
             sparsity_knob: Some("k".into()),
             saelens: SaelensInterop {
-                loads: vec!["topk".into()],
+                loads: vec!["topk".into(), ABS_TOPK.into()],
                 tensors: SaelensInterop::standard_tensors(),
-                cfg_fields: vec![SaelensCfgField {
-                    name: "k".into(),
-                    kind: ValueType::Int,
-                    range: Some(ValueRange {
-                        min: Some(1.0),
-                        ..ValueRange::default()
-                    }),
-                    description: "active latents per row at inference".into(),
-                }],
+                cfg_fields: vec![
+                    SaelensCfgField {
+                        name: "k".into(),
+                        kind: ValueType::Int,
+                        range: Some(ValueRange {
+                            min: Some(1.0),
+                            ..ValueRange::default()
+                        }),
+                        description: "active latents per row at inference".into(),
+                        default: None,
+                    },
+                    SaelensCfgField::new(
+                        RESCALE,
+                        ValueType::Bool,
+                        "select on pre-activations times decoder norms; decode divides by them",
+                    )
+                    .or_default(false),
+                ],
+                decode: SaelensDecode {
+                    divide_by_decoder_norm_when: Some(RESCALE.into()),
+                    b_dec_only_when: None,
+                },
             },
         }
     }
@@ -84,7 +112,25 @@ impl Architecture for TopK {
 
     fn encode(&self, w: &Params, x: &Tensor, cfg: &serde_json::Value) -> anyhow::Result<Tensor> {
         let k = cfg_usize(cfg, "k")?;
-        let z = relu_pre_activation(w.get("W_enc")?, w.get("b_enc")?, w.get("b_dec")?, x)?;
+        let rescale = match cfg.get(RESCALE) {
+            None => false,
+            Some(v) => v.as_bool().ok_or_else(|| {
+                anyhow::anyhow!("cfg.json: field `{RESCALE}` = {v} is not a boolean")
+            })?,
+        };
+        let norms = || -> Result<Tensor> { w.get("W_dec")?.sqr()?.sum(D::Minus1)?.sqrt() };
+        if cfg.get("architecture").and_then(|a| a.as_str()) == Some(ABS_TOPK) {
+            let mut pre = pre_activation(w.get("W_enc")?, w.get("b_enc")?, w.get("b_dec")?, x)?;
+            if rescale {
+                pre = pre.broadcast_mul(&norms()?)?;
+            }
+            return Ok((&pre * ops::topk_mask(&pre.abs()?, k)?)?);
+        }
+        let mut z = relu_pre_activation(w.get("W_enc")?, w.get("b_enc")?, w.get("b_dec")?, x)?;
+        if rescale {
+            // ReLU(π)·‖W_dec,j‖ = ReLU(π·‖W_dec,j‖): the norms are positive.
+            z = z.broadcast_mul(&norms()?)?;
+        }
         Ok((&z * ops::topk_mask(&z, k)?)?)
     }
 

@@ -546,5 +546,6 @@ fn extra_sections(inputs: &ReportInputs) -> Vec<ExtraSection> {
         super::validity::section(inputs.validity.as_ref()),
         super::runtime::section(inputs.bench.as_ref()),
         super::real::section(inputs.real.as_ref(), inputs.real_bench.as_ref()),
+        super::eval::section(inputs.eval.as_ref()),
     ]
 }

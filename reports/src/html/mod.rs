@@ -9,6 +9,7 @@
 pub mod build;
 pub mod chart;
 pub mod data;
+pub mod eval;
 pub mod inputs;
 pub mod real;
 pub mod render;
