@@ -187,7 +187,7 @@ fn refused_inputs_exit_2_naming_the_field_or_file() {
         .arg("--activations")
         .arg(fixtures().join("standard").join("sae_weights.safetensors"))
         .arg("--key")
-        .arg("W_dec")
+        .arg("W_enc")
         .arg("--no-metrics"));
     assert_eq!(code, 2, "{stderr}");
     assert!(
