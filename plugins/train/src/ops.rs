@@ -37,6 +37,54 @@ pub fn topk_mask(v: &Tensor, k: usize) -> Result<Tensor> {
     Tensor::from_vec(mask, (b, n), v.device())
 }
 
+/// The row-wise top-`k` of `values` (`[b, n]` row-major) straight to CSR,
+/// without a dense mask: row `r` keeps the `k` entries with the largest
+/// `values` (or `|values|` when `by_magnitude`), ties to the lower index,
+/// exactly the selection of [`topk_mask`] on the same key; entries that are
+/// 0 are not stored. Equals `values · topk_mask(key)` converted to CSR.
+pub fn topk_rows_csr(
+    values: &[f32],
+    b: usize,
+    n: usize,
+    k: usize,
+    by_magnitude: bool,
+) -> rdpbench_api::data::CsrMatrix {
+    let k = k.min(n);
+    let rows: Vec<Vec<(u32, f32)>> = values
+        .par_chunks(n.max(1))
+        .take(b)
+        .map_init(
+            || Vec::<u32>::with_capacity(n),
+            |idx, row| {
+                if k == 0 {
+                    return Vec::new();
+                }
+                idx.clear();
+                idx.extend(0..n as u32);
+                let key = |i: &u32| {
+                    let v = row[*i as usize];
+                    (
+                        std::cmp::Reverse(OrdF32(if by_magnitude { v.abs() } else { v })),
+                        *i,
+                    )
+                };
+                idx.select_nth_unstable_by_key(k - 1, key);
+                let mut kept: Vec<u32> = idx[..k].to_vec();
+                kept.sort_unstable();
+                kept.iter()
+                    .map(|&j| (j, row[j as usize]))
+                    .filter(|(_, v)| *v != 0.0)
+                    .collect()
+            },
+        )
+        .collect();
+    let mut out = rdpbench_api::data::CsrMatrix::with_cols(n);
+    for r in rows {
+        out.push_row(r);
+    }
+    out
+}
+
 /// Batch top-`k` mask of `v: [b, n]`: 1.0 on the `round(k·b)` largest entries of the
 /// whole batch that are `> 0` (BatchTopK, Bussmann et al. 2024), and the
 /// smallest selected value (`None` if nothing was selected). No gradient.
