@@ -7,7 +7,9 @@
 //! 1. the activation scaler (SAELens's trainer saves it as
 //!    `activation_scaler.json` beside a checkpoint; needed, and only read,
 //!    for `normalize_activations` `expected_average_only_in` or
-//!    `covariance_whitening`): `x ← x · s` when it has a `scaling_factor`,
+//!    `covariance_whitening`; for rdpbench's own real-data SAEs, the
+//!    `activation_scale` of their job record in `metadata`): `x ← x · s`
+//!    when it has a `scaling_factor`,
 //!    then `x ← (x − μ) M` when it has a whitening
 //!    (`activation_whitening.safetensors`: `mean`, `matrix`,
 //!    `inverse_matrix`);
@@ -237,6 +239,22 @@ impl SaelensFunction {
                 "{}: field `normalize_activations` = \"{other}\" is not one SAELens 6.x knows (none, expected_average_only_in, constant_norm_rescale, layer_norm, covariance_whitening)",
                 file.display()
             ),
+        };
+        // rdpbench's own real-data SAEs are trained on inputs times the
+        // cache's activation scale, recorded in their job record: the same
+        // scale-in / unscale-out as SAELens's activation scaler.
+        let own_scale = cfg
+            .pointer("/metadata/rdpbench_real_job/activation_scale")
+            .and_then(|v| v.as_f64());
+        let scaler = match (scaler, own_scale) {
+            (None, Some(s)) if s.is_finite() && s > 0.0 && s != 1.0 => {
+                honoured.insert("rdpbench_real_job.activation_scale".into(), s.into());
+                Some(Scaler {
+                    scaling_factor: Some(s as f32),
+                    whitening: None,
+                })
+            }
+            (scaler, _) => scaler,
         };
         honoured.insert("normalize_activations".into(), normalize.into());
         if let Some(s) = &scaler {

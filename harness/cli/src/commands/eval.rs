@@ -23,7 +23,8 @@ pub struct EvalArgs {
     /// architecture a loaded plugin reads, or rdpbench's own.
     #[arg(long = "sae", value_name = "DIR", num_args = 1.., required = true)]
     saes: Vec<PathBuf>,
-    /// Activations `[N, d_in]` (f32, f16, bf16 or f64) in `.safetensors` or `.npy`.
+    /// Activations `[N, d_in]` (f32, f16, bf16 or f64) in `.safetensors` or
+    /// `.npy`, or an activation cache folder (`rdpbench lm extract`).
     #[arg(long, value_name = "PATH")]
     activations: PathBuf,
     /// The tensor to read from a `.safetensors` file (default: its only tensor).

@@ -12,6 +12,7 @@
 
 pub mod core_numbers;
 pub mod labels;
+pub mod rows;
 pub mod tensor_file;
 
 use crate::progress::{Progress, UnitKind};
@@ -28,9 +29,9 @@ use rdpbench_schema::results::eval::{
     EvalSettings,
 };
 use rdpbench_sdk::{CsrMatrix, DenseMatrix, Input, Orientation};
+use rows::Rows;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tensor_file::TensorFile;
 
 /// Everything one evaluation reads.
 #[derive(Debug, Clone)]
@@ -167,20 +168,13 @@ pub fn compute_eval(
     progress: &mut dyn Progress,
 ) -> Result<EvalRun> {
     let s = &req.settings;
-    let mut acts = TensorFile::open(&req.activations, req.key.as_deref())?;
-    ensure!(
-        acts.shape.len() == 2 && acts.dtype.is_float(),
-        "{}: activations must be a [N, d_in] float tensor; found {} of shape {:?}",
-        req.activations.display(),
-        acts.dtype.name(),
-        acts.shape
-    );
-    let (n_tokens, d_in) = (acts.shape[0], acts.shape[1]);
+    let mut acts = Rows::open(&req.activations, req.key.as_deref())?;
+    let (n_tokens, d_in) = acts.shape()?;
     ensure!(n_tokens > 0, "{}: no tokens", req.activations.display());
     let n_metric = s.metric_tokens.min(n_tokens);
     let labels = match &req.labels {
         Some(p) => Some(labels::read_labels(p, n_tokens, n_metric)?),
-        None => None,
+        None => acts.labels(n_metric)?,
     };
     let checks = check.map(check_summaries).unwrap_or_default();
     let resamples = crate::real::bootstrap::resample_units(n_metric, s.resamples, s.seed);
@@ -294,13 +288,16 @@ pub fn compute_eval(
     }
     Ok(EvalRun {
         schema_version: EVAL_SCHEMA_VERSION,
-        activations: ActivationsSource {
-            path: req.activations.display().to_string(),
-            format: acts.format.into(),
-            key: acts.key.clone(),
-            dtype: acts.dtype.name().into(),
-            n_tokens,
-            d_in,
+        activations: {
+            let (format, key, dtype) = acts.describe();
+            ActivationsSource {
+                path: req.activations.display().to_string(),
+                format,
+                key,
+                dtype,
+                n_tokens,
+                d_in,
+            }
         },
         labels: req.labels.as_ref().map(|p| p.display().to_string()),
         settings: s.clone(),
@@ -317,8 +314,8 @@ pub fn core_numbers_of(
     batch_tokens: usize,
     chunk_rows: usize,
 ) -> Result<core_numbers::CoreSummary> {
-    let mut acts = TensorFile::open(activations, None)?;
-    let (n, d_in) = (acts.shape[0], acts.shape[1]);
+    let mut acts = Rows::open(activations, None)?;
+    let (n, d_in) = acts.shape()?;
     let folder = saelens::load(dir, plugins)?;
     let plugin = plugins.sae(&folder.plugin)?;
     let function = SaelensFunction::new(&folder, &plugin.cached_spec().saelens)?;
