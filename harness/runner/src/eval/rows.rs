@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub enum Rows {
     File(TensorFile),
-    Cache(CacheRows),
+    Cache(Box<CacheRows>),
 }
 
 /// An activation cache read shard by shard.
@@ -81,12 +81,12 @@ impl Rows {
                 starts.push(n);
                 n += s.n_tokens;
             }
-            return Ok(Rows::Cache(CacheRows {
+            return Ok(Rows::Cache(Box::new(CacheRows {
                 dir: path.to_path_buf(),
                 manifest,
                 starts,
                 current: None,
-            }));
+            })));
         }
         TensorFile::open(path, key).map(Rows::File)
     }
