@@ -50,26 +50,35 @@ pub fn topk_rows_csr(
     by_magnitude: bool,
 ) -> rdpbench_api::data::CsrMatrix {
     let k = k.min(n);
+    // One pass per row with a bounded heap of the k best so far, ordered so
+    // that its top is the worst kept entry (smallest key, then the largest
+    // index). Scanning in index order, a new entry beats the worst only
+    // with a strictly larger key (on a tie its index is larger: worse), so
+    // the kept set is exactly select-nth's on `(Reverse(key), index)`.
     let rows: Vec<Vec<(u32, f32)>> = values
         .par_chunks(n.max(1))
         .take(b)
         .map_init(
-            || Vec::<u32>::with_capacity(n),
-            |idx, row| {
+            || {
+                std::collections::BinaryHeap::<(std::cmp::Reverse<OrdF32>, u32)>::with_capacity(
+                    k + 1,
+                )
+            },
+            |heap, row| {
                 if k == 0 {
                     return Vec::new();
                 }
-                idx.clear();
-                idx.extend(0..n as u32);
-                let key = |i: &u32| {
-                    let v = row[*i as usize];
-                    (
-                        std::cmp::Reverse(OrdF32(if by_magnitude { v.abs() } else { v })),
-                        *i,
-                    )
-                };
-                idx.select_nth_unstable_by_key(k - 1, key);
-                let mut kept: Vec<u32> = idx[..k].to_vec();
+                heap.clear();
+                for (i, &v) in row.iter().enumerate() {
+                    let key = OrdF32(if by_magnitude { v.abs() } else { v });
+                    if heap.len() < k {
+                        heap.push((std::cmp::Reverse(key), i as u32));
+                    } else if key > heap.peek().expect("k > 0 entries").0.0 {
+                        heap.pop();
+                        heap.push((std::cmp::Reverse(key), i as u32));
+                    }
+                }
+                let mut kept: Vec<u32> = heap.iter().map(|&(_, i)| i).collect();
                 kept.sort_unstable();
                 kept.iter()
                     .map(|&j| (j, row[j as usize]))
@@ -254,6 +263,29 @@ impl Ord for OrdF32 {
 mod tests {
     use super::*;
     use candle_core::{Device, Var};
+
+    /// Ties go to the lower index, as in `topk_mask`: row (2, 5, 5, 1, 5, 3)
+    /// with k = 2 keeps indices 1 and 2; by magnitude, (−5, 5, 1) with k = 1
+    /// keeps index 0 (signed); zeros are not stored.
+    #[test]
+    fn topk_rows_csr_breaks_ties_like_the_mask() {
+        let v = [2.0f32, 5.0, 5.0, 1.0, 5.0, 3.0];
+        let c = topk_rows_csr(&v, 1, 6, 2, false);
+        assert_eq!(
+            (c.indices.clone(), c.values.clone()),
+            (vec![1, 2], vec![5.0, 5.0])
+        );
+        let mask = topk_mask(&Tensor::from_slice(&v, (1, 6), &Device::Cpu).unwrap(), 2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(mask, vec![0.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
+        let c = topk_rows_csr(&[-5.0, 5.0, 1.0, 0.0, 0.0, 0.0], 2, 3, 1, true);
+        assert_eq!(c.indptr, vec![0, 1, 1]);
+        assert_eq!((c.indices[0], c.values[0]), (0, -5.0));
+    }
 
     #[test]
     fn topk_and_batch_topk_masks() -> Result<()> {
