@@ -159,8 +159,9 @@ impl Architecture for TopK {
     ) -> anyhow::Result<Option<rdpbench_sdk::CsrMatrix>> {
         let (values, k, by_magnitude) = selection_values(w, x, cfg)?;
         let (b, n) = values.dims2()?;
-        let data = values.flatten_all()?.to_vec1::<f32>()?;
-        Ok(Some(ops::topk_rows_csr(&data, b, n, k, by_magnitude)))
+        Ok(Some(ops::with_f32_values(&values, |data| {
+            ops::topk_rows_csr(data, b, n, k, by_magnitude)
+        })?))
     }
 
     fn cfg_fields(&self, config: &TrainConfig) -> serde_json::Map<String, serde_json::Value> {

@@ -37,6 +37,22 @@ pub fn topk_mask(v: &Tensor, k: usize) -> Result<Tensor> {
     Tensor::from_vec(mask, (b, n), v.device())
 }
 
+/// Calls `f` with the `f32` values of `t` in row-major order: a view of its
+/// CPU storage when it is contiguous `f32` (no copy), else a copy.
+pub fn with_f32_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    {
+        let (storage, layout) = t.storage_and_layout();
+        if let (candle_core::Storage::Cpu(cpu), Some((a, b))) =
+            (&*storage, layout.contiguous_offsets())
+            && let Ok(s) = cpu.as_slice::<f32>()
+        {
+            return Ok(f(&s[a..b]));
+        }
+    }
+    let v = t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+    Ok(f(&v))
+}
+
 /// The row-wise top-`k` of `values` (`[b, n]` row-major) straight to CSR,
 /// without a dense mask: row `r` keeps the `k` entries with the largest
 /// `values` (or `|values|` when `by_magnitude`), ties to the lower index,
