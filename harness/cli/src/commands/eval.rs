@@ -61,7 +61,7 @@ pub struct EvalArgs {
     dense_threshold: f64,
     /// Tokens per streamed chunk (memory: a few dense [chunk, d_sae] f32
     /// buffers inside the encoder).
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 4096)]
     chunk_rows: usize,
     /// A `check.json` whose verdicts label each metric column (default: the
     /// results folder's own, when it has one).
