@@ -14,12 +14,14 @@
 //! | `ValidityRun` | [`validity`] | `validity.json`, `validity.csv`, `validity.md` |
 //! | `BenchRun` | [`bench`] | `bench.json`, `bench.csv`, `bench.md` (and under `real-bench/`) |
 //! | `RealRun` | [`real`] | `real.json`, `real.csv`, `real.md` |
+//! | `EvalRun` | [`eval`] | `eval.json`, `eval.csv` (+ the terminal table) |
 //! | all of them | [`html`] | `report.html` (tera templates in `reports/templates/`) |
 #![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod check;
 pub mod compare;
+pub mod eval;
 pub mod game;
 pub mod html;
 mod json;

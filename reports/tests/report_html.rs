@@ -455,6 +455,7 @@ fn toy_inputs() -> ReportInputs {
         mean_ns: Some(10.0 * n as f64),
         outcome: "value".into(),
         message: None,
+        value: None,
     };
     let bench = BenchRun {
         schema_version: rdpbench_schema::results::bench::BENCH_SCHEMA_VERSION,

@@ -61,6 +61,9 @@ fn bench_writes_finite_medians_and_the_report_shows_runtime_scaling() {
         );
         assert!(med.is_finite() && med > 0.0, "{size}");
         assert!(lo <= med && med <= hi, "CI brackets the median: {size}");
+        // The value it measured is kept: a firing density is in (0, 1].
+        let v = size["value"].as_f64().expect("the measured value");
+        assert!(v > 0.0 && v <= 1.0, "{size}");
         // criterion's own file is where the number came from.
         let dir = out.join("bench").join("criterion");
         assert!(dir.is_dir());

@@ -74,6 +74,7 @@ fn size(n_tokens: usize, median: f64, lo: f64, hi: f64) -> SizeResult {
         mean_ns: Some(median),
         outcome: "value".into(),
         message: None,
+        value: None,
     }
 }
 

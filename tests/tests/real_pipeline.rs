@@ -308,6 +308,22 @@ fn tiny_real_pipeline_end_to_end() {
         "TopK L0 = k on held-out rows"
     );
     assert_eq!(topk.quality.l0.ci, Some([4.0, 4.0]));
+    // `rdpbench eval` reads the cache itself (every shard, in chunks that
+    // cross shard boundaries) and honours the SAE's recorded activation scale.
+    let folder = out.join(&topk.folder);
+    let all = rdpbench_runner::eval::core_numbers_of(&plugins, &folder, &cache, 64, 7).unwrap();
+    assert_eq!(all.n_tokens, manifest.n_tokens);
+    assert!(all.l0 > 3.0 && all.l0 <= 4.0, "{}", all.l0);
+    let loaded = rdpbench_plugin_host::saelens::load(&folder, &plugins).unwrap();
+    let f = rdpbench_plugin_host::saelens_function::SaelensFunction::new(
+        &loaded,
+        &plugins.sae("topk").unwrap().cached_spec().saelens,
+    )
+    .unwrap();
+    assert_eq!(
+        f.honoured["rdpbench_real_job.activation_scale"].as_f64(),
+        Some(f64::from(set.scale()))
+    );
 
     let oracle = run.metric("oracle-p-gt").unwrap();
     assert!(oracle.oracle && oracle.not_applicable.is_some() && oracle.scores.is_empty());

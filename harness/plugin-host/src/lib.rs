@@ -20,6 +20,7 @@ mod registry;
 #[allow(unsafe_code)]
 mod sae;
 pub mod saelens;
+pub mod saelens_function;
 pub mod supervise;
 pub mod watchdog;
 

@@ -180,20 +180,8 @@ pub fn validate(
 /// when its declaration says so).
 fn check_cfg_fields(cfg: &serde_json::Value, interop: &SaelensInterop, file: &Path) -> Result<()> {
     for f in &interop.cfg_fields {
-        let v = cfg.get(&f.name).with_context(|| {
-            format!(
-                "{}: field `{}` is missing ({})",
-                file.display(),
-                f.name,
-                if f.description.is_empty() {
-                    "the architecture needs it"
-                } else {
-                    &f.description
-                }
-            )
-        })?;
-        f.check_in(v, cfg)
-            .with_context(|| format!("{}", file.display()))?;
+        f.value_in(cfg)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     }
     Ok(())
 }
@@ -243,7 +231,9 @@ pub fn save(dir: &Path, weights: &SaeWeights, interop: &SaelensInterop) -> Resul
     Ok(())
 }
 
-fn to_f32(view: &TensorView<'_>, name: &str, file: &Path) -> Result<Vec<f32>> {
+/// A tensor's values as `f32` (F32, F64, F16, BF16); an error names the
+/// file and tensor of any other dtype.
+pub fn tensor_to_f32(view: &TensorView<'_>, name: &str, file: &Path) -> Result<Vec<f32>> {
     let b = view.data();
     Ok(match view.dtype() {
         Dtype::F32 => b
@@ -270,7 +260,7 @@ fn to_f32(view: &TensorView<'_>, name: &str, file: &Path) -> Result<Vec<f32>> {
 }
 
 /// IEEE half to single precision.
-fn f16_to_f32(h: u16) -> f32 {
+pub fn f16_to_f32(h: u16) -> f32 {
     let sign = ((h >> 15) as u32) << 31;
     let exp = ((h >> 10) & 0x1f) as i32;
     let frac = (h & 0x3ff) as u32;
@@ -339,7 +329,7 @@ pub fn load_with_layout(dir: &Path, interop: &SaelensInterop, plugin: &str) -> R
         tensors.push(NamedTensor {
             name: name.to_string(),
             shape: shape.clone(),
-            data: to_f32(&view, name, &w_path)?,
+            data: tensor_to_f32(&view, name, &w_path)?,
         });
     }
     for extra in st.names() {
@@ -383,10 +373,12 @@ mod tests {
                     range: None,
                     at_most: Some("d_sae".into()),
                     description: "active latents per row".into(),
+                    default: None,
                 }]
             } else {
                 Vec::new()
             },
+            ..SaelensInterop::default()
         }
     }
 

@@ -19,6 +19,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod eval;
 pub mod game;
 pub mod memory;
 pub mod progress;

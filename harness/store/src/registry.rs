@@ -26,13 +26,15 @@ pub enum Stage {
     Real,
     /// `rdpbench bench --cache` on the real SAEs, into `real-bench/`.
     RealBench,
+    /// `rdpbench eval`: any SAE folders on given activations.
+    Eval,
     /// `rdpbench report` / the last stage of `rdpbench run`: the HTML report.
     Report,
 }
 
 impl Stage {
     /// Every stage, in `rdpbench run`'s order.
-    pub const ALL: [Stage; 9] = [
+    pub const ALL: [Stage; 10] = [
         Stage::Check,
         Stage::Game,
         Stage::Train,
@@ -41,6 +43,7 @@ impl Stage {
         Stage::Bench,
         Stage::Real,
         Stage::RealBench,
+        Stage::Eval,
         Stage::Report,
     ];
 
@@ -55,6 +58,7 @@ impl Stage {
             Stage::Bench => "bench",
             Stage::Real => "real",
             Stage::RealBench => "real_bench",
+            Stage::Eval => "eval",
             Stage::Report => "report",
         }
     }
@@ -148,13 +152,17 @@ pub enum ResultFile {
     RealBenchCsv,
     /// `real-bench/bench.md`
     RealBenchMarkdown,
+    /// `eval.json`: `rdpbench eval`'s numbers per SAE.
+    EvalJson,
+    /// `eval.csv`: one row per SAE.
+    EvalCsv,
     /// `report.html`: the self-contained HTML report.
     ReportHtml,
 }
 
 impl ResultFile {
     /// Every result file.
-    pub const ALL: [ResultFile; 25] = [
+    pub const ALL: [ResultFile; 27] = [
         ResultFile::CheckJson,
         ResultFile::CheckCsv,
         ResultFile::CheckMarkdown,
@@ -179,6 +187,8 @@ impl ResultFile {
         ResultFile::RealBenchJson,
         ResultFile::RealBenchCsv,
         ResultFile::RealBenchMarkdown,
+        ResultFile::EvalJson,
+        ResultFile::EvalCsv,
         ResultFile::ReportHtml,
     ];
 
@@ -210,6 +220,8 @@ impl ResultFile {
             RealBenchJson => "real-bench/bench.json",
             RealBenchCsv => "real-bench/bench.csv",
             RealBenchMarkdown => "real-bench/bench.md",
+            EvalJson => "eval.json",
+            EvalCsv => "eval.csv",
             ReportHtml => "report.html",
         }
     }
@@ -226,6 +238,7 @@ impl ResultFile {
             BenchJson | BenchCsv | BenchMarkdown => Stage::Bench,
             RealJson | RealCsv | RealMarkdown => Stage::Real,
             RealBenchJson | RealBenchCsv | RealBenchMarkdown => Stage::RealBench,
+            EvalJson | EvalCsv => Stage::Eval,
             ReportHtml => Stage::Report,
         }
     }
@@ -235,9 +248,9 @@ impl ResultFile {
         use ResultFile::*;
         match self {
             CheckJson | CheckComparison | GameJson | TrainJson | RdpJson | ValidityJson
-            | BenchJson | RealJson | RealBenchJson => Format::Json,
+            | BenchJson | RealJson | RealBenchJson | EvalJson => Format::Json,
             CheckCsv | TrainCsv | RdpCurvesCsv | RdpPgtCsv | ValidityCsv | BenchCsv | RealCsv
-            | RealBenchCsv => Format::Csv,
+            | RealBenchCsv | EvalCsv => Format::Csv,
             CheckMarkdown | GameMarkdown | ValidityMarkdown | BenchMarkdown | RealMarkdown
             | RealBenchMarkdown => Format::Markdown,
             CheckJunit => Format::JunitXml,

@@ -1,10 +1,22 @@
 //! # mean-max-decoder-cosine: how close each decoder row is to its nearest neighbour
 //!
-//! SAEBench core's "mean max cosine similarity" of the decoder (Karvonen et
-//! al. 2025, SAEBench, core eval). With `u_j = w_j / ‖w_j‖` the unit decoder
+//! After SAEBench core's `average_max_decoder_cosine_sim` (Karvonen et al.
+//! 2025, SAEBench, core eval). With `u_j = w_j / ‖w_j‖` the unit decoder
 //! rows of the *live* rows `L = {j : 0 < ‖w_j‖ < ∞}`:
 //!
 //! `s_j = max_{k ∈ L, k ≠ j} |⟨u_j, u_k⟩|`,   `score = (1/|L|) Σ_{j ∈ L} s_j`.
+//!
+//! Where it departs from the source: SAEBench (`calculate_max_cosine_sim`:
+//! diagonal set to −∞, then `max`) takes the *signed* maximum
+//! `max_{k ≠ j} ⟨u_j, u_k⟩`, so an anti-parallel pair does not count as
+//! similar; rdpbench takes the largest `|cos|`, since `w` and `−w` span the
+//! same direction (a latent and its negation read the same feature axis).
+//! The two differ whenever a row's nearest neighbour is anti-parallel-ish.
+//! SAEBench also averages over every latent, a zero row (normalised to 0)
+//! scoring its largest cosine, 0 or more; rdpbench leaves zero rows out.
+//! SAEBench's signed maximum (over the live rows) is config
+//! `{"signed": true}`: an exact `f64` pairwise scan, `O(d_sae² · d_in)` on
+//! all cores, without the blocked GEMM below (slower at large `d_sae`).
 //!
 //! The hypothesis it encodes: a latent whose direction nearly repeats another
 //! one's mixes or duplicates features, so higher = more polysemantic. Reads
@@ -32,6 +44,47 @@ pub struct MeanMaxDecoderCosine;
 const ID: &str = "mean-max-decoder-cosine";
 const DESCRIPTION: &str = "Mean over live decoder rows of the largest |cosine| with any other \
     live decoder row.";
+
+/// Config `{"signed": bool}` (default `false`; see the crate docs).
+fn signed(config: &str) -> anyhow::Result<bool> {
+    let v: serde_json::Value = if config.trim().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(config)
+            .map_err(|e| anyhow::anyhow!("mean-max-decoder-cosine config: {e}"))?
+    };
+    match v.get("signed") {
+        None => Ok(false),
+        Some(b) => b.as_bool().ok_or_else(|| {
+            anyhow::anyhow!("mean-max-decoder-cosine config: `signed` = {b} is not a boolean")
+        }),
+    }
+}
+
+/// SAEBench's per-row signed maximum `max_{k ≠ j} ⟨u_j, u_k⟩` of the unit
+/// rows `u` `[n, d]` (`n ≥ 2`), exact in `f64`, rows in parallel.
+fn max_signed_cosine(u: &[f64], n: usize, d: usize) -> Vec<f64> {
+    rdpbench_kernels::map_chunks(n, 64, |rows| {
+        rows.map(|j| {
+            let uj = &u[j * d..(j + 1) * d];
+            (0..n)
+                .filter(|&k| k != j)
+                .map(|k| {
+                    let c: f64 = uj
+                        .iter()
+                        .zip(&u[k * d..(k + 1) * d])
+                        .map(|(a, b)| a * b)
+                        .sum();
+                    c.clamp(-1.0, 1.0)
+                })
+                .fold(f64::NEG_INFINITY, f64::max)
+        })
+        .collect::<Vec<f64>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
 
 impl Metric for MeanMaxDecoderCosine {
     fn spec(&self) -> MetricSpec {
@@ -94,8 +147,12 @@ impl Metric for MeanMaxDecoderCosine {
                 "{n} non-zero decoder row(s): need at least 2 to compare"
             )));
         }
-        let best = gram_max::max_abs_cosine(&u, n, d)
-            .with_context(|| format!("mean-max-decoder-cosine on a [{n}, {d}] decoder"))?;
+        let best = if signed(input.config)? {
+            max_signed_cosine(&u, n, d)
+        } else {
+            gram_max::max_abs_cosine(&u, n, d)
+                .with_context(|| format!("mean-max-decoder-cosine on a [{n}, {d}] decoder"))?
+        };
         let mut per_latent = vec![None; dec.rows];
         for (&j, &b) in live.iter().zip(&best) {
             per_latent[j] = Some(b);
@@ -179,6 +236,35 @@ mod tests {
         for (w, got) in want.iter().zip(per_latent.unwrap()) {
             assert!((w - got.unwrap()).abs() < 1e-12);
         }
+    }
+
+    /// SAEBench's signed maximum by hand: u = (1, 0), (0.6, 0.8), (−1, 0).
+    /// Row 0: cos 0.6 and −1 → signed max 0.6 (|cos| max 1); row 1: 0.6 and
+    /// −0.6 → 0.6 (0.6); row 2: −1 and −0.6 → −0.6 (1). Signed mean
+    /// (0.6 + 0.6 − 0.6)/3 = 0.2; rdpbench's |cos| mean (1 + 0.6 + 1)/3.
+    #[test]
+    fn saebench_signed_maximum_hand_computed() {
+        let ex = Example {
+            decoder: Some(vec![vec![1.0, 0.0], vec![3.0, 4.0], vec![-2.0, 0.0]]),
+            ..Example::default()
+        };
+        let data = ExampleData::from_example(&ex).unwrap();
+        let mut input = data.input(&[Input::Decoder]);
+        let abs = MeanMaxDecoderCosine
+            .compute(&input)
+            .unwrap()
+            .as_value()
+            .unwrap();
+        assert!((abs - 2.6 / 3.0).abs() < 1e-12, "{abs}");
+        input.config = r#"{"signed": true}"#;
+        let signed = MeanMaxDecoderCosine
+            .compute(&input)
+            .unwrap()
+            .as_value()
+            .unwrap();
+        assert!((signed - 0.2).abs() < 1e-12, "{signed}");
+        input.config = r#"{"signed": "yes"}"#;
+        assert!(MeanMaxDecoderCosine.compute(&input).is_err());
     }
 
     #[test]

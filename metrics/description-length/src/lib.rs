@@ -21,6 +21,18 @@
 //! `j`'s term. Model cost (the per-latent tables) is ignored: it does not grow
 //! with `N`.
 //!
+//! Where it departs from the source: MDL-SAE fixes the reconstruction error,
+//! comparing description lengths only among SAEs whose error is within a
+//! tolerance `ε` (the description is of the activations *to that
+//! precision*). This metric ignores reconstruction error entirely: it reads
+//! codes only, so an SAE that reconstructs badly can score a short
+//! description. Read it at matched distortion (`rdpbench eval` reports `mse`
+//! and `explained_variance` beside it). The source's own quantity needs a
+//! tolerance and a choice among SAEs, not one SAE's codes, so it is not
+//! offered as a config; the code-length terms follow the source's two-part
+//! code with the departures stated above (entropy-coded indices instead of
+//! `L0 · log₂ d_sae`, 4-bit relative values).
+//!
 //! Orientation: higher = more polysemantic, which is the MDL literature's
 //! claim (shorter description = better explanation). Note that the
 //! rate-distortion-polysemanticity argument (arXiv 2605.14694) predicts the

@@ -37,6 +37,14 @@
 //! latents where it is defined (the paper reports per-neuron scores and their
 //! mean). Orientation: higher = *less* polysemantic.
 //!
+//! Where it departs from the source: the source's code scores an undefined
+//! latent (dead or constant: its normalisation divides by zero) as 0 and
+//! averages over *all* latents, so dead latents pull its SAE score towards 0;
+//! rdpbench's default leaves them out, so dead padding changes nothing
+//! (condition C10). The source's own average is config
+//! `{"undefined_as_zero": true}`: `Σ_{j defined} MS_j / d_sae` (defined
+//! whenever `d_sae > 0`).
+//!
 //! Undefined per latent: dead (never non-zero), constant (max = min, e.g. a
 //! latent equal to 1.0 on every sample), or fewer than two samples with
 //! positive weight (no pair to compare). The SAE score is undefined when no
@@ -201,6 +209,24 @@ pub fn per_latent_ms(codes: &CsrView<'_>, x: &MatrixView<'_>) -> anyhow::Result<
     Ok(parts.into_iter().flatten().collect())
 }
 
+/// Config `{"undefined_as_zero": bool}` (default `false`; see the crate docs).
+fn undefined_as_zero(config: &str) -> anyhow::Result<bool> {
+    let v: serde_json::Value = if config.trim().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(config)
+            .map_err(|e| anyhow::anyhow!("monosemanticity-score config: {e}"))?
+    };
+    match v.get("undefined_as_zero") {
+        None => Ok(false),
+        Some(b) => b.as_bool().ok_or_else(|| {
+            anyhow::anyhow!(
+                "monosemanticity-score config: `undefined_as_zero` = {b} is not a boolean"
+            )
+        }),
+    }
+}
+
 impl Metric for MonosemanticityScore {
     fn spec(&self) -> MetricSpec {
         MetricSpec {
@@ -261,11 +287,18 @@ impl Metric for MonosemanticityScore {
     }
 
     fn compute(&self, input: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
+        let undefined_as_zero = undefined_as_zero(input.config)?;
         let per = per_latent_ms(&input.codes()?, &input.activations()?)?;
         let (mut sum, mut k) = (0.0f64, 0usize);
         for v in per.iter().flatten() {
             sum += v;
             k += 1;
+        }
+        if undefined_as_zero && !per.is_empty() {
+            return Ok(MetricOutput::Value {
+                value: sum / per.len() as f64,
+                per_latent: input.per_latent.then_some(per),
+            });
         }
         if k == 0 {
             return Ok(MetricOutput::undefined(
@@ -286,6 +319,46 @@ mod tests {
     use super::*;
     use rdpbench_core::conditions::{CheckSettings, ConditionId};
     use rdpbench_sdk::testing::{ExampleData, check_examples};
+
+    /// The source's average on the first example plus a dead latent:
+    /// latents 0 and 1 are defined (1 and 1/√2), latent 2 is dead and
+    /// scores 0: (1 + 1/√2 + 0) / 3; the default leaves it out.
+    #[test]
+    fn undefined_as_zero_averages_over_every_latent() {
+        let ex = Example {
+            activations: Some(vec![
+                vec![1.0, 0.0],
+                vec![2.0, 0.0],
+                vec![0.0, 3.0],
+                vec![1.0, 1.0],
+            ]),
+            codes: Some(vec![
+                vec![1.0, 0.0, 0.0],
+                vec![2.0, 0.0, 0.0],
+                vec![0.0, 4.0, 0.0],
+                vec![0.0, 2.0, 0.0],
+            ]),
+            ..Example::default()
+        };
+        let data = ExampleData::from_example(&ex).unwrap();
+        let mut input = data.input(&[Input::Activations, Input::Codes]);
+        let s = std::f64::consts::FRAC_1_SQRT_2;
+        let default = MonosemanticityScore
+            .compute(&input)
+            .unwrap()
+            .as_value()
+            .unwrap();
+        assert!((default - (1.0 + s) / 2.0).abs() < 1e-12, "{default}");
+        input.config = r#"{"undefined_as_zero": true}"#;
+        let source = MonosemanticityScore
+            .compute(&input)
+            .unwrap()
+            .as_value()
+            .unwrap();
+        assert!((source - (1.0 + s) / 3.0).abs() < 1e-12, "{source}");
+        input.config = r#"{"undefined_as_zero": 1}"#;
+        assert!(MonosemanticityScore.compute(&input).is_err());
+    }
 
     fn run(x: Vec<Vec<f32>>, codes: Vec<Vec<f32>>) -> MetricOutput {
         let ex = Example {

@@ -10,10 +10,15 @@
 //!    (over all train rows, unstored codes are 0) and every concept `c`, the
 //!    standardized mean difference
 //!    `s_jc = (mean(a_j | y_c = 1) − mean(a_j | y_c = 0)) / σ_j`.
-//!    SAEBench ranks by the raw mean difference; dividing by `σ_j` makes the
-//!    selection invariant to per-latent rescaling (condition C4), which a raw
-//!    difference is not.
-//! 3. Select the `k` latents with the largest `s_jc` (ties: lower latent
+//!    Where this departs from the source: SAEBench ranks latents by the
+//!    *absolute value* of the *raw* mean difference,
+//!    `|mean(a_j | y_c = 1) − mean(a_j | y_c = 0)|`; rdpbench ranks by the
+//!    *signed*, *standardised* one. Dividing by `σ_j` makes the selection
+//!    invariant to per-latent rescaling (condition C4), which a raw
+//!    difference is not; the sign keeps latents that fire *with* the
+//!    concept. SAEBench's ranking is config `{"rank": "abs_mean_difference"}`
+//!    (the probe below is the same either way).
+//! 3. Select the `k` latents with the largest ranking key (ties: lower latent
 //!    index; exact ties between different latents are measure-zero on real
 //!    data, but they are the one way latent order can matter).
 //! 4. Probe: nearest class mean on the standardized selected codes
@@ -64,11 +69,26 @@ const CONCEPT_CHUNK: usize = 16;
 #[serde(deny_unknown_fields, default)]
 struct Config {
     k: usize,
+    rank: Rank,
+}
+
+/// How latents are ranked for a concept (see the crate docs, step 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Rank {
+    /// rdpbench's: the signed standardised mean difference.
+    #[default]
+    Standardized,
+    /// SAEBench's: the absolute raw mean difference.
+    AbsMeanDifference,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { k: 1 }
+        Self {
+            k: 1,
+            rank: Rank::Standardized,
+        }
     }
 }
 
@@ -243,7 +263,11 @@ impl Metric for SparseProbing {
                         }
                         let mp = s_pos[j * nc + c] / np as f64 / sigma[j];
                         let mn = (s[j] - s_pos[j * nc + c]) / nn as f64 / sigma[j];
-                        cand.push((mp - mn, j, mp, mn));
+                        let key = match cfg.rank {
+                            Rank::Standardized => mp - mn,
+                            Rank::AbsMeanDifference => ((mp - mn) * sigma[j]).abs(),
+                        };
+                        cand.push((key, j, mp, mn));
                     }
                     if cand.is_empty() {
                         return None;
@@ -355,6 +379,34 @@ mod tests {
         let mut input = data.input(&[Input::Codes, Input::Labels]);
         input.config = config;
         SparseProbing.compute(&input).unwrap()
+    }
+
+    /// Rows 0..8, y = 1 1 0 0 1 1 0 0 (train: even rows, test: odd).
+    /// Latent 0 fires (1) exactly where y = 0: raw train difference
+    /// 0 − 1 = −1, σ = 0.5, standardised −2. Latent 1 fires only on row 0:
+    /// raw difference 0.5, σ = √0.1875, standardised +1.155. rdpbench's
+    /// signed standardised ranking (k = 1) takes latent 1, which never fires
+    /// on a test row: the probe says "absent" everywhere, balanced accuracy
+    /// (0 + 1)/2 = 0.5. SAEBench's |raw difference| ranking takes latent 0:
+    /// its class means are z = 0 (present) and 2 (absent), every test row is
+    /// classified right, 1.0.
+    #[test]
+    fn saebench_ranking_by_absolute_raw_difference_hand_computed() {
+        let y = [1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0];
+        let codes: Vec<Vec<f32>> = y
+            .iter()
+            .enumerate()
+            .map(|(t, &v)| vec![1.0 - v, if t == 0 { 1.0 } else { 0.0 }])
+            .collect();
+        let labels: Vec<Vec<f32>> = y.iter().map(|&v| vec![v]).collect();
+        let ours = run_cfg(codes.clone(), labels.clone(), "{}")
+            .as_value()
+            .unwrap();
+        assert!((ours - 0.5).abs() < 1e-12, "{ours}");
+        let saebench = run_cfg(codes, labels, r#"{"rank": "abs_mean_difference"}"#)
+            .as_value()
+            .unwrap();
+        assert!((saebench - 1.0).abs() < 1e-12, "{saebench}");
     }
 
     fn data() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {

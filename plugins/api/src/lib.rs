@@ -24,8 +24,8 @@ pub use data::{CsrMatrix, CsrView, DenseMatrix, MatrixView};
 pub use metric::{Example, Input, Metric, MetricInput, MetricOutput, MetricSpec, Orientation};
 pub use sae::{
     BatchSource, Dim, Hyperparameter, NamedTensor, NoProgress, SaeArchitecture, SaeSpec,
-    SaeWeights, SaelensCfgField, SaelensInterop, SaelensTensor, TrainObserver, TrainRequest,
-    ValueRange, ValueType,
+    SaeWeights, SaelensCfgField, SaelensDecode, SaelensInterop, SaelensTensor, TrainObserver,
+    TrainRequest, ValueRange, ValueType,
 };
 
 /// This SDK's crate version (all rdpbench plugin crates share one version).

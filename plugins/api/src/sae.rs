@@ -341,6 +341,24 @@ pub struct SaelensCfgField {
     pub at_most: Option<String>,
     #[serde(default)]
     pub description: String,
+    /// The value SAELens assumes when `cfg.json` lacks the field (its
+    /// config dataclass's default); `None`: the field is required. A default
+    /// of `null` also allows an explicit `null` (SAELens `Optional` fields,
+    /// e.g. matching pursuit's `max_iterations`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_value"
+    )]
+    pub default: Option<serde_json::Value>,
+}
+
+/// A present field as `Some`, even `null` (plain `Option` would read a
+/// `null` default as no default).
+fn present_value<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 impl SaelensCfgField {
@@ -352,12 +370,73 @@ impl SaelensCfgField {
             .map_err(|e| anyhow::anyhow!("field {e}"))
     }
 
+    /// A required field without a range.
+    pub fn new(name: &str, kind: ValueType, description: &str) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            range: None,
+            at_most: None,
+            description: description.into(),
+            default: None,
+        }
+    }
+
+    /// Makes the field optional with SAELens's default `default`.
+    pub fn or_default(mut self, default: impl Into<serde_json::Value>) -> Self {
+        self.default = Some(default.into());
+        self
+    }
+
     /// Checks a `cfg.json` value against the declared type and range;
     /// the error names the field.
     pub fn check(&self, v: &serde_json::Value) -> anyhow::Result<()> {
+        if v.is_null() && self.default.as_ref().is_some_and(|d| d.is_null()) {
+            return Ok(());
+        }
         check_value(v, self.kind, self.range.as_ref())
             .map_err(|e| anyhow::anyhow!("field `{}` {e}", self.name))
     }
+
+    /// The field's value in `cfg` (its default when absent), checked against
+    /// its type, range and [`Self::at_most`] bound; the error names the field.
+    pub fn value_in(&self, cfg: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let v = match (cfg.get(&self.name), &self.default) {
+            (Some(v), _) => v.clone(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => anyhow::bail!(
+                "field `{}` is missing ({})",
+                self.name,
+                if self.description.is_empty() {
+                    "the architecture needs it"
+                } else {
+                    &self.description
+                }
+            ),
+        };
+        self.check(&v)?;
+        check_at_most(&self.name, &v, self.at_most.as_ref(), cfg)
+            .map_err(|e| anyhow::anyhow!("field {e}"))?;
+        Ok(v)
+    }
+}
+
+/// How a plugin's codes decode, where SAELens's decoder is not the plain
+/// `x̂ = f W_dec + b_dec`. Each rule names a boolean `cfg.json` field (one of
+/// the plugin's [`SaelensInterop::cfg_fields`]) that switches it on; the
+/// host applies it, so the rule is declared, not coded in the host.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SaelensDecode {
+    /// When this field is `true`, code `j` is divided by `‖W_dec,j‖` before
+    /// decoding: `x̂ = Σ_j (f_j / ‖W_dec,j‖) W_dec,j + b_dec` (SAELens TopK's
+    /// `rescale_acts_by_decoder_norm`, whose encoder multiplies the
+    /// pre-activations by the same norms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub divide_by_decoder_norm_when: Option<String>,
+    /// `b_dec` is added to the reconstruction only when this field is `true`
+    /// (SAELens matching pursuit: `apply_b_dec_to_input`); `None`: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b_dec_only_when: Option<String>,
 }
 
 /// How an architecture's weights map to SAELens v6 folders (`cfg.json` +
@@ -374,9 +453,14 @@ pub struct SaelensInterop {
     /// The tensors it writes and reads, in saving order.
     #[serde(default)]
     pub tensors: Vec<SaelensTensor>,
-    /// Extra `cfg.json` fields its `encode` needs (TopK: `k`).
+    /// Extra `cfg.json` fields its `encode` needs (TopK: `k`), and every
+    /// architecture-specific field that changes the SAE's function (with
+    /// SAELens's default when optional).
     #[serde(default)]
     pub cfg_fields: Vec<SaelensCfgField>,
+    /// Where its decoder departs from `f W_dec + b_dec`.
+    #[serde(default)]
+    pub decode: SaelensDecode,
 }
 
 impl SaelensInterop {
@@ -389,6 +473,35 @@ impl SaelensInterop {
             SaelensTensor::new("W_dec", &[Dim::DSae, Dim::DIn]),
             SaelensTensor::new("b_dec", &[Dim::DIn]),
         ]
+    }
+
+    /// The declared field `name`.
+    pub fn cfg_field(&self, name: &str) -> Option<&SaelensCfgField> {
+        self.cfg_fields.iter().find(|f| f.name == name)
+    }
+
+    /// The boolean declared field `name` in `cfg` (its default when
+    /// absent); an error names the field.
+    pub fn cfg_bool(&self, cfg: &serde_json::Value, name: &str) -> anyhow::Result<bool> {
+        let f = self
+            .cfg_field(name)
+            .ok_or_else(|| anyhow::anyhow!("cfg.json field `{name}` is not declared"))?;
+        f.value_in(cfg)?
+            .as_bool()
+            .ok_or_else(|| anyhow::anyhow!("field `{name}` is not a boolean"))
+    }
+
+    /// `cfg` with every declared field that it lacks set to its default.
+    pub fn with_defaults(&self, cfg: &serde_json::Value) -> serde_json::Value {
+        let mut out = cfg.clone();
+        if let Some(obj) = out.as_object_mut() {
+            for f in &self.cfg_fields {
+                if let (None, Some(d)) = (obj.get(&f.name), &f.default) {
+                    obj.insert(f.name.clone(), d.clone());
+                }
+            }
+        }
+        out
     }
 
     /// Tensor names and concrete shapes, in saving order.
@@ -489,6 +602,22 @@ impl SaeSpec {
                 "SAE spec `{id}`: cfg.json field `{}` is declared twice",
                 f.name
             );
+            if let Some(d) = &f.default {
+                f.check(d)
+                    .map_err(|e| anyhow::anyhow!("SAE spec `{id}`: default of cfg.json {e}"))?;
+            }
+        }
+        let d = &self.saelens.decode;
+        for rule in [&d.divide_by_decoder_norm_when, &d.b_dec_only_when]
+            .into_iter()
+            .flatten()
+        {
+            match self.saelens.cfg_field(rule) {
+                Some(f) if f.kind == ValueType::Bool => {}
+                _ => bail!(
+                    "SAE spec `{id}`: decode rule names cfg.json field `{rule}`, which is not a declared boolean field"
+                ),
+            }
         }
         Ok(())
     }
@@ -523,11 +652,13 @@ impl SaeSpec {
         };
         let (d_in, d_sae) = (dim("d_in")?, dim("d_sae")?);
         for f in &self.saelens.cfg_fields {
-            let v = cfg
-                .get(&f.name)
-                .with_context(|| format!("`{id}`: cfg.json has no field `{}`", f.name))?;
-            check_value(v, f.kind, f.range.as_ref())
-                .map_err(|e| anyhow::anyhow!("`{id}`: cfg.json field `{}` {e}", f.name))?;
+            let v = match (cfg.get(&f.name), &f.default) {
+                (Some(v), _) => v,
+                (None, Some(d)) => d,
+                (None, None) => anyhow::bail!("`{id}`: cfg.json has no field `{}`", f.name),
+            };
+            f.check(v)
+                .map_err(|e| anyhow::anyhow!("`{id}`: cfg.json {e}"))?;
         }
         for (name, shape) in self.saelens.expected_tensors(d_in, d_sae) {
             let t = weights.tensor(&name)?;
@@ -647,7 +778,9 @@ mod tests {
                     }),
                     at_most: Some("d_sae".into()),
                     description: String::new(),
+                    default: None,
                 }],
+                ..SaelensInterop::default()
             },
             ..SaeSpec::default()
         }

@@ -47,6 +47,7 @@ impl Architecture for BatchTopK {
                 ]
                 .concat(),
                 cfg_fields: Vec::new(),
+                ..SaelensInterop::default()
             },
         }
     }

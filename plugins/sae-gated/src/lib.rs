@@ -60,6 +60,7 @@ impl Architecture for Gated {
                     SaelensTensor::new("b_dec", &[Dim::DIn]),
                 ],
                 cfg_fields: Vec::new(),
+                ..SaelensInterop::default()
             },
         }
     }

@@ -60,6 +60,7 @@ impl Architecture for JumpRelu {
                 ]
                 .concat(),
                 cfg_fields: Vec::new(),
+                ..SaelensInterop::default()
             },
         }
     }

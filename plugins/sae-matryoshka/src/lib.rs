@@ -45,6 +45,7 @@ impl Architecture for Matryoshka {
                 ]
                 .concat(),
                 cfg_fields: Vec::new(),
+                ..SaelensInterop::default()
             },
         }
     }

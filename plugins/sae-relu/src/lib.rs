@@ -42,6 +42,7 @@ impl Architecture for Relu {
                 loads: vec!["standard".into()],
                 tensors: SaelensInterop::standard_tensors(),
                 cfg_fields: Vec::new(),
+                ..SaelensInterop::default()
             },
         }
     }

@@ -14,7 +14,7 @@
 //! AdamW and the learning-rate schedule, dead-latent bookkeeping, held-out
 //! reports, checkpoints and resume, and writing `cfg.json` + tensors.
 
-use rdpbench_sdk::sae::{Hyperparameter, SaeSpec, SaelensInterop, ValueType};
+use rdpbench_sdk::sae::{Hyperparameter, SaeSpec, SaelensDecode, SaelensInterop, ValueType};
 use rdpbench_train::candle_core::{D, Result, Tensor};
 use rdpbench_train::{
     Architecture, Forward, Params, StepContext, TrainConfig, decode, relu_pre_activation,
@@ -85,6 +85,10 @@ impl Architecture for Template {
                 // 6. Extra `cfg.json` fields `encode` reads (none here; TopK
                 //    declares `k`, written by `Architecture::cfg_fields`).
                 cfg_fields: Vec::new(),
+                // 7. Where its decoder departs from `f W_dec + b_dec` (TopK:
+                //    codes divided by decoder norms under
+                //    `rescale_acts_by_decoder_norm`); none here.
+                decode: SaelensDecode::default(),
             },
         }
     }

@@ -149,6 +149,19 @@ pub trait Architecture: Send + Sync + 'static {
     /// tensors `w` and the parsed `cfg.json`.
     fn encode(&self, w: &Params, x: &Tensor, cfg: &serde_json::Value) -> Result<Tensor>;
 
+    /// Inference codes of `x` straight to CSR `[n, d_sae]`, without a dense
+    /// code tensor (for architectures whose codes are a row-wise selection,
+    /// e.g. TopK). Must equal [`encode`](Self::encode) converted to CSR
+    /// exactly. Default `None`: the SDK densifies `encode`'s output.
+    fn encode_csr(
+        &self,
+        _w: &Params,
+        _x: &Tensor,
+        _cfg: &serde_json::Value,
+    ) -> Result<Option<rdpbench_api::data::CsrMatrix>> {
+        Ok(None)
+    }
+
     /// The SAELens tensors to save (default: the parameters, unchanged).
     fn export(
         &self,

@@ -37,6 +37,79 @@ pub fn topk_mask(v: &Tensor, k: usize) -> Result<Tensor> {
     Tensor::from_vec(mask, (b, n), v.device())
 }
 
+/// Calls `f` with the `f32` values of `t` in row-major order: a view of its
+/// CPU storage when it is contiguous `f32` (no copy), else a copy.
+pub fn with_f32_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    {
+        let (storage, layout) = t.storage_and_layout();
+        if let (candle_core::Storage::Cpu(cpu), Some((a, b))) =
+            (&*storage, layout.contiguous_offsets())
+            && let Ok(s) = cpu.as_slice::<f32>()
+        {
+            return Ok(f(&s[a..b]));
+        }
+    }
+    let v = t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+    Ok(f(&v))
+}
+
+/// The row-wise top-`k` of `values` (`[b, n]` row-major) straight to CSR,
+/// without a dense mask: row `r` keeps the `k` entries with the largest
+/// `values` (or `|values|` when `by_magnitude`), ties to the lower index,
+/// exactly the selection of [`topk_mask`] on the same key; entries that are
+/// 0 are not stored. Equals `values · topk_mask(key)` converted to CSR.
+pub fn topk_rows_csr(
+    values: &[f32],
+    b: usize,
+    n: usize,
+    k: usize,
+    by_magnitude: bool,
+) -> rdpbench_api::data::CsrMatrix {
+    let k = k.min(n);
+    // One pass per row with a bounded heap of the k best so far, ordered so
+    // that its top is the worst kept entry (smallest key, then the largest
+    // index). Scanning in index order, a new entry beats the worst only
+    // with a strictly larger key (on a tie its index is larger: worse), so
+    // the kept set is exactly select-nth's on `(Reverse(key), index)`.
+    let rows: Vec<Vec<(u32, f32)>> = values
+        .par_chunks(n.max(1))
+        .take(b)
+        .map_init(
+            || {
+                std::collections::BinaryHeap::<(std::cmp::Reverse<OrdF32>, u32)>::with_capacity(
+                    k + 1,
+                )
+            },
+            |heap, row| {
+                if k == 0 {
+                    return Vec::new();
+                }
+                heap.clear();
+                for (i, &v) in row.iter().enumerate() {
+                    let key = OrdF32(if by_magnitude { v.abs() } else { v });
+                    if heap.len() < k {
+                        heap.push((std::cmp::Reverse(key), i as u32));
+                    } else if key > heap.peek().expect("k > 0 entries").0.0 {
+                        heap.pop();
+                        heap.push((std::cmp::Reverse(key), i as u32));
+                    }
+                }
+                let mut kept: Vec<u32> = heap.iter().map(|&(_, i)| i).collect();
+                kept.sort_unstable();
+                kept.iter()
+                    .map(|&j| (j, row[j as usize]))
+                    .filter(|(_, v)| *v != 0.0)
+                    .collect()
+            },
+        )
+        .collect();
+    let mut out = rdpbench_api::data::CsrMatrix::with_cols(n);
+    for r in rows {
+        out.push_row(r);
+    }
+    out
+}
+
 /// Batch top-`k` mask of `v: [b, n]`: 1.0 on the `round(k·b)` largest entries of the
 /// whole batch that are `> 0` (BatchTopK, Bussmann et al. 2024), and the
 /// smallest selected value (`None` if nothing was selected). No gradient.
@@ -206,6 +279,29 @@ impl Ord for OrdF32 {
 mod tests {
     use super::*;
     use candle_core::{Device, Var};
+
+    /// Ties go to the lower index, as in `topk_mask`: row (2, 5, 5, 1, 5, 3)
+    /// with k = 2 keeps indices 1 and 2; by magnitude, (−5, 5, 1) with k = 1
+    /// keeps index 0 (signed); zeros are not stored.
+    #[test]
+    fn topk_rows_csr_breaks_ties_like_the_mask() {
+        let v = [2.0f32, 5.0, 5.0, 1.0, 5.0, 3.0];
+        let c = topk_rows_csr(&v, 1, 6, 2, false);
+        assert_eq!(
+            (c.indices.clone(), c.values.clone()),
+            (vec![1, 2], vec![5.0, 5.0])
+        );
+        let mask = topk_mask(&Tensor::from_slice(&v, (1, 6), &Device::Cpu).unwrap(), 2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(mask, vec![0.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
+        let c = topk_rows_csr(&[-5.0, 5.0, 1.0, 0.0, 0.0, 0.0], 2, 3, 1, true);
+        assert_eq!(c.indptr, vec![0, 1, 1]);
+        assert_eq!((c.indices[0], c.values[0]), (0, -5.0));
+    }
 
     #[test]
     fn topk_and_batch_topk_masks() -> Result<()> {

@@ -173,6 +173,23 @@ fn encode_rows(
         let rows = ENCODE_CHUNK.min(x.rows - start);
         let chunk = &x.data[start * x.cols..(start + rows) * x.cols];
         let xt = Tensor::from_slice(chunk, (rows, x.cols), dev)?;
+        if acc.is_none()
+            && let Some(csr) = arch.encode_csr(w, &xt, cfg)?
+        {
+            if csr.n_rows != rows || csr.n_cols != d_sae {
+                bail!(
+                    "encode_csr returned codes [{}, {}] for [{rows}, {}] inputs and d_sae = {d_sae}",
+                    csr.n_rows,
+                    csr.n_cols,
+                    x.cols
+                );
+            }
+            for r in 0..rows {
+                let (a, b) = (csr.indptr[r] as usize, csr.indptr[r + 1] as usize);
+                out.push_row((a..b).map(|i| (csr.indices[i], csr.values[i])));
+            }
+            continue;
+        }
         let codes = arch.encode(w, &xt, cfg)?;
         let (r, c) = codes.dims2()?;
         if r != rows || c != d_sae {

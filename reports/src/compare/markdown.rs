@@ -29,6 +29,9 @@ pub fn render_markdown(d: &CompareData) -> String {
     if let Some(r) = &d.runtime {
         runtime(r, &mut md);
     }
+    if let Some(e) = &d.eval {
+        let _ = writeln!(md, "\n## eval\n\n```{}```", super::eval::render(e));
+    }
     notes(d, &mut md);
     md
 }

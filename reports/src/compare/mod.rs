@@ -6,11 +6,13 @@
 //! - validity (`validity.json`): ρ deltas with the interval-overlap noise
 //!   band of [`validity`];
 //! - runtime (`bench.json`): median ratios with the interval-and-threshold
-//!   significance rule of [`runtime`].
+//!   significance rule of [`runtime`];
+//! - eval (`eval.json`): every SAE's numbers, with the rule of [`eval`].
 //!
 //! A run is a results folder (every file of the three it holds) or one of
 //! the files. Rendered by `text.rs` (terminal) and `markdown.rs`.
 
+pub mod eval;
 mod markdown;
 pub mod runtime;
 mod text;
@@ -27,12 +29,14 @@ use rdpbench_schema::results::bench::BenchRun;
 use rdpbench_schema::results::check::{
     AllowMissing, CheckRun, Comparison, MissingPass, VerdictChange, compare_allowing,
 };
+use rdpbench_schema::results::eval::EvalRun;
 use rdpbench_schema::results::validity::ValidityRun;
 
 /// The names a single results file is recognised by (the store's).
 const CHECK_FILE: &str = "check.json";
 const VALIDITY_FILE: &str = "validity.json";
 const BENCH_FILE: &str = "bench.json";
+const EVAL_FILE: &str = "eval.json";
 
 #[test]
 fn file_names_are_the_stores() {
@@ -40,6 +44,7 @@ fn file_names_are_the_stores() {
     assert_eq!(CHECK_FILE, ResultFile::CheckJson.path());
     assert_eq!(VALIDITY_FILE, ResultFile::ValidityJson.path());
     assert_eq!(BENCH_FILE, ResultFile::BenchJson.path());
+    assert_eq!(EVAL_FILE, ResultFile::EvalJson.path());
 }
 use anyhow::{Result, bail};
 use rdpbench_core::conditions::{ConditionId, ConditionSummary, Status};
@@ -105,6 +110,8 @@ pub struct CompareData {
     pub validity: Option<ValidityComparison>,
     /// Runtime deltas, when both runs have `bench.json`.
     pub runtime: Option<RuntimeComparison>,
+    /// SAE number deltas, when both runs have `eval.json`.
+    pub eval: Option<eval::EvalComparison>,
 }
 
 impl CompareData {
@@ -141,6 +148,7 @@ pub struct RunFiles {
     pub check: Option<CheckRun>,
     pub validity: Option<ValidityRun>,
     pub bench: Option<BenchRun>,
+    pub eval: Option<EvalRun>,
 }
 
 impl RunFiles {
@@ -156,15 +164,21 @@ impl RunFiles {
             check: None,
             validity: None,
             bench: None,
+            eval: None,
         };
         if path.is_dir() {
             let inputs = crate::html::ReportInputs::load(path)?;
             run.check = inputs.check;
             run.validity = inputs.validity;
             run.bench = inputs.bench;
-            if run.check.is_none() && run.validity.is_none() && run.bench.is_none() {
+            run.eval = inputs.eval;
+            if run.check.is_none()
+                && run.validity.is_none()
+                && run.bench.is_none()
+                && run.eval.is_none()
+            {
                 bail!(
-                    "{}: its run.json vouches for no {CHECK_FILE}, {VALIDITY_FILE} or {BENCH_FILE}",
+                    "{}: its run.json vouches for no {CHECK_FILE}, {VALIDITY_FILE}, {BENCH_FILE} or {EVAL_FILE}",
                     path.display()
                 );
             }
@@ -172,17 +186,19 @@ impl RunFiles {
             match path.file_name().and_then(|n| n.to_str()) {
                 Some(VALIDITY_FILE) => run.validity = Some(ValidityRun::load(path)?),
                 Some(BENCH_FILE) => run.bench = Some(BenchRun::load(path)?),
+                Some(EVAL_FILE) => run.eval = Some(EvalRun::load(path)?),
                 _ => run.check = Some(CheckRun::load(path)?),
             }
         }
         Ok(run)
     }
 
-    fn has(&self) -> [(&'static str, bool); 3] {
+    fn has(&self) -> [(&'static str, bool); 4] {
         [
             (CHECK_FILE, self.check.is_some()),
             (VALIDITY_FILE, self.validity.is_some()),
             (BENCH_FILE, self.bench.is_some()),
+            (EVAL_FILE, self.eval.is_some()),
         ]
     }
 }
@@ -208,6 +224,7 @@ pub fn compare_runs(
             verdicts_compared: false,
             validity: None,
             runtime: None,
+            eval: None,
         },
     };
     if let (Some(va), Some(vb)) = (&a.validity, &b.validity) {
@@ -215,6 +232,9 @@ pub fn compare_runs(
     }
     if let (Some(ba), Some(bb)) = (&a.bench, &b.bench) {
         d.runtime = Some(compare_runtime(ba, bb, noise_threshold));
+    }
+    if let (Some(ea), Some(eb)) = (&a.eval, &b.eval) {
+        d.eval = Some(eval::compare_eval(ea, eb));
     }
     let mut shared = 0;
     for ((file, in_a), (_, in_b)) in a.has().into_iter().zip(b.has()) {
@@ -227,7 +247,7 @@ pub fn compare_runs(
     }
     if shared == 0 {
         bail!(
-            "{} and {} share no kind of results ({CHECK_FILE}, {VALIDITY_FILE}, {BENCH_FILE}): nothing to compare",
+            "{} and {} share no kind of results ({CHECK_FILE}, {VALIDITY_FILE}, {BENCH_FILE}, {EVAL_FILE}): nothing to compare",
             a.label,
             b.label
         );
@@ -395,6 +415,7 @@ pub fn diff(
         verdicts_compared: true,
         validity: None,
         runtime: None,
+        eval: None,
     }
 }
 

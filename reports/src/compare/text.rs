@@ -49,6 +49,9 @@ pub fn render_text(d: &CompareData) -> String {
     if let Some(r) = &d.runtime {
         out.push_str(&runtime(r));
     }
+    if let Some(e) = &d.eval {
+        out.push_str(&super::eval::render(e));
+    }
     out
 }
 

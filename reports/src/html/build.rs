@@ -616,6 +616,7 @@ fn extra_sections(inputs: &ReportInputs) -> Vec<ExtraSection> {
         super::game::section(inputs.game.as_ref()),
         super::runtime::section(inputs.bench.as_ref()),
         super::real::section(inputs.real.as_ref(), inputs.real_bench.as_ref()),
+        super::eval::section(inputs.eval.as_ref()),
     ]
 }
 

@@ -7,6 +7,7 @@
 use anyhow::{Context, Result};
 use rdpbench_schema::results::CheckRun;
 use rdpbench_schema::results::bench::BenchRun;
+use rdpbench_schema::results::eval::EvalRun;
 use rdpbench_schema::results::game::GameRun;
 use rdpbench_schema::results::rdp::RdpReport;
 use rdpbench_schema::results::real::RealRun;
@@ -46,6 +47,8 @@ pub struct ReportInputs {
     pub real: Option<RealRun>,
     /// `real-bench/bench.json` (`rdpbench bench --cache`): runtime in the "Real data" section.
     pub real_bench: Option<BenchRun>,
+    /// `eval.json` (`rdpbench eval`): the "Evaluated SAEs" section.
+    pub eval: Option<EvalRun>,
     /// Each stage's status as `run.json` records it (empty without a manifest).
     pub stages: Vec<StageLine>,
 }
@@ -99,6 +102,7 @@ impl ReportInputs {
             validity: vouched(&store, ResultFile::ValidityJson, ValidityRun::parse)?,
             real: vouched(&store, ResultFile::RealJson, RealRun::parse)?,
             real_bench: vouched(&store, ResultFile::RealBenchJson, BenchRun::parse)?,
+            eval: vouched(&store, ResultFile::EvalJson, EvalRun::parse)?,
             stages,
         })
     }

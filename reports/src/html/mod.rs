@@ -9,6 +9,7 @@
 pub mod build;
 pub mod chart;
 pub mod data;
+pub mod eval;
 pub mod game;
 pub mod inputs;
 pub mod real;

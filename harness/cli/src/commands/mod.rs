@@ -4,6 +4,7 @@
 mod bench;
 mod check;
 mod compare;
+mod eval;
 mod game;
 mod lm;
 mod plugins;
@@ -92,6 +93,10 @@ enum Command {
     /// bootstrap intervals, rank against the same configurations on the toy
     /// model; writes real.json/.csv/.md.
     Real(real::RealArgs),
+    /// Score SAE folders (SAELens v6, any architecture, or rdpbench's own) on
+    /// an activations file: L0, MSE, explained variance and every metric with
+    /// bootstrap intervals; writes eval.json/.csv.
+    Eval(eval::EvalArgs),
     /// Print the embedded default configuration (commented TOML), or with
     /// --effective the configuration in force after layering.
     Config {
@@ -206,6 +211,7 @@ pub fn run() -> Exit {
         .map(|()| Exit::Ok),
         Command::Lm(cmd) => lm::lm(cmd),
         Command::Real(args) => load_config(cli.config.as_deref()).and_then(|c| real::real(c, args)),
+        Command::Eval(args) => load_config(cli.config.as_deref()).and_then(|c| eval::eval(c, args)),
         Command::New(NewCommand::Metric { name, dir }) => {
             plugins::new_plugin(PluginKind::Metric, &name, dir)
         }

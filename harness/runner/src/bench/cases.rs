@@ -25,7 +25,7 @@ use rdpbench_plugin_host::PluginSet;
 use rdpbench_plugin_host::saelens::{self, SaeFolder};
 use rdpbench_schema::results::bench::BenchSae;
 use rdpbench_schema::settings::BenchSettings;
-use rdpbench_sdk::{CsrMatrix, DenseMatrix, SaeArchitecture};
+use rdpbench_sdk::{CsrMatrix, DenseMatrix};
 use std::path::{Path, PathBuf};
 
 /// One benchmarked input: an SAE at one token count.
@@ -279,11 +279,18 @@ pub fn build_cases(
         let encoder = matrix(&folder.weights, "W_enc")?;
         let same_width = loaded.iter().filter(|f| f.d_sae == folder.d_sae).count() > 1;
         let sae_rows = source.rows_for(folder)?;
+        // The folder's whole SAELens function (normalisation, b_dec), not
+        // the bare encoder: the codes are the ones SAELens computes.
+        let function = rdpbench_plugin_host::saelens_function::SaelensFunction::new(
+            folder,
+            &sae.cached_spec().saelens,
+        )?;
         for &n in n_tokens {
             let mut case = sae_rows.case(n)?;
-            case.codes = sae
-                .encode(&folder.weights, case.activations.view())
-                .with_context(|| format!("encoding {} rows with {}", n, folder.path.display()))?;
+            case.codes = function
+                .run(sae, &case.activations.data)
+                .with_context(|| format!("encoding {} rows with {}", n, folder.path.display()))?
+                .0;
             case.decoder = decoder.clone();
             case.encoder = Some(encoder.clone());
             let mut label = format!("d_sae={} N={n}", folder.d_sae);

@@ -53,7 +53,7 @@ fn criterion(settings: &BenchSettings, output: &Path) -> Criterion {
 }
 
 /// What one untimed evaluation of a (metric, case) gave.
-fn probe(metric: &dyn Metric, case: &BenchCase) -> (String, Option<String>) {
+fn probe(metric: &dyn Metric, case: &BenchCase) -> (String, Option<String>, Option<f64>) {
     let spec = metric.spec();
     if !applicable(&spec, &case.case) {
         return (
@@ -62,12 +62,13 @@ fn probe(metric: &dyn Metric, case: &BenchCase) -> (String, Option<String>) {
                 "metric `{}` reads an encoder and this SAE has none",
                 spec.id
             )),
+            None,
         );
     }
     match metric.compute(&metric_input(&spec, &case.case)) {
-        Ok(MetricOutput::Value { .. }) => ("value".into(), None),
-        Ok(MetricOutput::Undefined { reason }) => ("undefined".into(), Some(reason)),
-        Err(e) => ("error".into(), Some(format!("{e:#}"))),
+        Ok(MetricOutput::Value { value, .. }) => ("value".into(), None, Some(value)),
+        Ok(MetricOutput::Undefined { reason }) => ("undefined".into(), Some(reason), None),
+        Err(e) => ("error".into(), Some(format!("{e:#}")), None),
     }
 }
 
@@ -97,9 +98,9 @@ pub fn run_bench(
     for (i, m) in plugins.metrics.iter().enumerate() {
         let id = m.id().to_string();
         observer.unit(UnitKind::Metric, i, total, &id);
-        let outcomes: Vec<(String, Option<String>)> =
+        let outcomes: Vec<(String, Option<String>, Option<f64>)> =
             cases.iter().map(|case| probe(m, case)).collect();
-        for (case, (outcome, message)) in cases.iter().zip(&outcomes) {
+        for (case, (outcome, message, _)) in cases.iter().zip(&outcomes) {
             if outcome == "error" {
                 observer.error(&format!(
                     "{id} at {} not timed: {}",
@@ -111,7 +112,7 @@ pub fn run_bench(
         let redirect = output::Redirect::start(console)?;
         let mut group = c.benchmark_group(id.clone());
         let spec = m.cached_spec().clone();
-        for (case, (outcome, _)) in cases.iter().zip(&outcomes) {
+        for (case, (outcome, _, _)) in cases.iter().zip(&outcomes) {
             if outcome == "error" {
                 continue;
             }
@@ -131,7 +132,7 @@ pub fn run_bench(
     for (m, outcomes) in plugins.metrics.iter().zip(probes) {
         let id = m.id().to_string();
         let mut sizes = Vec::with_capacity(cases.len());
-        for (case, (outcome, message)) in cases.iter().zip(outcomes) {
+        for (case, (outcome, message, value)) in cases.iter().zip(outcomes) {
             let est = if outcome == "error" {
                 None
             } else {
@@ -156,6 +157,7 @@ pub fn run_bench(
                 mean_ns: est.as_ref().map(|e| e.mean_ns),
                 outcome,
                 message,
+                value,
             });
         }
         let points: Vec<SizePoint> = sizes

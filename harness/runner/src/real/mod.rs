@@ -32,8 +32,8 @@
 //! beside `check.json`.
 
 pub mod bootstrap;
-mod evaluate;
-mod heldout;
+pub(crate) mod evaluate;
+pub(crate) mod heldout;
 mod source;
 pub mod toy;
 mod train;

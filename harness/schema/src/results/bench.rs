@@ -69,6 +69,11 @@ pub struct SizeResult {
     pub outcome: String,
     /// The error or undefined reason, when any.
     pub message: Option<String>,
+    /// The metric's value on this case (raw orientation), from the untimed
+    /// call before timing; absent when undefined or an error (and in
+    /// bench.json files written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
 }
 
 impl MetricBench {

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod eval;
 pub mod game;
 pub mod plugin_error;
 pub mod rdp;

@@ -144,6 +144,7 @@ impl SaeArchitecture for HangTrain {
                 loads: vec![],
                 tensors: SaelensInterop::standard_tensors(),
                 cfg_fields: vec![],
+                decode: Default::default(),
             },
         }
     }
