@@ -10,9 +10,9 @@
 //! on the data).
 
 use super::Ctx;
-use super::margin::{Effect, SeedEffects, decide};
+use super::margin::{OneEffect, SeedEffects, decide};
+use super::paired::CaseScores;
 use super::paired::score_case as score;
-use super::paired::{CaseScores, paired};
 use super::sensitivity::Sensitivity;
 use super::verdict::{ConditionId, Status, Verdict};
 use crate::eval::reads_rows;
@@ -41,34 +41,16 @@ pub fn check(
             let scored = ind
                 .clone()
                 .map_err(anyhow::Error::msg)
-                .and_then(|ind| Ok((ind, score(ctx, &bench.mono_cooccurring, boot)?)));
-            let (ind, co) = match scored {
-                Ok(x) => x,
-                Err(e) => {
-                    return SeedEffects::Decided(
-                        v.with(Status::Error, format!("C8 on seed {}: {e:#}", bench.seed)),
-                    );
-                }
-            };
-            match paired(&co, &ind, ("co-occurring M", "independent M")) {
-                Ok(d) => SeedEffects::Measured {
-                    seed: bench.seed,
-                    effects: vec![Effect {
-                        label: "Δ = m(M, co-occurring) − m(M, independent)".into(),
-                        what: "co-occurrence alone".into(),
-                        diff: d,
-                    }],
-                    diagnostics: Vec::new(),
-                },
-                Err(e) if e.undefined_on("independent M") => SeedEffects::Decided(v.with(
-                    Status::NotApplicable,
-                    format!("the metric is undefined on M with independent concepts: {e}"),
-                )),
-                Err(e) => SeedEffects::Decided(v.with(
-                    Status::Fail,
-                    format!("C8 failed on seed {}: {e}", bench.seed),
-                )),
+                .and_then(|ind| Ok((score(ctx, &bench.mono_cooccurring, boot)?, ind)));
+            OneEffect {
+                condition: ConditionId::C8,
+                seed: bench.seed,
+                names: ("co-occurring M", "independent M"),
+                label: "Δ = m(M, co-occurring) − m(M, independent)",
+                what: "co-occurrence alone",
+                reference: "M with independent concepts",
             }
+            .measure(scored)
         })
         .collect();
     decide(

@@ -47,6 +47,59 @@ pub enum SeedEffects {
     Decided(Verdict),
 }
 
+/// One seed's single effect `lhs − rhs` (C8, C11): `lhs` and `rhs` scored
+/// on the same resamples (an evaluation error is an error verdict), the
+/// metric undefined on the reference `rhs` is "not applicable", any other
+/// failure to pair is a FAIL.
+#[derive(Debug)]
+pub struct OneEffect<'a> {
+    pub condition: ConditionId,
+    pub seed: u64,
+    /// `(lhs, rhs)` names, e.g. `("2p", "p")`.
+    pub names: (&'static str, &'static str),
+    pub label: &'a str,
+    pub what: &'a str,
+    /// How the reference case reads in an "undefined" reason.
+    pub reference: &'a str,
+}
+
+impl OneEffect<'_> {
+    pub fn measure(
+        &self,
+        scored: anyhow::Result<(super::paired::CaseScores, super::paired::CaseScores)>,
+    ) -> SeedEffects {
+        let (condition, seed) = (self.condition, self.seed);
+        let v = Verdict::new(condition, None, Some(seed));
+        let (lhs, rhs) = match scored {
+            Ok(x) => x,
+            Err(e) => {
+                return SeedEffects::Decided(
+                    v.with(Status::Error, format!("{condition} on seed {seed}: {e:#}")),
+                );
+            }
+        };
+        match super::paired::paired(&lhs, &rhs, self.names) {
+            Ok(d) => SeedEffects::Measured {
+                seed,
+                effects: vec![Effect {
+                    label: self.label.into(),
+                    what: self.what.into(),
+                    diff: d,
+                }],
+                diagnostics: Vec::new(),
+            },
+            Err(e) if e.undefined_on(self.names.1) => SeedEffects::Decided(v.with(
+                Status::NotApplicable,
+                format!("the metric is undefined on {}: {e}", self.reference),
+            )),
+            Err(e) => SeedEffects::Decided(v.with(
+                Status::Fail,
+                format!("{condition} failed on seed {seed}: {e}"),
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Pass,
@@ -207,26 +260,15 @@ fn fail_p(d: &PairedDiff, delta: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conditions::stats::BasicBootstrap;
+    use crate::conditions::paired::spread_diff;
 
-    /// An effect with estimate `theta` whose 201 replicates spread evenly
-    /// over `theta ± spread` (symmetric: the basic interval equals the
-    /// percentile one, 95% half-width 0.95 · spread).
+    /// An effect whose replicates spread evenly over `theta ± spread`
+    /// (95% half-width 0.95 · spread).
     fn effect(theta: f64, spread: f64) -> Effect {
-        let reps: Vec<f64> = (0..201)
-            .map(|i| theta - spread + 2.0 * spread * i as f64 / 200.0)
-            .collect();
         Effect {
             label: "Δ".into(),
             what: "the edit".into(),
-            diff: PairedDiff {
-                lhs: theta,
-                rhs: 0.0,
-                diff: theta,
-                boot: BasicBootstrap::new(theta, reps),
-                n_valid: 201,
-                max_abs: theta.abs() + spread,
-            },
+            diff: spread_diff(theta, spread),
         }
     }
 

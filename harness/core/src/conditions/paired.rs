@@ -157,3 +157,21 @@ impl PairedDiff {
         }
     }
 }
+
+/// Tests: a paired difference with estimate `theta` whose 201 replicates
+/// spread evenly over `theta ± spread` (symmetric, so the basic interval
+/// equals the percentile one).
+#[cfg(test)]
+pub(crate) fn spread_diff(theta: f64, spread: f64) -> PairedDiff {
+    let reps: Vec<f64> = (0..201)
+        .map(|i| theta - spread + 2.0 * spread * i as f64 / 200.0)
+        .collect();
+    PairedDiff {
+        lhs: theta,
+        rhs: 0.0,
+        diff: theta,
+        boot: BasicBootstrap::new(theta, reps),
+        n_valid: 201,
+        max_abs: theta.abs() + spread,
+    }
+}

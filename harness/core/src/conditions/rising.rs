@@ -220,21 +220,7 @@ fn decide(
 mod tests {
     use super::*;
 
-    /// A paired difference with estimate `theta` whose 201 replicates
-    /// spread evenly over `theta ± spread`.
-    fn diff(theta: f64, spread: f64) -> PairedDiff {
-        let reps: Vec<f64> = (0..201)
-            .map(|i| theta - spread + 2.0 * spread * i as f64 / 200.0)
-            .collect();
-        PairedDiff {
-            lhs: theta,
-            rhs: 0.0,
-            diff: theta,
-            boot: BasicBootstrap::new(theta, reps),
-            n_valid: 201,
-            max_abs: theta.abs() + spread,
-        }
-    }
+    use crate::conditions::paired::spread_diff as diff;
 
     fn run(per_seed: &[(f64, f64)]) -> Verdict {
         let step = Step { upper: 1, lower: 0 };
