@@ -123,19 +123,14 @@ impl CheckRun {
     /// Parses a `check.json`'s text; `origin` (a path) names it in errors.
     pub fn parse(text: &str, origin: &str) -> anyhow::Result<Self> {
         use anyhow::Context;
-        let head: serde_json::Value =
-            serde_json::from_str(text).with_context(|| format!("{origin} is not JSON"))?;
-        let version = head.get("schema_version").and_then(|v| v.as_u64());
-        anyhow::ensure!(
-            version == Some(SCHEMA_VERSION as u64),
-            "{origin}: schema_version is {version:?}, this rdpbench reads {SCHEMA_VERSION}{}",
+        let head = super::versioned_json(text, origin, SCHEMA_VERSION, |version| {
             if version == Some(1) {
                 " (version 1 predates conditions spec v2, whose verdicts differ: rerun \
                  `rdpbench check` to make a new baseline)"
             } else {
                 ""
             }
-        );
+        })?;
         let run: Self = serde_json::from_value(head)
             .with_context(|| format!("{origin} is not an rdpbench check result"))?;
         run.verify_summaries(origin)?;

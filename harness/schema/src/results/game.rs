@@ -32,13 +32,7 @@ impl GameRun {
     /// Parses a `game.json`'s text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> anyhow::Result<Self> {
         use anyhow::Context;
-        let head: serde_json::Value =
-            serde_json::from_str(text).with_context(|| format!("{origin} is not JSON"))?;
-        let version = head.get("schema_version").and_then(|v| v.as_u64());
-        anyhow::ensure!(
-            version == Some(GAME_SCHEMA_VERSION as u64),
-            "{origin}: schema_version is {version:?}, this rdpbench reads {GAME_SCHEMA_VERSION}"
-        );
+        let head = super::versioned_json(text, origin, GAME_SCHEMA_VERSION, super::no_hint)?;
         serde_json::from_value(head)
             .with_context(|| format!("{origin} is not an rdpbench game result"))
     }

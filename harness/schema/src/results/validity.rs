@@ -137,13 +137,7 @@ impl ValidityRun {
 
     /// Parses a `validity.json`'s text; `origin` (a path) names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
-        let head: serde_json::Value =
-            serde_json::from_str(text).with_context(|| format!("{origin} is not JSON"))?;
-        let version = head.get("schema_version").and_then(|v| v.as_u64());
-        ensure!(
-            version == Some(VALIDITY_SCHEMA_VERSION as u64),
-            "{origin}: schema_version is {version:?}, this rdpbench reads {VALIDITY_SCHEMA_VERSION}"
-        );
+        let head = super::versioned_json(text, origin, VALIDITY_SCHEMA_VERSION, super::no_hint)?;
         let run: Self = serde_json::from_value(head)
             .with_context(|| format!("{origin} is not an rdpbench validity result"))?;
         for m in &run.metrics {
