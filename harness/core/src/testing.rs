@@ -16,8 +16,46 @@ use crate::conditions::{
     CheckSettings, ConditionId, MetricReport, Status, Workbench, check_metric,
 };
 use crate::toy::ToyConfig;
-use rdpbench_sdk::Metric;
+use rdpbench_sdk::{Input, Metric, MetricInput, MetricOutput, MetricSpec, Orientation};
 use std::sync::Arc;
+
+/// `P_gt` itself, as a metric (an oracle: it reads the concept
+/// directions): the reference that passes every condition and cannot be
+/// gamed, for tests that need a metric whose verdicts are known.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PgtMetric;
+
+impl Metric for PgtMetric {
+    fn spec(&self) -> MetricSpec {
+        MetricSpec {
+            id: "oracle-p-gt-inproc".into(),
+            version: "1".into(),
+            description: "P_gt".into(),
+            citation: "CONDITIONS.md §2".into(),
+            orientation: Orientation::HigherIsMorePolysemantic,
+            inputs: vec![
+                Input::Decoder,
+                Input::Codes,
+                Input::Labels,
+                Input::ConceptDirections,
+            ],
+            examples: vec![],
+        }
+    }
+    fn compute(&self, x: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
+        let r = crate::toy::p_gt(
+            &x.concept_directions()?.to_owned(),
+            &x.decoder()?.to_owned(),
+            &x.codes()?.to_owned(),
+            &x.labels()?.to_owned(),
+            &crate::toy::GroundTruthOptions::default(),
+        )?;
+        Ok(r.p_gt.map_or_else(
+            || MetricOutput::undefined("no live latent"),
+            MetricOutput::value,
+        ))
+    }
+}
 
 impl CheckSettings {
     /// Smaller settings for unit tests: one seed, 2000 samples, 200

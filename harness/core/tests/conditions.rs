@@ -4,43 +4,8 @@
 //! metric that reads only the firing rate must fail C11.
 
 use rdpbench_core::conditions::{CheckSettings, ConditionId, Status};
-use rdpbench_core::testing::{assert_fails, assert_passes, check};
-use rdpbench_core::toy::{GroundTruthOptions, p_gt};
+use rdpbench_core::testing::{PgtMetric as OraclePgt, assert_fails, assert_passes, check};
 use rdpbench_sdk::prelude::*;
-
-/// `P_gt` itself, as a metric (an oracle: it reads the concept directions).
-struct OraclePgt;
-impl Metric for OraclePgt {
-    fn spec(&self) -> MetricSpec {
-        MetricSpec {
-            id: "oracle-p-gt-inproc".into(),
-            version: "1".into(),
-            description: "P_gt".into(),
-            citation: "CONDITIONS.md §2".into(),
-            orientation: Orientation::HigherIsMorePolysemantic,
-            inputs: vec![
-                Input::Decoder,
-                Input::Codes,
-                Input::Labels,
-                Input::ConceptDirections,
-            ],
-            examples: vec![],
-        }
-    }
-    fn compute(&self, x: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
-        let r = p_gt(
-            &x.concept_directions()?.to_owned(),
-            &x.decoder()?.to_owned(),
-            &x.codes()?.to_owned(),
-            &x.labels()?.to_owned(),
-            &GroundTruthOptions::default(),
-        )?;
-        Ok(match r.p_gt {
-            Some(p) => MetricOutput::value(p),
-            None => MetricOutput::undefined("no live latent"),
-        })
-    }
-}
 
 /// Weighted by latent index: depends on the arbitrary latent order.
 struct IndexWeightedPgt;

@@ -400,41 +400,8 @@ fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::PgtMetric as OraclePgt;
     use rdpbench_sdk::prelude::*;
-
-    /// `P_gt` itself, as a metric.
-    struct OraclePgt;
-    impl Metric for OraclePgt {
-        fn spec(&self) -> MetricSpec {
-            MetricSpec {
-                id: "p-gt".into(),
-                version: "1".into(),
-                description: "P_gt".into(),
-                citation: "CONDITIONS.md §2".into(),
-                orientation: Orientation::HigherIsMorePolysemantic,
-                inputs: vec![
-                    Input::Decoder,
-                    Input::Codes,
-                    Input::Labels,
-                    Input::ConceptDirections,
-                ],
-                examples: vec![],
-            }
-        }
-        fn compute(&self, x: &MetricInput<'_>) -> anyhow::Result<MetricOutput> {
-            let r = crate::toy::p_gt(
-                &x.concept_directions()?.to_owned(),
-                &x.decoder()?.to_owned(),
-                &x.codes()?.to_owned(),
-                &x.labels()?.to_owned(),
-                &GroundTruthOptions::default(),
-            )?;
-            Ok(r.p_gt.map_or_else(
-                || MetricOutput::undefined("no live latent"),
-                MetricOutput::value,
-            ))
-        }
-    }
 
     /// The number of latents that fire, fewer = more polysemantic (an OR
     /// merge removes latents): splitting a latent adds one while P_gt stays
