@@ -14,6 +14,7 @@ pub mod conditions;
 pub mod eval;
 pub mod game;
 pub mod linalg;
+pub mod planted;
 pub mod rng;
 pub mod shrink;
 pub mod testing;
