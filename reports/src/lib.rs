@@ -23,6 +23,7 @@ pub mod check;
 pub mod compare;
 pub mod eval;
 pub mod game;
+pub mod planted;
 pub mod html;
 mod json;
 pub mod rdp;

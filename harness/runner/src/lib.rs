@@ -22,6 +22,7 @@ pub mod check;
 pub mod eval;
 pub mod game;
 pub mod memory;
+pub mod planted;
 pub mod progress;
 pub mod real;
 pub mod reproduce;

@@ -24,6 +24,7 @@ pub struct Config {
     pub validity: crate::settings::ValiditySettings,
     pub bench: crate::settings::BenchSettings,
     pub real: crate::settings::RealSettings,
+    pub planted: crate::settings::PlantedSettings,
     pub reproduce: crate::settings::RdpSettings,
 }
 
@@ -157,6 +158,7 @@ macro_rules! defaults_from_toml {
 defaults_from_toml!(
     crate::settings::BenchSettings => bench,
     crate::settings::RealSettings => real,
+    crate::settings::PlantedSettings => planted,
     crate::settings::TrainSettings => train,
     crate::settings::ValiditySettings => validity,
     crate::settings::RdpSettings => reproduce,
@@ -191,6 +193,7 @@ mod tests {
         assert_eq!(d.validity, crate::settings::ValiditySettings::default());
         assert_eq!(d.bench, crate::settings::BenchSettings::default());
         assert_eq!(d.real, crate::settings::RealSettings::default());
+        assert_eq!(d.planted, crate::settings::PlantedSettings::default());
     }
 
     #[test]

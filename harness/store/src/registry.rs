@@ -28,13 +28,15 @@ pub enum Stage {
     RealBench,
     /// `rdpbench eval`: any SAE folders on given activations.
     Eval,
+    /// `rdpbench planted`: known features planted into real activations.
+    Planted,
     /// `rdpbench report` / the last stage of `rdpbench run`: the HTML report.
     Report,
 }
 
 impl Stage {
     /// Every stage, in `rdpbench run`'s order.
-    pub const ALL: [Stage; 10] = [
+    pub const ALL: [Stage; 11] = [
         Stage::Check,
         Stage::Game,
         Stage::Train,
@@ -44,6 +46,7 @@ impl Stage {
         Stage::Real,
         Stage::RealBench,
         Stage::Eval,
+        Stage::Planted,
         Stage::Report,
     ];
 
@@ -59,6 +62,7 @@ impl Stage {
             Stage::Real => "real",
             Stage::RealBench => "real_bench",
             Stage::Eval => "eval",
+            Stage::Planted => "planted",
             Stage::Report => "report",
         }
     }
@@ -156,13 +160,17 @@ pub enum ResultFile {
     EvalJson,
     /// `eval.csv`: one row per SAE.
     EvalCsv,
+    /// `planted.json`: planted-feature experiments (R2, validity transfer, ladders).
+    PlantedJson,
+    /// `planted.md`
+    PlantedMarkdown,
     /// `report.html`: the self-contained HTML report.
     ReportHtml,
 }
 
 impl ResultFile {
     /// Every result file.
-    pub const ALL: [ResultFile; 27] = [
+    pub const ALL: [ResultFile; 29] = [
         ResultFile::CheckJson,
         ResultFile::CheckCsv,
         ResultFile::CheckMarkdown,
@@ -189,6 +197,8 @@ impl ResultFile {
         ResultFile::RealBenchMarkdown,
         ResultFile::EvalJson,
         ResultFile::EvalCsv,
+        ResultFile::PlantedJson,
+        ResultFile::PlantedMarkdown,
         ResultFile::ReportHtml,
     ];
 
@@ -222,6 +232,8 @@ impl ResultFile {
             RealBenchMarkdown => "real-bench/bench.md",
             EvalJson => "eval.json",
             EvalCsv => "eval.csv",
+            PlantedJson => "planted.json",
+            PlantedMarkdown => "planted.md",
             ReportHtml => "report.html",
         }
     }
@@ -239,6 +251,7 @@ impl ResultFile {
             RealJson | RealCsv | RealMarkdown => Stage::Real,
             RealBenchJson | RealBenchCsv | RealBenchMarkdown => Stage::RealBench,
             EvalJson | EvalCsv => Stage::Eval,
+            PlantedJson | PlantedMarkdown => Stage::Planted,
             ReportHtml => Stage::Report,
         }
     }
@@ -248,11 +261,11 @@ impl ResultFile {
         use ResultFile::*;
         match self {
             CheckJson | CheckComparison | GameJson | TrainJson | RdpJson | ValidityJson
-            | BenchJson | RealJson | RealBenchJson | EvalJson => Format::Json,
+            | BenchJson | RealJson | RealBenchJson | EvalJson | PlantedJson => Format::Json,
             CheckCsv | TrainCsv | RdpCurvesCsv | RdpPgtCsv | ValidityCsv | BenchCsv | RealCsv
             | RealBenchCsv | EvalCsv => Format::Csv,
             CheckMarkdown | GameMarkdown | ValidityMarkdown | BenchMarkdown | RealMarkdown
-            | RealBenchMarkdown => Format::Markdown,
+            | RealBenchMarkdown | PlantedMarkdown => Format::Markdown,
             CheckJunit => Format::JunitXml,
             ReportHtml => Format::Html,
         }
@@ -283,6 +296,8 @@ pub enum ResultDir {
     BenchCriterion,
     /// `real-bench/bench/criterion/`: criterion's output for `real_bench`.
     RealBenchCriterion,
+    /// `planted-saes/`: `rdpbench planted`'s job folders.
+    PlantedSaes,
     /// `cases/`: `rdpbench check`'s smallest failing cases, one TOML file
     /// per failed condition, for `rdpbench check --replay`.
     CheckCases,
@@ -290,7 +305,7 @@ pub enum ResultDir {
 
 impl ResultDir {
     /// Every result folder.
-    pub const ALL: [ResultDir; 7] = [
+    pub const ALL: [ResultDir; 8] = [
         ResultDir::CheckCases,
         ResultDir::TrainSaes,
         ResultDir::ValiditySaes,
@@ -298,6 +313,7 @@ impl ResultDir {
         ResultDir::BenchSaes,
         ResultDir::BenchCriterion,
         ResultDir::RealBenchCriterion,
+        ResultDir::PlantedSaes,
     ];
 
     /// The path relative to the results folder, `/`-separated.
@@ -310,6 +326,7 @@ impl ResultDir {
             ResultDir::BenchCriterion => "bench/criterion",
             ResultDir::RealBenchCriterion => "real-bench/bench/criterion",
             ResultDir::CheckCases => "cases",
+            ResultDir::PlantedSaes => "planted-saes",
         }
     }
 
@@ -322,6 +339,7 @@ impl ResultDir {
             ResultDir::BenchSaes | ResultDir::BenchCriterion => Stage::Bench,
             ResultDir::RealBenchCriterion => Stage::RealBench,
             ResultDir::CheckCases => Stage::Check,
+            ResultDir::PlantedSaes => Stage::Planted,
         }
     }
 }

@@ -7,6 +7,7 @@ mod compare;
 mod eval;
 mod game;
 mod lm;
+mod planted;
 mod plugins;
 mod progress;
 mod real;
@@ -93,6 +94,11 @@ enum Command {
     /// bootstrap intervals, rank against the same configurations on the toy
     /// model; writes real.json/.csv/.md.
     Real(real::RealArgs),
+    /// Known features planted into real activations (`--cache`) or a synthetic
+    /// heavy-tailed background: R2 on the background, each metric's validity
+    /// (toy rho vs planted rho) and C1/C2/C8 on planted ladders; writes
+    /// planted.json/.md.
+    Planted(planted::PlantedArgs),
     /// Score SAE folders (SAELens v6, any architecture, or rdpbench's own) on
     /// an activations file: L0, MSE, explained variance and every metric with
     /// bootstrap intervals; writes eval.json/.csv.
@@ -211,6 +217,9 @@ pub fn run() -> Exit {
         .map(|()| Exit::Ok),
         Command::Lm(cmd) => lm::lm(cmd),
         Command::Real(args) => load_config(cli.config.as_deref()).and_then(|c| real::real(c, args)),
+        Command::Planted(args) => {
+            load_config(cli.config.as_deref()).and_then(|c| planted::planted(c, args))
+        }
         Command::Eval(args) => load_config(cli.config.as_deref()).and_then(|c| eval::eval(c, args)),
         Command::New(NewCommand::Metric { name, dir }) => {
             plugins::new_plugin(PluginKind::Metric, &name, dir)

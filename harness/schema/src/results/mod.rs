@@ -5,6 +5,7 @@ pub mod bench;
 pub mod check;
 pub mod eval;
 pub mod game;
+pub mod planted;
 pub mod plugin_error;
 pub mod rdp;
 pub mod real;

@@ -1,12 +1,14 @@
 //! One settings type per stage, each a section of the configuration.
 
 pub mod bench;
+pub mod planted;
 pub mod rdp;
 pub mod real;
 pub mod train;
 pub mod validity;
 
 pub use bench::BenchSettings;
+pub use planted::PlantedSettings;
 pub use rdp::RdpSettings;
 pub use real::RealSettings;
 pub use train::TrainSettings;
