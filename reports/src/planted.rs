@@ -102,7 +102,10 @@ pub fn markdown(run: &PlantedRun) -> String {
         run.toy_validity_source,
         run.population.len()
     );
-    let _ = writeln!(s, "| metric | toy ρ [95% CI] | planted ρ [95% CI] | verdict |");
+    let _ = writeln!(
+        s,
+        "| metric | toy ρ [95% CI] | planted ρ [95% CI] | verdict |"
+    );
     let _ = writeln!(s, "|---|---|---|---|");
     for m in &run.transfer {
         let _ = writeln!(
@@ -127,7 +130,10 @@ pub fn markdown(run: &PlantedRun) -> String {
         num(l.background_sae.l0),
         num(l.background_sae.explained_variance)
     );
-    let _ = writeln!(s, "| metric | same verdicts | differences (toy → planted) |");
+    let _ = writeln!(
+        s,
+        "| metric | same verdicts | differences (toy → planted) |"
+    );
     let _ = writeln!(s, "|---|---|---|");
     for m in &l.metrics {
         let same = m.verdicts.iter().filter(|v| v.same()).count();

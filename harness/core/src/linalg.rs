@@ -672,7 +672,11 @@ mod eigen_tests {
         }
         for k in 0..n {
             let c = dot(&vectors[k * n..(k + 1) * n], &q[k * n..(k + 1) * n]);
-            assert!((c.abs() - 1.0).abs() < 1e-10, "vector {k}: |cos| = {}", c.abs());
+            assert!(
+                (c.abs() - 1.0).abs() < 1e-10,
+                "vector {k}: |cos| = {}",
+                c.abs()
+            );
         }
     }
 }

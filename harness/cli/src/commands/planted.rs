@@ -78,7 +78,9 @@ pub fn planted_in(store: &mut Store, mut config: Config, args: PlantedArgs) -> R
     let (plugins, exit) = discover_metrics(&config, args.metrics)?;
     let jobs = jobs_or_cpus(args.jobs);
     let toy_validity = match store.read_vouched(ResultFile::ValidityJson)? {
-        Some(_) => Some(ValidityRun::load(&dir.join(ResultFile::ValidityJson.path()))?),
+        Some(_) => Some(ValidityRun::load(
+            &dir.join(ResultFile::ValidityJson.path()),
+        )?),
         None => None,
     };
     let source = match &args.cache {

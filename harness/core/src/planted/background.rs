@@ -112,7 +112,11 @@ mod tests {
     fn rows_are_a_pure_function_of_seed_and_index() {
         let a = synthetic_background(20, 8, 3).unwrap();
         let b = synthetic_background(30, 8, 3).unwrap();
-        assert_eq!(a.data[..], b.data[..20 * 8], "a longer draw extends a shorter one");
+        assert_eq!(
+            a.data[..],
+            b.data[..20 * 8],
+            "a longer draw extends a shorter one"
+        );
         assert_ne!(a, synthetic_background(20, 8, 4).unwrap());
     }
 

@@ -36,7 +36,11 @@ pub struct Planting {
 
 impl Planting {
     /// The planting of `subspace` at `magnitude` × the mean norm of `background`.
-    pub fn new(subspace: SubspaceBasis, magnitude: f64, background: &BackgroundStats) -> Result<Self> {
+    pub fn new(
+        subspace: SubspaceBasis,
+        magnitude: f64,
+        background: &BackgroundStats,
+    ) -> Result<Self> {
         ensure!(
             magnitude.is_finite() && magnitude > 0.0,
             "the planted magnitude must be a positive number, not {magnitude}"
@@ -228,13 +232,21 @@ mod tests {
             for j in 0..48 {
                 let want = bg.row(t)[j] as f64 + p.scale * signal.row(t)[j] as f64;
                 let got = planted.row(t)[j] as f64;
-                assert!((got - want).abs() < 1e-4 * (1.0 + want.abs()), "row {t} col {j}");
+                assert!(
+                    (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                    "row {t} col {j}"
+                );
             }
         }
         // The planted directions stay orthonormal (the toy's are, n ≤ d).
         for i in 0..v.rows {
             for j in 0..v.rows {
-                let dot: f64 = v.row(i).iter().zip(v.row(j)).map(|(a, b)| (*a * *b) as f64).sum();
+                let dot: f64 = v
+                    .row(i)
+                    .iter()
+                    .zip(v.row(j))
+                    .map(|(a, b)| (*a * *b) as f64)
+                    .sum();
                 assert!((dot - f64::from(u8::from(i == j))).abs() < 1e-5);
             }
         }
@@ -300,7 +312,10 @@ mod tests {
                 let want: f64 = (0..model.d())
                     .map(|i| data.x.row(t)[i] as f64 * enc.row(i)[k] as f64)
                     .sum();
-                assert!((got - want).abs() < 1e-4, "row {t} latent {k}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() < 1e-4,
+                    "row {t} latent {k}: {got} vs {want}"
+                );
             }
         }
     }

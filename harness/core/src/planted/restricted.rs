@@ -63,7 +63,9 @@ pub fn planted_p_gt(
     for l in &report.latents {
         match (l.status, l.n_eff) {
             (LatentStatus::Dead, _) => n_dead += 1,
-            (LatentStatus::Explained, Some(n_eff)) if l.relative_residual <= background_residual => {
+            (LatentStatus::Explained, Some(n_eff))
+                if l.relative_residual <= background_residual =>
+            {
                 n_planted += 1;
                 live += l.frequency;
                 num += l.frequency * (n_eff - 1.0);
@@ -104,7 +106,9 @@ mod tests {
         let w = DenseMatrix::from_vec(
             5,
             3,
-            vec![1.0, 0.0, 0.0, h, h, 0.0, 0.0, 0.0, 1.0, 0.6, 0.0, 0.8, 0.0, 1.0, 0.0],
+            vec![
+                1.0, 0.0, 0.0, h, h, 0.0, 0.0, 0.0, 1.0, 0.6, 0.0, 0.8, 0.0, 1.0, 0.0,
+            ],
         )
         .unwrap();
         // 4 rows: row 0 concept 0 (latent 0 fires), row 1 concepts 0+1

@@ -199,15 +199,25 @@ mod tests {
         // (ratio ≈ 0.30); a random frame sits near 1.
         assert!(hi.variance_ratio > 2.0, "{}", hi.variance_ratio);
         assert!(lo.variance_ratio < 0.4, "{}", lo.variance_ratio);
-        assert!((0.4..2.0).contains(&rand.variance_ratio), "{}", rand.variance_ratio);
+        assert!(
+            (0.4..2.0).contains(&rand.variance_ratio),
+            "{}",
+            rand.variance_ratio
+        );
     }
 
     #[test]
     fn the_random_frame_is_seeded_and_bad_shapes_are_named() {
         let x = synthetic_background(50, 8, 1).unwrap();
         let a = planting_basis(&x, 3, PlantingSubspace::Random, 7).unwrap();
-        assert_eq!(a, planting_basis(&x, 3, PlantingSubspace::Random, 7).unwrap());
-        assert_ne!(a, planting_basis(&x, 3, PlantingSubspace::Random, 8).unwrap());
+        assert_eq!(
+            a,
+            planting_basis(&x, 3, PlantingSubspace::Random, 7).unwrap()
+        );
+        assert_ne!(
+            a,
+            planting_basis(&x, 3, PlantingSubspace::Random, 8).unwrap()
+        );
         let err = planting_basis(&x, 9, PlantingSubspace::Random, 0).unwrap_err();
         assert!(err.to_string().contains("d = 8"), "{err}");
     }

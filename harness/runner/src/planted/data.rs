@@ -91,8 +91,13 @@ impl Background {
                 let mut filled = 0;
                 while filled < settings.train_rows {
                     let want = (settings.train_rows - filled).min(4096);
-                    let got = stream.next_batch(&mut rows[filled * d..(filled + want) * d], want)?;
-                    ensure!(got > 0, "activation cache {}: no training rows", dir.display());
+                    let got =
+                        stream.next_batch(&mut rows[filled * d..(filled + want) * d], want)?;
+                    ensure!(
+                        got > 0,
+                        "activation cache {}: no training rows",
+                        dir.display()
+                    );
                     filled += got;
                 }
                 let train = DenseMatrix::from_vec(settings.train_rows, d, rows)?;
@@ -110,12 +115,7 @@ impl Background {
                     held.n_tokens(),
                     settings.eval_rows
                 );
-                (
-                    train,
-                    held.activations,
-                    "cache",
-                    dir.display().to_string(),
-                )
+                (train, held.activations, "cache", dir.display().to_string())
             }
         };
         let stats = BackgroundStats::of(&train).context("the background's training rows")?;
@@ -148,7 +148,12 @@ impl Background {
 
     /// The planting of `m`-dimensional toys into this background (in toy
     /// units: `s = 1`), the basis computed on the training rows.
-    pub fn planting(&self, m: usize, subspace: PlantingSubspace, settings: &PlantedSettings) -> Result<Planting> {
+    pub fn planting(
+        &self,
+        m: usize,
+        subspace: PlantingSubspace,
+        settings: &PlantedSettings,
+    ) -> Result<Planting> {
         let basis = planting_basis(&self.train, m, subspace, settings.seed)
             .with_context(|| format!("[planted].subspace = {subspace}"))?;
         let stats = BackgroundStats::of(&self.train)?;
@@ -185,13 +190,19 @@ impl BatchSource for PlantedSource<'_> {
     fn next_batch(&mut self, out: &mut [f32], rows: usize) -> Result<usize> {
         let d = self.planting.d();
         let toy = self.model.sample(self.data_seed, self.next, rows);
-        let signal = self.planting.embed(&toy.noiseless(self.model.directions()))?;
+        let signal = self
+            .planting
+            .embed(&toy.noiseless(self.model.directions()))?;
         let n = self.order.len() as u64;
         for r in 0..rows {
             let b = self.order[((self.next + r as u64) % n) as usize];
             let bg = self.background.row(b);
             let s = self.planting.scale;
-            for ((o, &x), &v) in out[r * d..(r + 1) * d].iter_mut().zip(bg).zip(signal.row(r)) {
+            for ((o, &x), &v) in out[r * d..(r + 1) * d]
+                .iter_mut()
+                .zip(bg)
+                .zip(signal.row(r))
+            {
                 *o = (x as f64 + s * v as f64) as f32;
             }
         }

@@ -17,9 +17,7 @@ use crate::progress::{Progress, TrainSteps, UnitKind};
 use crate::train::{finished_job, matrix, training_config};
 use crate::work_queue::map_indexed;
 use anyhow::{Context, Result, ensure};
-use rdpbench_core::conditions::{
-    CheckSettings, ConditionId, MetricReport, Workbench, check_toy,
-};
+use rdpbench_core::conditions::{CheckSettings, ConditionId, MetricReport, Workbench, check_toy};
 use rdpbench_core::planted::{BackgroundCode, Planting, planted_p_gt};
 use rdpbench_core::rng::Rng;
 use rdpbench_core::toy::{EvalCase, GroundTruthOptions, ToyConfig};
@@ -85,7 +83,9 @@ fn background_sae<'p>(
     observer: &mut dyn Progress,
 ) -> Result<(&'p LoadedSae, SaeWeights, Sparsity)> {
     let arch = &settings.background_architecture;
-    let sae = plugins.sae(arch).context("[planted].background_architecture")?;
+    let sae = plugins
+        .sae(arch)
+        .context("[planted].background_architecture")?;
     let knob = plugins.sparsity_knob(arch)?;
     let sparsity = Sparsity::new(knob.clone(), settings.background_sparsity);
     let mut h = settings.hyperparameters.clone();
@@ -108,13 +108,19 @@ fn background_sae<'p>(
         "background": background.info,
     });
     let folder = dir.join(&id);
-    if let Some(w) = finished_job(&folder, plugins, "rdpbench_planted_background", &record, &id)? {
+    if let Some(w) = finished_job(
+        &folder,
+        plugins,
+        "rdpbench_planted_background",
+        &record,
+        &id,
+    )? {
         observer.unit(UnitKind::Reuse, 0, 1, &id);
         return Ok((sae, w, sparsity));
     }
     observer.unit(UnitKind::Train, 0, 1, &id);
-    let config = training_config(&sae.spec(), &hyperparameters)
-        .context("[planted].background_*")?;
+    let config =
+        training_config(&sae.spec(), &hyperparameters).context("[planted].background_*")?;
     let mut source = RowsSource {
         rows: &background.train,
         order: Rng::derive(settings.seed, &[TAG_BG_ORDER]).permutation(background.train.rows),
@@ -172,7 +178,11 @@ fn background_code(
 
 /// Rows `start..start + n` of `m`.
 fn slice_rows(m: &DenseMatrix, start: usize, n: usize) -> Result<DenseMatrix> {
-    DenseMatrix::from_vec(n, m.cols, m.data[start * m.cols..(start + n) * m.cols].to_vec())
+    DenseMatrix::from_vec(
+        n,
+        m.cols,
+        m.data[start * m.cols..(start + n) * m.cols].to_vec(),
+    )
 }
 
 /// The toy workbench with every case C1, C2 and C8 read planted.
@@ -256,7 +266,8 @@ pub fn ladder_experiment(
     let planting = planting_of(toy.d)?;
     observer.phase("ladders: the background's own code");
     let (sae, weights, sparsity) = background_sae(plugins, background, settings, dir, observer)?;
-    let (planted_bench, quality) = plant_workbench(&toy_bench, background, &planting, sae, &weights)?;
+    let (planted_bench, quality) =
+        plant_workbench(&toy_bench, background, &planting, sae, &weights)?;
     let planted_bench = Arc::new(planted_bench);
     let gt = GroundTruthOptions::default();
     let mut rungs = Vec::new();

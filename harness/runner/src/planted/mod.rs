@@ -84,7 +84,9 @@ pub fn compute_planted(
         .into_iter()
         .chain(&config.validity.architectures)
     {
-        plugins.sae(arch).context("[planted] / [validity] architectures")?;
+        plugins
+            .sae(arch)
+            .context("[planted] / [validity] architectures")?;
     }
     observer.phase("planted: background");
     let background = Background::load(source, settings, &config.real)?;
@@ -101,12 +103,9 @@ pub fn compute_planted(
     let population_planting = planting_of(config.validity.toy.d)?;
 
     observer.phase("planted: R2");
-    let r2_jobs = population::planted_jobs(
-        &r2_validity(&config.validity, settings),
-        settings,
-        plugins,
-    )
-    .map_err(|e| usage_error(e.context("[planted].r2_*")))?;
+    let r2_jobs =
+        population::planted_jobs(&r2_validity(&config.validity, settings), settings, plugins)
+            .map_err(|e| usage_error(e.context("[planted].r2_*")))?;
     let r2_saes = population::train_and_evaluate(
         plugins,
         &r2_jobs,
@@ -152,7 +151,13 @@ pub fn compute_planted(
         Some(v) if v.settings == config.validity => (v, "validity.json".to_string()),
         _ => {
             observer.phase("planted: toy validity population");
-            let v = compute_validity(config, plugins, &sweep_dir.join("toy-validity"), jobs, observer)?;
+            let v = compute_validity(
+                config,
+                plugins,
+                &sweep_dir.join("toy-validity"),
+                jobs,
+                observer,
+            )?;
             (v, "computed (planted-saes/toy-validity)".to_string())
         }
     };

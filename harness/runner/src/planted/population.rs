@@ -86,8 +86,7 @@ pub fn train_and_evaluate(
             "seed": settings.seed,
         });
         let folder = dir.join(&job.id);
-        let finished =
-            finished_job(&folder, plugins, "rdpbench_planted_job", &record, &job.id)?;
+        let finished = finished_job(&folder, plugins, "rdpbench_planted_job", &record, &job.id)?;
         observer.unit(
             if finished.is_some() {
                 UnitKind::Reuse
@@ -101,8 +100,18 @@ pub fn train_and_evaluate(
         let (weights, trained) = match finished {
             Some(w) => (w, false),
             None => {
-                let w = train_one(sae, &job.hyperparameters, job.seed, &model, background, planting, settings, &record, observer)
-                    .with_context(|| format!("training planted SAE `{}`", job.id))?;
+                let w = train_one(
+                    sae,
+                    &job.hyperparameters,
+                    job.seed,
+                    &model,
+                    background,
+                    planting,
+                    settings,
+                    &record,
+                    observer,
+                )
+                .with_context(|| format!("training planted SAE `{}`", job.id))?;
                 saelens::save(&folder, &w, &sae.cached_spec().saelens)?;
                 (w, true)
             }

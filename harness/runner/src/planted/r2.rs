@@ -73,7 +73,8 @@ pub fn slope(
     let ci = match (value, boot.is_empty()) {
         (Some(v), false) => {
             let alpha = (1.0 - confidence) / 2.0;
-            let q = |p: f64| boot[((p * (boot.len() - 1) as f64).round() as usize).min(boot.len() - 1)];
+            let q =
+                |p: f64| boot[((p * (boot.len() - 1) as f64).round() as usize).min(boot.len() - 1)];
             Some([2.0 * v - q(1.0 - alpha), 2.0 * v - q(alpha)])
         }
         _ => None,

@@ -11,11 +11,11 @@
 //!   or a ρ or interval is undefined).
 
 use crate::validity::{SaeScore, score_metric, spearman_with_ci};
+use rdpbench_core::toy::EvalCase;
 use rdpbench_plugin_host::LoadedMetric;
 use rdpbench_schema::results::planted::{MetricTransfer, PlantedSaeRow, TransferVerdict};
 use rdpbench_schema::results::validity::{RhoEstimate, ValidityRun};
 use rdpbench_schema::settings::PlantedSettings;
-use rdpbench_core::toy::EvalCase;
 
 /// The verdict of the module docs.
 pub fn verdict(toy: Option<[f64; 2]>, planted: Option<[f64; 2]>) -> TransferVerdict {
@@ -90,9 +90,15 @@ mod tests {
         use TransferVerdict::*;
         assert_eq!(verdict(Some([0.5, 0.9]), Some([0.2, 0.8])), Transfers);
         assert_eq!(verdict(Some([-0.9, -0.5]), Some([-0.6, -0.1])), Transfers);
-        assert_eq!(verdict(Some([0.5, 0.9]), Some([-0.8, -0.2])), DoesNotTransfer);
+        assert_eq!(
+            verdict(Some([0.5, 0.9]), Some([-0.8, -0.2])),
+            DoesNotTransfer
+        );
         // Disjoint although the planted one holds 0.
-        assert_eq!(verdict(Some([0.6, 0.9]), Some([-0.3, 0.4])), DoesNotTransfer);
+        assert_eq!(
+            verdict(Some([0.6, 0.9]), Some([-0.3, 0.4])),
+            DoesNotTransfer
+        );
         // Overlapping, the planted interval holds 0.
         assert_eq!(verdict(Some([0.3, 0.9]), Some([-0.1, 0.5])), Undecided);
         // No toy validity to transfer, overlapping.

@@ -126,13 +126,28 @@ mod tests {
             magnitude: 0.0,
             ..ok.clone()
         };
-        assert!(s.validate().unwrap_err().to_string().contains("[planted].magnitude"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("[planted].magnitude")
+        );
         let s = PlantedSettings {
             r2_q_factors: vec![0.5],
             ..ok.clone()
         };
-        assert!(s.validate().unwrap_err().to_string().contains("r2_q_factors"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("r2_q_factors")
+        );
         let s = PlantedSettings { d_sae: 0, ..ok };
-        assert!(s.validate().unwrap_err().to_string().contains("[planted].d_sae"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("[planted].d_sae")
+        );
     }
 }
