@@ -178,6 +178,16 @@ fn rdpbench_planted_end_to_end_and_resumed() {
     assert!(stderr.contains("(0 trained"), "{stderr}");
     assert_eq!(first, std::fs::read(out.join("planted.json")).unwrap());
 
+    // The HTML report gains the section: the transfer chart and the R2 curve.
+    let mut report = common::rdpbench();
+    report.arg("report").arg(&out);
+    let (code, _, stderr) = common::run(&mut report);
+    assert_eq!(code, 0, "{stderr}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for needle in ["Planted features", "planted-transfer", "planted-r2", "oracle-p-gt"] {
+        assert!(html.contains(needle), "report.html lacks {needle}");
+    }
+
     // A bad subspace name is a usage error naming the choices.
     let (code, _, stderr) = planted(&["--subspace", "sideways"]);
     assert_eq!(code, 2, "{stderr}");

@@ -617,6 +617,7 @@ fn extra_sections(inputs: &ReportInputs) -> Vec<ExtraSection> {
         super::runtime::section(inputs.bench.as_ref()),
         super::real::section(inputs.real.as_ref(), inputs.real_bench.as_ref()),
         super::eval::section(inputs.eval.as_ref()),
+        super::planted::section(inputs.planted.as_ref()),
     ]
 }
 

@@ -10,6 +10,7 @@ use rdpbench_schema::results::bench::BenchRun;
 use rdpbench_schema::results::eval::EvalRun;
 use rdpbench_schema::results::game::GameRun;
 use rdpbench_schema::results::rdp::RdpReport;
+use rdpbench_schema::results::planted::PlantedRun;
 use rdpbench_schema::results::real::RealRun;
 use rdpbench_schema::results::train::SweepSummary;
 use rdpbench_schema::results::validity::ValidityRun;
@@ -49,6 +50,8 @@ pub struct ReportInputs {
     pub real_bench: Option<BenchRun>,
     /// `eval.json` (`rdpbench eval`): the "Evaluated SAEs" section.
     pub eval: Option<EvalRun>,
+    /// `planted.json` (`rdpbench planted`): the "Planted features" section.
+    pub planted: Option<PlantedRun>,
     /// Each stage's status as `run.json` records it (empty without a manifest).
     pub stages: Vec<StageLine>,
 }
@@ -103,6 +106,7 @@ impl ReportInputs {
             real: vouched(&store, ResultFile::RealJson, RealRun::parse)?,
             real_bench: vouched(&store, ResultFile::RealBenchJson, BenchRun::parse)?,
             eval: vouched(&store, ResultFile::EvalJson, EvalRun::parse)?,
+            planted: vouched(&store, ResultFile::PlantedJson, PlantedRun::parse)?,
             stages,
         })
     }

@@ -12,6 +12,7 @@ pub mod data;
 pub mod eval;
 pub mod game;
 pub mod inputs;
+pub mod planted;
 pub mod real;
 pub mod render;
 pub mod runtime;

@@ -214,8 +214,14 @@ impl LadderVerdict {
 }
 
 impl PlantedRun {
-    /// Reads a stored `planted.json` (or a results folder holding one),
-    /// refusing other schema versions; errors name the file.
+    /// Parses a `planted.json` text, refusing other schema versions; errors
+    /// name `origin`.
+    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        let head = super::versioned_json(text, origin, PLANTED_SCHEMA_VERSION, super::no_hint)?;
+        serde_json::from_value(head).with_context(|| format!("{origin} is not a planted run"))
+    }
+
+    /// Reads a stored `planted.json` (or a results folder holding one).
     pub fn load(path: &Path) -> Result<Self> {
         let path = if path.is_dir() {
             path.join(PLANTED_FILE)
@@ -225,7 +231,6 @@ impl PlantedRun {
         let origin = path.display().to_string();
         let text =
             std::fs::read_to_string(&path).with_context(|| format!("cannot read {origin}"))?;
-        let head = super::versioned_json(&text, &origin, PLANTED_SCHEMA_VERSION, super::no_hint)?;
-        serde_json::from_value(head).with_context(|| format!("{origin} is not a planted run"))
+        Self::parse(&text, &origin)
     }
 }
