@@ -165,14 +165,13 @@ pub fn train_one(
     observer: &mut dyn Progress,
 ) -> Result<SaeWeights> {
     let config = training_config(&sae.spec(), hyperparameters)?;
-    let mut source = PlantedSource {
-        background: &background.train,
+    let mut source = PlantedSource::new(
+        &background.train,
         model,
         planting,
-        data_seed: TRAIN_DRAW + seed,
-        order: Rng::derive(settings.seed, &[TAG_ORDER, seed]).permutation(background.train.rows),
-        next: 0,
-    };
+        TRAIN_DRAW + seed,
+        Rng::derive(settings.seed, &[TAG_ORDER, seed]).permutation(background.train.rows),
+    )?;
     let config_text = config.to_string();
     let mut weights = sae.train(TrainRequest {
         config: &config_text,
@@ -201,7 +200,13 @@ pub fn evaluate(
 ) -> Result<(EvalCase, Distortion)> {
     let n = background.eval.rows;
     let toy = model.sample(EVAL_DRAW, 0, n);
-    let x = planting.plant_rows(&background.eval, &toy.noiseless(model.directions()))?;
+    let directions = planting.embed(model.directions())?;
+    // x' = background + s · Σ_i c_i v_i (sparse: O(nnz · d)).
+    let signal = toy.noiseless(&directions);
+    let mut x = background.eval.clone();
+    for (o, &v) in x.data.iter_mut().zip(&signal.data) {
+        *o = (*o as f64 + planting.scale * v as f64) as f32;
+    }
     let codes = sae.encode(weights, x.view())?;
     let decoder = matrix(weights, "W_dec")?;
     let encoder = weights
@@ -225,7 +230,7 @@ pub fn evaluate(
         activations: x,
         codes,
         labels: toy.z,
-        directions: planting.embed(model.directions())?,
+        directions,
     };
     case.validate()?;
     Ok((case, acc))
