@@ -10,8 +10,9 @@
 //!
 //! Every path in the scripts is absolute: the rdpbench binary
 //! (`std::env::current_exe`), the configuration file, the working folder
-//! (`--chdir`), and `RDPBENCH_PLUGIN_PATH` (this process's value plus the
-//! binary's folder), so every node loads the same plugins from the same
+//! (`--chdir`), and `RDPBENCH_PLUGIN_PATH` (this process's value, each
+//! folder made absolute; the binary's own folder is searched by every
+//! rdpbench anyway), so every node loads the same plugins from the same
 //! shared file system.
 
 use super::no_shard::SHARDABLE;
@@ -228,13 +229,13 @@ fn submit(stage: &str, root: &Path, config_path: Option<&Path>, o: &SlurmOptions
     let root = absolute(root)?;
     let exe = std::env::current_exe().context("the path of this rdpbench binary")?;
     let cwd = std::env::current_dir().context("the current folder")?;
-    let mut plugin_path: Vec<PathBuf> = std::env::var_os(PLUGIN_PATH_ENV)
+    let plugin_path: Vec<PathBuf> = std::env::var_os(PLUGIN_PATH_ENV)
         .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
         .unwrap_or_default();
-    plugin_path = plugin_path.iter().map(|p| absolute(p)).collect::<Result<_>>()?;
-    if let Some(dir) = exe.parent() {
-        plugin_path.push(dir.to_path_buf());
-    }
+    // Made absolute, so every node searches the same folders. The binary's
+    // own folder needs no entry: every rdpbench searches it already
+    // ([plugins].build_dir, rdpbench's plugins only), at the same absolute path.
+    let plugin_path: Vec<PathBuf> = plugin_path.iter().map(|p| absolute(p)).collect::<Result<_>>()?;
     let plugin_path = std::env::join_paths(&plugin_path)
         .context("RDPBENCH_PLUGIN_PATH")?
         .to_string_lossy()
