@@ -46,7 +46,10 @@ const METRICS: &str = "oracle-p-gt,mean-max-decoder-cosine,mean-firing-density";
 /// `rdpbench --config CFG STAGE ARGS --out OUT`, which must succeed; returns stderr.
 fn rdpbench_ok(cfg: &Path, out: &Path, words: &[&str]) -> String {
     let (code, stdout, stderr) = rdpbench_code(cfg, out, words);
-    assert_eq!(code, 0, "rdpbench {words:?}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        code, 0,
+        "rdpbench {words:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     stderr
 }
 
@@ -129,8 +132,14 @@ fn merge_matches_unsharded(stage: Stage, stage_words: &[&str], counts: &[usize],
                 // A rerun shard skips every job it recorded.
                 let stderr = rdpbench_ok(&cfg, &out, &words);
                 assert!(
-                    stderr.contains(&format!("0 {}", if stage == Stage::Train { "job(s) run" } else { "SAE(s) run" }))
-                        && stderr.contains(&format!("{expect_jobs} already recorded")),
+                    stderr.contains(&format!(
+                        "0 {}",
+                        if stage == Stage::Train {
+                            "job(s) run"
+                        } else {
+                            "SAE(s) run"
+                        }
+                    )) && stderr.contains(&format!("{expect_jobs} already recorded")),
                     "{stderr}"
                 );
             }
@@ -142,7 +151,11 @@ fn merge_matches_unsharded(stage: Stage, stage_words: &[&str], counts: &[usize],
         let mut words = vec!["merge"];
         words.extend_from_slice(stage_words);
         rdpbench_ok(&cfg, &out, &words);
-        assert_same(&expected, &stage_bytes(&out, stage), &format!("{stage} merged from {n} shard(s)"));
+        assert_same(
+            &expected,
+            &stage_bytes(&out, stage),
+            &format!("{stage} merged from {n} shard(s)"),
+        );
     }
 }
 

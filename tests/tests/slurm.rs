@@ -87,7 +87,10 @@ fn ok(cfg: &Path, words: &[&str]) -> String {
 
 /// The number after `word ` in `text` (e.g. `array job 12`).
 fn id_after<'a>(text: &'a str, word: &str) -> &'a str {
-    let at = text.find(word).unwrap_or_else(|| panic!("no `{word}` in {text}")) + word.len();
+    let at = text
+        .find(word)
+        .unwrap_or_else(|| panic!("no `{word}` in {text}"))
+        + word.len();
     text[at..]
         .trim_start()
         .split(|c: char| !c.is_ascii_digit())
@@ -142,7 +145,10 @@ fn train_sweep_through_sbatch_array_matches_local_and_a_failed_shard_is_resubmit
     ok(&cfg, &["train", "--out", out_s]);
     let local_secs = t.elapsed().as_secs_f64();
     let expected = files(&out);
-    assert_eq!(expected.keys().filter(|p| p.ends_with("/cfg.json")).count(), 4);
+    assert_eq!(
+        expected.keys().filter(|p| p.ends_with("/cfg.json")).count(),
+        4
+    );
     std::fs::remove_dir_all(&out).unwrap();
 
     // A clean run: 3 array tasks and the merge, identical to the local run.
@@ -183,7 +189,10 @@ fn train_sweep_through_sbatch_array_matches_local_and_a_failed_shard_is_resubmit
     assert!(!out.join("shards/train/slurm/logs/merge.out").exists());
     let status = ok(&cfg, &["slurm", "status", "--out", out_s]);
     assert!(status.contains("shard 0/3: done"), "{status}");
-    assert!(status.contains("shard 1/3: MISSING (slurm: FAILED"), "{status}");
+    assert!(
+        status.contains("shard 1/3: MISSING (slurm: FAILED"),
+        "{status}"
+    );
     assert!(status.contains("shard 2/3: done"), "{status}");
     assert!(status.contains("resubmit shard(s) 1 "), "{status}");
     let json: serde_json::Value =

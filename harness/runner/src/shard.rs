@@ -206,7 +206,8 @@ impl ShardPlan {
         let range = shard.range(self.job_ids.len());
         for sub in ["jobs", "done"] {
             let d = self.dir.join(sub);
-            std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
+            std::fs::create_dir_all(&d)
+                .with_context(|| format!("cannot create {}", d.display()))?;
         }
         for index in range.clone() {
             if self.read_record::<T>(index)?.is_some() {
@@ -284,10 +285,7 @@ impl ShardPlan {
         if missing.is_empty() {
             return Ok(records);
         }
-        let names: Vec<&str> = missing
-            .iter()
-            .map(|&i| self.job_ids[i].as_str())
-            .collect();
+        let names: Vec<&str> = missing.iter().map(|&i| self.job_ids[i].as_str()).collect();
         let mut hint = String::new();
         for count in self.counts_seen() {
             let shards: BTreeSet<usize> = missing
@@ -324,11 +322,17 @@ mod tests {
                         assert_eq!(Shard::of_job(j, len, count), index);
                     }
                 }
-                assert_eq!(seen, (0..len).collect::<Vec<_>>(), "len {len} count {count}");
+                assert_eq!(
+                    seen,
+                    (0..len).collect::<Vec<_>>(),
+                    "len {len} count {count}"
+                );
             }
         }
         // 7 jobs over 3 shards: 0..2, 2..4, 4..7.
-        let r: Vec<_> = (0..3).map(|i| Shard { index: i, count: 3 }.range(7)).collect();
+        let r: Vec<_> = (0..3)
+            .map(|i| Shard { index: i, count: 3 }.range(7))
+            .collect();
         assert_eq!(r, vec![0..2, 2..4, 4..7]);
     }
 
@@ -391,16 +395,24 @@ mod tests {
         // A plan with another hash refuses those records, naming the file.
         let other = ShardPlan::new(&root, "train", "h2".into(), ids).unwrap();
         let e = other.collect::<usize>().unwrap_err().to_string();
-        assert!(e.contains("job0.json") && e.contains("another configuration"), "{e}");
+        assert!(
+            e.contains("job0.json") && e.contains("another configuration"),
+            "{e}"
+        );
         assert_eq!(other.missing_shards(2), vec![0, 1]);
         let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]
     fn repeated_ids_and_plan_hashes() {
-        let e = ShardPlan::new(Path::new("/x"), "train", "h".into(), vec!["a".into(), "a".into()])
-            .unwrap_err()
-            .to_string();
+        let e = ShardPlan::new(
+            Path::new("/x"),
+            "train",
+            "h".into(),
+            vec!["a".into(), "a".into()],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("repeats"), "{e}");
         let a = plan_hash("train", &vec![1, 2]).unwrap();
         assert_eq!(a, plan_hash("train", &vec![1, 2]).unwrap());

@@ -127,9 +127,7 @@ pub fn slurm(config_path: Option<&Path>, config: Config, command: SlurmCommand) 
             let root = results::results_dir(stage.out.clone(), &config);
             submit("validity", &root, config_path, &slurm)
         }
-        SlurmCommand::Status { out, json } => {
-            status(&results::results_dir(out, &config), json)
-        }
+        SlurmCommand::Status { out, json } => status(&results::results_dir(out, &config), json),
         SlurmCommand::Resubmit {
             stage,
             out,
@@ -230,12 +228,19 @@ fn submit(stage: &str, root: &Path, config_path: Option<&Path>, o: &SlurmOptions
     let exe = std::env::current_exe().context("the path of this rdpbench binary")?;
     let cwd = std::env::current_dir().context("the current folder")?;
     let plugin_path: Vec<PathBuf> = std::env::var_os(PLUGIN_PATH_ENV)
-        .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     // Made absolute, so every node searches the same folders. The binary's
     // own folder needs no entry: every rdpbench searches it already
     // ([plugins].build_dir, rdpbench's plugins only), at the same absolute path.
-    let plugin_path: Vec<PathBuf> = plugin_path.iter().map(|p| absolute(p)).collect::<Result<_>>()?;
+    let plugin_path: Vec<PathBuf> = plugin_path
+        .iter()
+        .map(|p| absolute(p))
+        .collect::<Result<_>>()?;
     let plugin_path = std::env::join_paths(&plugin_path)
         .context("RDPBENCH_PLUGIN_PATH")?
         .to_string_lossy()
@@ -569,9 +574,16 @@ fn resubmit(root: &Path, stage: Option<String>, dry_run: bool) -> Result<Exit> {
         .iter()
         .filter(|x| {
             !x.done
-                && x.slurm_state
-                    .as_deref()
-                    .is_some_and(|state| ["PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED"].contains(&state))
+                && x.slurm_state.as_deref().is_some_and(|state| {
+                    [
+                        "PENDING",
+                        "RUNNING",
+                        "CONFIGURING",
+                        "COMPLETING",
+                        "SUSPENDED",
+                    ]
+                    .contains(&state)
+                })
         })
         .map(|x| x.index.to_string())
         .collect();
@@ -582,7 +594,10 @@ fn resubmit(root: &Path, stage: Option<String>, dry_run: bool) -> Result<Exit> {
         s.stage
     );
     if st.missing.is_empty() && st.merged {
-        out(&format!("{}: every shard is done and merged; nothing to resubmit\n", s.stage))?;
+        out(&format!(
+            "{}: every shard is done and merged; nothing to resubmit\n",
+            s.stage
+        ))?;
         return Ok(Exit::Ok);
     }
     let list: Vec<String> = st.missing.iter().map(|i| i.to_string()).collect();

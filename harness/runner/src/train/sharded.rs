@@ -25,7 +25,12 @@ pub fn sweep_plan(
     eval_samples: usize,
 ) -> Result<ShardPlan> {
     let hash = plan_hash(stage, &(jobs, eval_samples, plugins.records()))?;
-    ShardPlan::new(root, stage, hash, jobs.iter().map(|j| j.id.clone()).collect())
+    ShardPlan::new(
+        root,
+        stage,
+        hash,
+        jobs.iter().map(|j| j.id.clone()).collect(),
+    )
 }
 
 /// Runs `shard`'s slice of the sweep: SAE folders into `dir` (the stage's
@@ -47,7 +52,14 @@ pub fn run_sweep_shard(
             .map_err(|e| usage_error(e.context(format!("job `{}`", job.id))))?;
     }
     plan.run_shard(shard, |i| {
-        run_job(plugins, &jobs[i], eval_samples, dir, (i, jobs.len()), observer)
+        run_job(
+            plugins,
+            &jobs[i],
+            eval_samples,
+            dir,
+            (i, jobs.len()),
+            observer,
+        )
     })
 }
 

@@ -155,7 +155,14 @@ pub fn run_sweep(
     }
     let mut outcomes = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
-        outcomes.push(run_job(plugins, job, eval_samples, dir, (i, jobs.len()), observer)?);
+        outcomes.push(run_job(
+            plugins,
+            job,
+            eval_samples,
+            dir,
+            (i, jobs.len()),
+            observer,
+        )?);
     }
     let summary = SweepSummary {
         schema_version: TRAIN_SCHEMA_VERSION,
