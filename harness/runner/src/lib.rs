@@ -27,6 +27,7 @@ pub mod progress;
 pub mod real;
 pub mod reproduce;
 pub mod scaffold;
+pub mod shard;
 pub mod train;
 pub mod validity;
 pub mod work_queue;

@@ -88,7 +88,7 @@ pub(crate) fn create_dir_all(dir: &Path) -> Result<(), StoreError> {
 }
 
 /// Lower-case hex SHA-256 of `bytes`.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
@@ -175,7 +175,7 @@ pub(crate) fn walk_files(dir: &Path) -> Result<Vec<String>, StoreError> {
 }
 
 /// Now, as RFC 3339 UTC with second precision (`2026-12-02T04:56:56Z`).
-pub(crate) fn now_utc() -> String {
+pub fn now_utc() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -41,11 +41,11 @@ mod registry;
 mod store;
 
 pub use error::{EXIT_RESULTS_FOLDER_IN_USE, StoreError};
-pub use fsutil::write_atomic;
+pub use fsutil::{now_utc, sha256_hex, write_atomic};
 pub use manifest::{FileRecord, MANIFEST_SCHEMA_VERSION, Manifest, StageRecord, Status};
 pub use registry::{
     CRITERION_LOG, Format, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, ResultDir, ResultFile,
-    SAE_CFG_FILE, SAE_EVAL_FILE, SAE_WEIGHTS_FILE, STAGING_DIR, Stage,
+    SAE_CFG_FILE, SAE_EVAL_FILE, SAE_WEIGHTS_FILE, SHARDS_DIR, STAGING_DIR, Stage, shard_path,
 };
 pub use store::{StageWriter, Store, StoreReader};
 

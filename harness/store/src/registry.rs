@@ -346,6 +346,17 @@ impl ResultDir {
 
 /// The manifest, relative to the results folder.
 pub const MANIFEST_FILE: &str = "run.json";
+/// The folder of sharded stages' partial results (`--shard i/n`), not
+/// vouched for: `rdpbench merge` reads it and writes the stage's own files.
+pub const SHARDS_DIR: &str = "shards";
+
+/// The shard folder of the stage named `stage`, relative to the results
+/// folder: `shards/<stage>` (job records, SAE folders, completion markers
+/// and the Slurm scripts of that stage).
+pub fn shard_path(stage: &str) -> String {
+    format!("{SHARDS_DIR}/{stage}")
+}
+
 /// The lock file, relative to the results folder.
 pub const LOCK_FILE: &str = ".rdpbench.lock";
 /// The staging folder (inside the results folder, so renames out of it

@@ -44,6 +44,8 @@ pub struct BenchArgs {
     /// Print bench.json on stdout instead of the summary table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub no_shard: super::no_shard::NoShard,
 }
 
 /// criterion's console output: shown on stderr when stderr is a terminal or
@@ -214,6 +216,7 @@ pub fn table(run: &BenchRun) -> String {
 /// `rdpbench bench`: the bench stage (real-bench with `--cache`) in the
 /// results folder.
 pub fn bench(config: Config, args: BenchArgs) -> Result<Exit> {
+    args.no_shard.refuse("bench")?;
     let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
     let (run, exit) = run_benchmarks_in(&mut store, &config, &args)?;
     if args.json {

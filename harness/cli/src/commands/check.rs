@@ -79,10 +79,13 @@ pub struct CheckArgs {
     /// still fails it, 0 once it passes. Writes no results.
     #[arg(long, value_name = "CASE_FILE")]
     replay: Option<PathBuf>,
+    #[command(flatten)]
+    pub no_shard: super::no_shard::NoShard,
 }
 
 /// `rdpbench check`: the check stage, then the report, in the results folder.
 pub fn check(config: Config, args: CheckArgs) -> Result<Exit> {
+    args.no_shard.refuse("check")?;
     if let Some(file) = &args.replay {
         return super::replay::replay(&config, file);
     }

@@ -73,10 +73,13 @@ pub struct EvalArgs {
     /// Print eval.json on stdout instead of the table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    pub no_shard: super::no_shard::NoShard,
 }
 
 /// `rdpbench eval`.
 pub fn eval(config: Config, args: EvalArgs) -> Result<Exit> {
+    args.no_shard.refuse("eval")?;
     if !(0.0..1.0).contains(&args.confidence) || args.confidence <= 0.0 {
         return Err(usage_error(anyhow::anyhow!(
             "--confidence {} is not in (0, 1)",

@@ -36,10 +36,13 @@ pub struct GameArgs {
     /// do not depend on it.
     #[arg(long, short)]
     jobs: Option<usize>,
+    #[command(flatten)]
+    pub no_shard: super::no_shard::NoShard,
 }
 
 /// `rdpbench game`: the game stage in the results folder.
 pub fn game(config: Config, args: GameArgs) -> Result<Exit> {
+    args.no_shard.refuse("game")?;
     let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
     game_in(&mut store, config, args)
 }

@@ -8,6 +8,8 @@ mod eval;
 mod game;
 mod lm;
 mod planted;
+mod merge;
+mod no_shard;
 mod plugins;
 mod progress;
 mod real;
@@ -17,6 +19,7 @@ mod reproduce;
 mod results;
 mod run;
 mod setup;
+mod slurm;
 mod train;
 mod validity;
 
@@ -71,6 +74,14 @@ enum Command {
     /// Metric validity on trained toy SAEs: Spearman ρ with P_gt and
     /// discriminability over a population ([validity]); writes validity.json/.csv/.md.
     Validity(validity::ValidityArgs),
+    /// Combine a sharded stage's partial results (`--shard i/n`) into its
+    /// result files, byte-identical to an unsharded run; same stage options.
+    #[command(subcommand)]
+    Merge(merge::MergeCommand),
+    /// Run a sharded stage on Slurm: a job array (one shard per task) and a
+    /// merge job after it (afterok); `slurm status`, `slurm resubmit`.
+    #[command(subcommand)]
+    Slurm(slurm::SlurmCommand),
     /// The main job: check, train, reproduce rdp, validity, bench and the
     /// HTML report, all into one results folder; a failed stage does not stop
     /// the later ones.
@@ -203,6 +214,11 @@ pub fn run() -> Exit {
         Command::Reproduce(cmd) => {
             load_config(cli.config.as_deref()).and_then(|c| reproduce::reproduce(c, cmd))
         }
+        Command::Merge(cmd) => {
+            load_config(cli.config.as_deref()).and_then(|c| merge::merge(c, cmd))
+        }
+        Command::Slurm(cmd) => load_config(cli.config.as_deref())
+            .and_then(|c| slurm::slurm(cli.config.as_deref(), c, cmd)),
         Command::Run(args) => load_config(cli.config.as_deref()).and_then(|c| run::run(c, args)),
         Command::Bench(args) => {
             load_config(cli.config.as_deref()).and_then(|c| bench::bench(c, args))

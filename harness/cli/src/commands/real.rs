@@ -39,6 +39,8 @@ pub struct RealArgs {
     /// not depend on it.
     #[arg(long, short)]
     jobs: Option<usize>,
+    #[command(flatten)]
+    pub no_shard: super::no_shard::NoShard,
 }
 
 impl RealArgs {
@@ -55,6 +57,7 @@ impl RealArgs {
 
 /// `rdpbench real`: the real stage in the results folder.
 pub fn real(config: Config, args: RealArgs) -> Result<Exit> {
+    args.no_shard.refuse("real")?;
     let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
     real_in(&mut store, config, args)
 }

@@ -8,9 +8,12 @@ use super::setup::{discover_metrics, jobs_or_cpus};
 use anyhow::Result;
 use rdpbench_reports::Exporter;
 use rdpbench_reports::validity::{ValidityMarkdown, verdicts_with_validity};
-use rdpbench_runner::validity::compute_validity;
+use rdpbench_runner::shard::Shard;
+use rdpbench_runner::validity::{
+    compute_validity, merge_validity, run_validity_shard, validity_plan,
+};
 use rdpbench_schema::config::Config;
-use rdpbench_schema::exit::Exit;
+use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_schema::results::CheckRun;
 use rdpbench_store::{ResultDir, ResultFile, Stage, Store};
 use std::path::PathBuf;
@@ -23,7 +26,7 @@ pub struct ValidityArgs {
     metrics: Vec<String>,
     /// Results folder (validity.json beside check.json); default from [output].dir.
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub out: Option<PathBuf>,
     /// Training seeds; default from [validity].seeds.
     #[arg(long, value_delimiter = ',')]
     seeds: Vec<u64>,
@@ -37,10 +40,21 @@ pub struct ValidityArgs {
     /// not depend on it.
     #[arg(long, short)]
     jobs: Option<usize>,
+    /// Run only slice I of N of the population (0-based), recording each SAE's
+    /// outcome and scores in the results folder's shards/validity/; `rdpbench
+    /// merge validity` with the same options writes validity.json/.csv/.md.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Set by `rdpbench merge validity`: write the stage from the shards' records.
+    #[arg(skip)]
+    pub merge: bool,
 }
 
 /// `rdpbench validity`: the validity stage in the results folder.
 pub fn validity(config: Config, args: ValidityArgs) -> Result<Exit> {
+    if let Some(shard) = args.shard.clone() {
+        return validity_shard(config, args, &shard);
+    }
     let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
     validity_in(&mut store, config, args)
 }
@@ -61,7 +75,12 @@ pub fn validity_in(store: &mut Store, mut config: Config, args: ValidityArgs) ->
     let started = Instant::now();
     let run = results::stage(store, Stage::Validity, |w| {
         let sweep_dir = w.dir_for_tool(ResultDir::ValiditySaes)?;
-        let run = compute_validity(&config, &plugins, &sweep_dir, jobs, &mut progress)?;
+        let run = if args.merge {
+            let plan = validity_plan(&dir, &config, &plugins)?;
+            merge_validity(&config, &plugins, &plan, &sweep_dir)?
+        } else {
+            compute_validity(&config, &plugins, &sweep_dir, jobs, &mut progress)?
+        };
         w.adopt_tree(ResultDir::ValiditySaes)?;
         results::write_all(w, &run, &rdpbench_reports::validity::exporters())?;
         Ok(run)
@@ -98,5 +117,42 @@ pub fn validity_in(store: &mut Store, mut config: Config, args: ValidityArgs) ->
         }
         out(&text)?;
     }
+    Ok(exit)
+}
+
+/// `rdpbench validity --shard I/N`: this slice's SAEs into the results
+/// folder's `validity-saes/`, one record per SAE (outcome and every
+/// metric's score) into `shards/validity/`. Takes no folder lock: shards run
+/// side by side, each writing only its own jobs' files (each atomically).
+fn validity_shard(mut config: Config, args: ValidityArgs, shard: &str) -> Result<Exit> {
+    let shard = Shard::parse(shard).map_err(usage_error)?;
+    if !args.seeds.is_empty() {
+        config.validity.seeds = args.seeds;
+    }
+    if let Some(s) = args.steps {
+        config.validity.steps = s;
+    }
+    let root = results::results_dir(args.out.clone(), &config);
+    let (plugins, exit) = discover_metrics(&config, args.metrics)?;
+    let plan = validity_plan(&root, &config, &plugins)?;
+    let sweep_dir = root.join(ResultDir::ValiditySaes.path());
+    let mut progress = Bar::new(Counts::Steps);
+    let started = Instant::now();
+    let (ran, skipped) = run_validity_shard(
+        &config,
+        &plugins,
+        &plan,
+        &sweep_dir,
+        shard,
+        jobs_or_cpus(args.jobs),
+        &mut progress,
+    )?;
+    progress.finish();
+    eprintln!(
+        "validity shard {shard}: {ran} SAE(s) run, {skipped} already recorded, of {} in all ({:.1} s); records in {}",
+        plan.job_ids.len(),
+        started.elapsed().as_secs_f64(),
+        plan.dir.display()
+    );
     Ok(exit)
 }

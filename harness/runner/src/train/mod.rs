@@ -6,13 +6,15 @@
 //! training draw of seed `s` is toy draw `TRAIN_DRAW + s`; evaluation uses
 //! the separate draw [`EVAL_DRAW`], so scores are on unseen rows.
 
+mod sharded;
 mod sweep;
 
 pub use rdpbench_schema::results::train::{
     JobOutcome, Sparsity, SweepSummary, TRAIN_SCHEMA_VERSION, ToyEval, TrainJob,
 };
 pub use rdpbench_schema::settings::TrainSettings;
-pub use sweep::{finished_job, jobs, run_sweep, validate_jobs};
+pub use sharded::{merge_sweep, merged_outcomes, run_sweep_shard, sweep_plan};
+pub use sweep::{finished_job, jobs, run_job, run_sweep, validate_jobs};
 
 use anyhow::{Context, Result, ensure};
 use rdpbench_core::toy::{GroundTruthOptions, ToyModel, p_gt, reconstruct, recovery_scores};

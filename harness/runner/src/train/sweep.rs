@@ -155,54 +155,14 @@ pub fn run_sweep(
     }
     let mut outcomes = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
-        let sae = plugins.sae(&job.architecture)?;
-        let folder = dir.join(&job.id);
-        let record = serde_json::to_value(job)?;
-        let model = ToyModel::new(&job.toy, job.toy_seed)?;
-        let finished = finished_job(&folder, plugins, "rdpbench_job", &record, &job.id)?;
-        let kind = if finished.is_some() {
-            UnitKind::Reuse
-        } else {
-            UnitKind::Train
-        };
-        observer.unit(kind, i, jobs.len(), &job.id);
-        let (weights, trained) = match finished {
-            Some(w) => (w, false),
-            None => {
-                let partial = dir.join(PARTIAL_DIR).join(&job.id);
-                let mut w = train_on_toy(
-                    sae,
-                    &model,
-                    &with_checkpoints(&job.hyperparameters, &partial),
-                    job.seed,
-                    &mut TrainSteps(&mut *observer),
-                )
-                .with_context(|| format!("training `{}`", job.id))?;
-                let mut cfg: serde_json::Value = serde_json::from_str(&w.cfg_json)?;
-                if let Some(meta) = cfg.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-                    meta.insert("rdpbench_job".into(), record.clone());
-                }
-                w.cfg_json = serde_json::to_string_pretty(&cfg)?;
-                saelens::save(&folder, &w, &sae.cached_spec().saelens)?;
-                if partial.exists() {
-                    std::fs::remove_dir_all(&partial).with_context(|| {
-                        format!("cannot remove the checkpoints in {}", partial.display())
-                    })?;
-                }
-                (w, true)
-            }
-        };
-        let eval = evaluate_on_toy(sae, &weights, &model, eval_samples)
-            .with_context(|| format!("evaluating `{}`", job.id))?;
-        let eval_path = folder.join(EVAL_FILE);
-        rdpbench_store::write_atomic(&eval_path, serde_json::to_string_pretty(&eval)?.as_bytes())
-            .with_context(|| format!("writing {}", eval_path.display()))?;
-        outcomes.push(JobOutcome {
-            job: job.clone(),
-            folder,
-            trained,
-            eval,
-        });
+        outcomes.push(run_job(
+            plugins,
+            job,
+            eval_samples,
+            dir,
+            (i, jobs.len()),
+            observer,
+        )?);
     }
     let summary = SweepSummary {
         schema_version: TRAIN_SCHEMA_VERSION,
@@ -210,4 +170,67 @@ pub fn run_sweep(
         jobs: outcomes,
     };
     Ok(summary)
+}
+
+/// Runs (or resumes) one job of a sweep into `dir/<job id>`: trains it
+/// unless a finished folder with the same job record is there, then
+/// evaluates it on the toy model and writes its `eval.json`. `at` is the
+/// job's (index, total) for the progress observer.
+pub fn run_job(
+    plugins: &PluginSet,
+    job: &TrainJob,
+    eval_samples: usize,
+    dir: &Path,
+    at: (usize, usize),
+    observer: &mut dyn Progress,
+) -> Result<JobOutcome> {
+    let (i, total) = at;
+    let sae = plugins.sae(&job.architecture)?;
+    let folder = dir.join(&job.id);
+    let record = serde_json::to_value(job)?;
+    let model = ToyModel::new(&job.toy, job.toy_seed)?;
+    let finished = finished_job(&folder, plugins, "rdpbench_job", &record, &job.id)?;
+    let kind = if finished.is_some() {
+        UnitKind::Reuse
+    } else {
+        UnitKind::Train
+    };
+    observer.unit(kind, i, total, &job.id);
+    let (weights, trained) = match finished {
+        Some(w) => (w, false),
+        None => {
+            let partial = dir.join(PARTIAL_DIR).join(&job.id);
+            let mut w = train_on_toy(
+                sae,
+                &model,
+                &with_checkpoints(&job.hyperparameters, &partial),
+                job.seed,
+                &mut TrainSteps(&mut *observer),
+            )
+            .with_context(|| format!("training `{}`", job.id))?;
+            let mut cfg: serde_json::Value = serde_json::from_str(&w.cfg_json)?;
+            if let Some(meta) = cfg.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+                meta.insert("rdpbench_job".into(), record.clone());
+            }
+            w.cfg_json = serde_json::to_string_pretty(&cfg)?;
+            saelens::save(&folder, &w, &sae.cached_spec().saelens)?;
+            if partial.exists() {
+                std::fs::remove_dir_all(&partial).with_context(|| {
+                    format!("cannot remove the checkpoints in {}", partial.display())
+                })?;
+            }
+            (w, true)
+        }
+    };
+    let eval = evaluate_on_toy(sae, &weights, &model, eval_samples)
+        .with_context(|| format!("evaluating `{}`", job.id))?;
+    let eval_path = folder.join(EVAL_FILE);
+    rdpbench_store::write_atomic(&eval_path, serde_json::to_string_pretty(&eval)?.as_bytes())
+        .with_context(|| format!("writing {}", eval_path.display()))?;
+    Ok(JobOutcome {
+        job: job.clone(),
+        folder,
+        trained,
+        eval,
+    })
 }

@@ -25,6 +25,7 @@
 mod discriminability;
 mod population;
 mod run;
+mod sharded;
 mod spearman;
 
 pub use discriminability::discriminability;
@@ -34,5 +35,8 @@ pub use rdpbench_schema::results::validity::{
     VALIDITY_SCHEMA_VERSION, ValidityRun,
 };
 pub use rdpbench_schema::settings::ValiditySettings;
-pub use run::{compute_validity, score_metric, toy_eval_case};
+pub use run::{
+    assemble_validity, compute_validity, score_metric, toy_eval_case, validity_population,
+};
+pub use sharded::{ValidityJobResult, merge_validity, run_validity_shard, validity_plan};
 pub use spearman::{average_ranks, spearman, spearman_with_ci};

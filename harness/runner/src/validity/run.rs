@@ -132,12 +132,7 @@ pub fn compute_validity(
     observer: &mut dyn Progress,
 ) -> Result<ValidityRun> {
     let settings = &config.validity;
-    let population = population_jobs(settings, &|a| plugins.sparsity_knob(a))
-        .map_err(rdpbench_schema::exit::usage_error)?;
-    for arch in &settings.architectures {
-        plugins.sae(arch).context("[validity].architectures")?;
-    }
-    let train_jobs: Vec<TrainJob> = population.iter().map(|p| p.job.clone()).collect();
+    let (population, train_jobs) = validity_population(config, plugins)?;
     observer.phase("train");
     let summary = run_sweep(
         plugins,
@@ -146,27 +141,6 @@ pub fn compute_validity(
         sweep_dir,
         observer,
     )?;
-    let rows: Vec<PopulationRow> = summary
-        .jobs
-        .iter()
-        .zip(&population)
-        .map(|(o, p): (&JobOutcome, &PopulationJob)| PopulationRow {
-            sae_id: o.job.id.clone(),
-            architecture: o.job.architecture.clone(),
-            sparsity: o.job.sparsity.clone(),
-            q_factor: p.q_factor,
-            seed: o.job.seed,
-            config_index: p.config_index,
-            d_sae: o.job.d_sae,
-            l0: o.eval.l0,
-            explained_variance: o.eval.explained_variance,
-            mse: o.eval.mse,
-            p_gt: o.eval.p_gt,
-            mcc: o.eval.mcc,
-            n_live: o.eval.n_live,
-            trained: o.trained,
-        })
-        .collect();
     let cases: Vec<EvalCase> = summary
         .jobs
         .iter()
@@ -188,6 +162,62 @@ pub fn compute_validity(
         notify(&mut |o| o.unit_finished(i, m.id(), &outcome));
         scores
     });
+    Ok(assemble_validity(
+        config,
+        plugins,
+        &population,
+        &summary.jobs,
+        scores,
+    ))
+}
+
+/// The population's jobs (with their configurations) and its training
+/// jobs, checked against the loaded SAE plugins.
+pub fn validity_population(
+    config: &Config,
+    plugins: &PluginSet,
+) -> Result<(Vec<PopulationJob>, Vec<TrainJob>)> {
+    let settings = &config.validity;
+    let population = population_jobs(settings, &|a| plugins.sparsity_knob(a))
+        .map_err(rdpbench_schema::exit::usage_error)?;
+    for arch in &settings.architectures {
+        plugins.sae(arch).context("[validity].architectures")?;
+    }
+    let train_jobs = population.iter().map(|p| p.job.clone()).collect();
+    Ok((population, train_jobs))
+}
+
+/// The validity run from the population's training outcomes and every
+/// metric's scores (`scores[metric][sae]`, metrics in `plugins.metrics`
+/// order, SAEs in population order): the rows, ρ and discriminability.
+pub fn assemble_validity(
+    config: &Config,
+    plugins: &PluginSet,
+    population: &[PopulationJob],
+    outcomes: &[JobOutcome],
+    scores: Vec<Vec<SaeScore>>,
+) -> ValidityRun {
+    let settings = &config.validity;
+    let rows: Vec<PopulationRow> = outcomes
+        .iter()
+        .zip(population)
+        .map(|(o, p): (&JobOutcome, &PopulationJob)| PopulationRow {
+            sae_id: o.job.id.clone(),
+            architecture: o.job.architecture.clone(),
+            sparsity: o.job.sparsity.clone(),
+            q_factor: p.q_factor,
+            seed: o.job.seed,
+            config_index: p.config_index,
+            d_sae: o.job.d_sae,
+            l0: o.eval.l0,
+            explained_variance: o.eval.explained_variance,
+            mse: o.eval.mse,
+            p_gt: o.eval.p_gt,
+            mcc: o.eval.mcc,
+            n_live: o.eval.n_live,
+            trained: o.trained,
+        })
+        .collect();
     let metrics: Vec<MetricValidity> = scores
         .into_iter()
         .zip(&plugins.metrics)
@@ -201,7 +231,7 @@ pub fn compute_validity(
             p_gt_groups[r.config_index].push(p);
         }
     }
-    Ok(ValidityRun {
+    ValidityRun {
         schema_version: VALIDITY_SCHEMA_VERSION,
         tool: "rdpbench".into(),
         tool_version: crate::VERSION.into(),
@@ -212,5 +242,5 @@ pub fn compute_validity(
         population: rows,
         p_gt_discriminability: discriminability(&p_gt_groups),
         metrics,
-    })
+    }
 }

@@ -1,0 +1,44 @@
+//! `rdpbench merge STAGE [stage options]`: the stage's result files from the
+//! job records its shards (`--shard i/n`) left in the results folder's
+//! `shards/<stage>/`, byte-identical to running the stage unsharded. The
+//! options must be the shards' own: the merge derives the job list from
+//! them and refuses records of another configuration.
+
+use super::train::{self, TrainArgs};
+use super::validity::{self, ValidityArgs};
+use anyhow::Result;
+use rdpbench_schema::config::Config;
+use rdpbench_schema::exit::{Exit, usage_error};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum MergeCommand {
+    /// The train sweep: saes/train.json and saes/train.csv.
+    Train(TrainArgs),
+    /// The validity stage: validity.json, validity.csv, validity.md.
+    Validity(ValidityArgs),
+}
+
+fn no_shard(shard: Option<&String>) -> Result<()> {
+    match shard {
+        Some(s) => Err(usage_error(anyhow::anyhow!(
+            "`rdpbench merge` combines every shard; it takes no --shard (got {s})"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Runs the merge of one stage.
+pub fn merge(config: Config, command: MergeCommand) -> Result<Exit> {
+    match command {
+        MergeCommand::Train(mut args) => {
+            no_shard(args.shard.as_ref())?;
+            args.merge = true;
+            train::train(config, args)
+        }
+        MergeCommand::Validity(mut args) => {
+            no_shard(args.shard.as_ref())?;
+            args.merge = true;
+            validity::validity(config, args)
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! `--shard` on a stage that cannot be sharded yet: accepted by the parser
+//! so the refusal can say why and what can be sharded, instead of clap's
+//! bare "unexpected argument".
+
+use anyhow::Result;
+use rdpbench_schema::exit::usage_error;
+
+/// The stages `--shard`, `rdpbench merge` and `rdpbench slurm` take.
+pub const SHARDABLE: &str = "train, validity";
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NoShard {
+    /// Not available for this stage (refused); shardable stages: train, validity.
+    #[arg(long, value_name = "I/N", hide = true)]
+    shard: Option<String>,
+}
+
+impl NoShard {
+    /// A usage error (exit 2) when `--shard` was given to `command`.
+    pub fn refuse(&self, command: &str) -> Result<()> {
+        match &self.shard {
+            Some(s) => Err(usage_error(anyhow::anyhow!(
+                "`rdpbench {command} --shard {s}`: {command} cannot be sharded (yet); \
+                 the stages that take --shard are: {SHARDABLE}. Run it without --shard."
+            ))),
+            None => Ok(()),
+        }
+    }
+}
