@@ -324,11 +324,14 @@ def serve(path, stdin, stdout):
         if kind != "compute":
             write_frame(stdout, {"type": "error", "message": f"unknown request type {kind!r}", "traceback": ""})
             continue
+        started = time.perf_counter()
         try:
             x = Inputs(header, arrays, codes_fmt, labels_fmt)
             reply, buffers = _answer(module.compute(x), x.d_sae, x.per_latent)
         except Exception as exc:  # noqa: BLE001 - an exception is an error verdict
             reply, buffers = _error(exc), []
+        # Diagnostic: seconds spent building the inputs and in compute().
+        reply["seconds"] = time.perf_counter() - started
         write_frame(stdout, reply, buffers)
 
 

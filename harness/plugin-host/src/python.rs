@@ -255,6 +255,8 @@ struct WorkerSlot {
     worker: Option<Worker>,
     starts: u32,
     last_death: String,
+    /// The worker's own time in its last call (`seconds` of the reply).
+    last_seconds: Option<f64>,
 }
 
 /// Starts a worker and reads its `hello` within `limit`.
@@ -314,6 +316,7 @@ impl PythonMetric {
                 worker: Some(worker),
                 starts: 1,
                 last_death: String::new(),
+                last_seconds: None,
             }),
         })
     }
@@ -374,19 +377,30 @@ impl PythonMetric {
                 );
             }
         };
+        slot.last_seconds = frame.header.get("seconds").and_then(|s| s.as_f64());
         drop(slot);
         output_of(&frame, input)
     }
+
+    /// The seconds the worker reported for its last call: building the
+    /// numpy inputs and `compute` itself, without the transfer (for the
+    /// overhead measurement, `rdpbench-metrics-bench`'s `python-overhead`).
+    pub fn last_worker_seconds(&self) -> Option<f64> {
+        self.worker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_seconds
+    }
 }
 
-fn dense(w: &mut FrameWriter, name: &str, m: Option<MatrixView<'_>>) {
+fn dense<'a>(w: &mut FrameWriter<'a>, name: &str, m: Option<MatrixView<'a>>) {
     if let Some(m) = m {
         w.f32s(name, &[m.rows, m.cols], m.data);
     }
 }
 
 /// A CSR matrix's structure (`NAME.indptr`, `NAME.indices`); values apart.
-fn csr(w: &mut FrameWriter, name: &str, m: Option<CsrView<'_>>) {
+fn csr<'a>(w: &mut FrameWriter<'a>, name: &str, m: Option<CsrView<'a>>) {
     if let Some(m) = m {
         w.u64s(&format!("{name}.indptr"), m.indptr);
         w.u32s(&format!("{name}.indices"), m.indices);
@@ -394,7 +408,7 @@ fn csr(w: &mut FrameWriter, name: &str, m: Option<CsrView<'_>>) {
 }
 
 /// The `compute` request for `input`.
-fn request_frame(input: &MetricInput<'_>) -> Result<(FrameWriter, serde_json::Value)> {
+fn request_frame<'a>(input: &MetricInput<'a>) -> Result<(FrameWriter<'a>, serde_json::Value)> {
     let config: serde_json::Value = serde_json::from_str(input.config)
         .with_context(|| format!("the metric config is not JSON: {}", input.config))?;
     let mut w = FrameWriter::default();
@@ -406,11 +420,7 @@ fn request_frame(input: &MetricInput<'_>) -> Result<(FrameWriter, serde_json::Va
         csr(&mut w, "codes", Some(c));
         if c.values.is_empty() {
             // A pattern matrix (every stored entry 1) crosses with its ones.
-            w.f32s(
-                "codes.values",
-                &[c.indices.len()],
-                &vec![1.0; c.indices.len()],
-            );
+            w.f32s_owned("codes.values", vec![1.0; c.indices.len()]);
         } else {
             w.f32s("codes.values", &[c.values.len()], c.values);
         }

@@ -9,6 +9,7 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::io::{BufRead, Write};
 
 /// The protocol's name in the worker's `hello`.
@@ -103,42 +104,52 @@ impl Frame {
     }
 }
 
-/// A frame being built for writing.
+/// A frame being built for writing: its buffers borrow the caller's data
+/// (on little-endian targets without a copy).
 #[derive(Debug, Default)]
-pub struct FrameWriter {
+pub struct FrameWriter<'a> {
     specs: Vec<BufferSpec>,
-    bytes: Vec<u8>,
+    chunks: Vec<Cow<'a, [u8]>>,
 }
 
-impl FrameWriter {
-    pub fn f32s(&mut self, name: &str, shape: &[usize], data: &[f32]) {
-        self.push(name, Dtype::F32, shape, data.len() * 4);
-        for x in data {
-            self.bytes.extend_from_slice(&x.to_le_bytes());
-        }
+/// `data` as little-endian bytes: borrowed where the target is little-endian.
+fn le_bytes<'a, T: bytemuck::Pod, const N: usize>(
+    data: &'a [T],
+    to_le: impl Fn(&T) -> [u8; N],
+) -> Cow<'a, [u8]> {
+    if cfg!(target_endian = "little") {
+        Cow::Borrowed(bytemuck::cast_slice(data))
+    } else {
+        Cow::Owned(data.iter().flat_map(to_le).collect())
+    }
+}
+
+impl<'a> FrameWriter<'a> {
+    pub fn f32s(&mut self, name: &str, shape: &[usize], data: &'a [f32]) {
+        self.push(name, Dtype::F32, shape, le_bytes(data, |x| x.to_le_bytes()));
     }
 
-    pub fn u32s(&mut self, name: &str, data: &[u32]) {
-        self.push(name, Dtype::U32, &[data.len()], data.len() * 4);
-        for x in data {
-            self.bytes.extend_from_slice(&x.to_le_bytes());
-        }
+    /// A 1-D `f32` buffer the frame owns.
+    pub fn f32s_owned(&mut self, name: &str, data: Vec<f32>) {
+        let bytes = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.push(name, Dtype::F32, &[data.len()], Cow::Owned(bytes));
     }
 
-    pub fn u64s(&mut self, name: &str, data: &[u64]) {
-        self.push(name, Dtype::U64, &[data.len()], data.len() * 8);
-        for x in data {
-            self.bytes.extend_from_slice(&x.to_le_bytes());
-        }
+    pub fn u32s(&mut self, name: &str, data: &'a [u32]) {
+        self.push(name, Dtype::U32, &[data.len()], le_bytes(data, |x| x.to_le_bytes()));
     }
 
-    fn push(&mut self, name: &str, dtype: Dtype, shape: &[usize], len: usize) {
+    pub fn u64s(&mut self, name: &str, data: &'a [u64]) {
+        self.push(name, Dtype::U64, &[data.len()], le_bytes(data, |x| x.to_le_bytes()));
+    }
+
+    fn push(&mut self, name: &str, dtype: Dtype, shape: &[usize], bytes: Cow<'a, [u8]>) {
         self.specs.push(BufferSpec {
             name: name.to_string(),
             dtype,
             shape: shape.iter().map(|&d| d as u64).collect(),
         });
-        self.bytes.reserve(len);
+        self.chunks.push(bytes);
     }
 
     /// Writes the frame: `header` (a JSON object) with `buffers` added, then
@@ -151,7 +162,9 @@ impl FrameWriter {
         let mut line = serde_json::to_vec(&header)?;
         line.push(b'\n');
         out.write_all(&line)?;
-        out.write_all(&self.bytes)?;
+        for chunk in &self.chunks {
+            out.write_all(chunk)?;
+        }
         out.flush()?;
         Ok(())
     }
