@@ -79,9 +79,12 @@ def compute(x):
     starts = labels.indptr[t]
     offsets = np.arange(per_entry.sum()) - np.repeat(np.cumsum(per_entry) - per_entry, per_entry)
     c = labels.indices[np.repeat(starts, per_entry) + offsets].astype(np.int64)
-    mass = np.zeros(d_sae * n_concepts)
-    np.add.at(mass, np.repeat(j, per_entry) * n_concepts + c, np.repeat(share, per_entry))
-    mass = mass.reshape(d_sae, n_concepts)
+    # bincount adds its weights in input order: per (j, c), token order.
+    mass = np.bincount(
+        np.repeat(j, per_entry) * n_concepts + c,
+        weights=np.repeat(share, per_entry),
+        minlength=d_sae * n_concepts,
+    ).reshape(d_sae, n_concepts)
     live = fires > 0
     if not live.any():
         return Undefined("no latent fires on a labelled token")

@@ -48,7 +48,7 @@ enum Backend {
         _lib: ManuallyDrop<libloading::Library>,
     },
     /// A Python metric file and its worker process.
-    Python(crate::python::PythonMetric),
+    Python(Box<crate::python::PythonMetric>),
 }
 
 // SAFETY: `decl` points into the library's static data, which is immutable and
@@ -232,7 +232,7 @@ impl PluginLibrary {
                 crate::python_protocol::PROTOCOL_VERSION,
                 metric.runtime()
             ),
-            backend: Backend::Python(metric),
+            backend: Backend::Python(Box::new(metric)),
             gate: CallGate::new(path),
             scratch: Mutex::new(Scratch::default()),
         })

@@ -136,11 +136,21 @@ impl<'a> FrameWriter<'a> {
     }
 
     pub fn u32s(&mut self, name: &str, data: &'a [u32]) {
-        self.push(name, Dtype::U32, &[data.len()], le_bytes(data, |x| x.to_le_bytes()));
+        self.push(
+            name,
+            Dtype::U32,
+            &[data.len()],
+            le_bytes(data, |x| x.to_le_bytes()),
+        );
     }
 
     pub fn u64s(&mut self, name: &str, data: &'a [u64]) {
-        self.push(name, Dtype::U64, &[data.len()], le_bytes(data, |x| x.to_le_bytes()));
+        self.push(
+            name,
+            Dtype::U64,
+            &[data.len()],
+            le_bytes(data, |x| x.to_le_bytes()),
+        );
     }
 
     fn push(&mut self, name: &str, dtype: Dtype, shape: &[usize], bytes: Cow<'a, [u8]>) {

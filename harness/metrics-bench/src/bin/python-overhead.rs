@@ -84,7 +84,10 @@ fn main() -> Result<()> {
         // Warm up both (imports, caches).
         let (_, rv) = timed(rust, &ri)?;
         let (_, pv) = timed(python, &pi)?;
-        let (rv, pv) = (rv.context("rust undefined")?, pv.context("python undefined")?);
+        let (rv, pv) = (
+            rv.context("rust undefined")?,
+            pv.context("python undefined")?,
+        );
         if (rv - pv).abs() > 1e-9 * rv.abs().max(pv.abs()) {
             bail!("{rust_id}: rust {rv} vs python {pv}");
         }
@@ -92,7 +95,9 @@ fn main() -> Result<()> {
         for _ in 0..calls {
             rust_s.push(timed(rust, &ri)?.0);
             let trip = timed(python, &pi)?.0;
-            let own = worker.last_worker_seconds().context("no seconds reported")?;
+            let own = worker
+                .last_worker_seconds()
+                .context("no seconds reported")?;
             trip_s.push(trip);
             numpy_s.push(own);
             over_s.push(trip - own);
