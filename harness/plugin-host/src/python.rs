@@ -70,7 +70,8 @@ pub struct Hello {
 #[derive(Debug)]
 struct Worker {
     child: Child,
-    stdin: ChildStdin,
+    /// `None` once closed (the worker's cue to exit).
+    stdin: Option<ChildStdin>,
     frames: mpsc::Receiver<Result<Option<Frame>>>,
     stderr: Arc<Mutex<VecDeque<u8>>>,
 }
@@ -128,7 +129,7 @@ impl Worker {
         }
         Ok(Self {
             child,
-            stdin,
+            stdin: Some(stdin),
             frames,
             stderr,
         })
@@ -195,11 +196,21 @@ impl Worker {
     }
 }
 
+/// How long a worker may take to exit after its stdin closes.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
 impl Drop for Worker {
     fn drop(&mut self) {
-        // Closing stdin ends an idle worker; one still computing is killed.
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
+        // Closing stdin ends an idle worker (its atexit handlers run); one
+        // that does not exit within EXIT_GRACE is killed.
+        drop(self.stdin.take());
+        let deadline = std::time::Instant::now() + EXIT_GRACE;
+        while let Ok(None) = self.child.try_wait() {
+            if std::time::Instant::now() >= deadline {
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
         let _ = self.child.wait();
     }
@@ -354,7 +365,11 @@ impl PythonMetric {
         }
         let worker = slot.worker.as_mut().expect("started above");
         let request = request_frame(input)?;
-        if let Err(e) = request.0.write(request.1, &mut worker.stdin) {
+        let written = match worker.stdin.as_mut() {
+            Some(stdin) => request.0.write(request.1, stdin),
+            None => Err(anyhow::anyhow!("its stdin is closed")),
+        };
+        if let Err(e) = written {
             let why = worker.death(&format!("writing the request failed: {e:#}"));
             slot.worker = None;
             slot.last_death.clone_from(&why);
