@@ -395,8 +395,8 @@ pub fn create(kind: PluginKind, name: &str, dest: &Path) -> Result<Vec<PathBuf>>
 
 /// The Python metric template (`python/metrics/label_entropy.py`).
 const PYTHON_TEMPLATE: &str = include_str!("../../../python/metrics/label_entropy.py");
-/// The id the Python template declares, as it appears in its `SPEC`.
-const PYTHON_TEMPLATE_ID: &str = "\"label-entropy-py\"";
+/// The id the Python template declares (in `SPEC` and its docstring).
+const PYTHON_TEMPLATE_ID: &str = "label-entropy-py";
 
 /// The file name of a new Python metric `name`: `my_metric.py`.
 pub fn python_file_name(name: &str) -> String {
@@ -406,7 +406,8 @@ pub fn python_file_name(name: &str) -> String {
 /// The text of a new Python metric `name`: the template with its id replaced.
 pub fn render_python_metric(name: &str) -> Result<String> {
     validate_name(name)?;
-    let body = PYTHON_TEMPLATE.replacen(PYTHON_TEMPLATE_ID, &format!("\"{name}\""), 1);
+    // The id in SPEC and in the docstring's title.
+    let body = PYTHON_TEMPLATE.replace(PYTHON_TEMPLATE_ID, name);
     Ok(format!(
         "# Scaffolded by `rdpbench new metric {name} --lang python` from\n\
          # python/metrics/label_entropy.py: edit SPEC and compute().\n{body}"
@@ -483,9 +484,20 @@ mod tests {
                 if name.starts_with("rdpbench-") {
                     let p = t["path"].as_str().unwrap();
                     assert!(p.starts_with("../"), "{name}: {p} is not relative");
+                    // `crate_dir` does not exist: resolve `..` lexically.
+                    let mut resolved = crate_dir.clone();
+                    for c in Path::new(p).components() {
+                        match c {
+                            std::path::Component::ParentDir => {
+                                resolved.pop();
+                            }
+                            other => resolved.push(other),
+                        }
+                    }
                     assert!(
-                        crate_dir.join(p).join("Cargo.toml").is_file(),
-                        "{name}: {p}"
+                        resolved.join("Cargo.toml").is_file(),
+                        "{name}: {p} → {}",
+                        resolved.display()
                     );
                 } else {
                     assert!(t.contains_key("version"), "{kind:?}: {name} has no version");
