@@ -62,7 +62,17 @@ fn an_out_of_tree_sae_plugin_trains_saves_reloads_and_feeds_validity() {
     assert_eq!(code, 0, "{stderr}");
     let krate = s.path().join("sae-wobbly");
     let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
-    assert!(manifest.contains("[workspace]"), "standalone: {manifest}");
+    // Standalone: rdpbench crates by a path relative to the crate, no
+    // absolute path baked in (so the pair can move together).
+    assert!(
+        manifest.contains("rdpbench-sdk = { path = \"../"),
+        "relative path: {manifest}"
+    );
+    let root = std::fs::canonicalize(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).unwrap();
+    assert!(
+        !manifest.contains(&*format!("\"{}", root.display())),
+        "no absolute path: {manifest}"
+    );
     assert!(stderr.contains("RDPBENCH_PLUGIN_PATH"), "{stderr}");
     // A user names the package as they like; this name also keeps the
     // library out of the build folder's `librdpbench_sae_*` scan.

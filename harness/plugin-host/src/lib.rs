@@ -16,6 +16,8 @@ mod library;
 mod metric;
 #[allow(unsafe_code)]
 mod parent_death;
+pub mod python;
+pub mod python_protocol;
 mod registry;
 #[allow(unsafe_code)]
 mod sae;

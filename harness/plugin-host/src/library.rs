@@ -24,22 +24,36 @@ pub(crate) struct Scratch {
 /// Libraries are never unloaded: a Rust library may have spawned threads or
 /// registered thread-local destructors, and unloading it under them is
 /// unsound. They live until the process exits.
+///
+/// A Python metric file ([`crate::python`]) is a library too: one metric,
+/// no SAE, behind the same gate, so every stage and the supervisor treat it
+/// like a native one.
 pub struct PluginLibrary {
     path: PathBuf,
     sha256: String,
     sdk_version: String,
-    decl: *const PluginDecl,
+    backend: Backend,
     /// Calls into one library are serialised (its allocator, its thread
     /// pool), each under a wall-clock limit: see [`CallGate`].
     gate: CallGate,
     /// Buffers reused across calls; only the call holding the gate takes them.
     scratch: Mutex<Scratch>,
-    _lib: ManuallyDrop<libloading::Library>,
+}
+
+/// What answers the calls.
+enum Backend {
+    /// A shared library and its checked declaration.
+    Native {
+        decl: *const PluginDecl,
+        _lib: ManuallyDrop<libloading::Library>,
+    },
+    /// A Python metric file and its worker process.
+    Python(Box<crate::python::PythonMetric>),
 }
 
 // SAFETY: `decl` points into the library's static data, which is immutable and
 // lives as long as the library (forever, see above). All calls through it
-// are serialised by `gate`.
+// are serialised by `gate`. A Python backend holds only Send + Sync data.
 unsafe impl Send for PluginLibrary {}
 // SAFETY: as above.
 unsafe impl Sync for PluginLibrary {}
@@ -180,11 +194,56 @@ impl PluginLibrary {
             path: path.to_path_buf(),
             sha256,
             sdk_version,
-            decl,
+            backend: Backend::Native {
+                decl,
+                _lib: ManuallyDrop::new(lib),
+            },
             gate: CallGate::new(path),
             scratch: Mutex::new(Scratch::default()),
-            _lib: ManuallyDrop::new(lib),
         })
+    }
+
+    /// Opens a Python metric file: starts its worker and reads its spec
+    /// (bounded by `call_limit`, at least [`crate::python::STARTUP_LIMIT`]).
+    pub fn open_python(
+        path: &Path,
+        call_limit: Option<std::time::Duration>,
+    ) -> Result<Self, PluginError> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            PluginError::new(
+                path,
+                PluginErrorKind::NotALibrary,
+                format!("cannot read file: {e}"),
+            )
+        })?;
+        let metric = crate::python::PythonMetric::open(path, call_limit).map_err(|e| {
+            PluginError::new(
+                path,
+                PluginErrorKind::Failed,
+                format!("Python metric: {e:#}"),
+            )
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            sha256: sha256_hex(&bytes),
+            sdk_version: format!(
+                "{} v{} ({})",
+                crate::python_protocol::PROTOCOL,
+                crate::python_protocol::PROTOCOL_VERSION,
+                metric.runtime()
+            ),
+            backend: Backend::Python(Box::new(metric)),
+            gate: CallGate::new(path),
+            scratch: Mutex::new(Scratch::default()),
+        })
+    }
+
+    /// The Python metric behind this "library", if it is a `.py` file.
+    pub fn python(&self) -> Option<&crate::python::PythonMetric> {
+        match &self.backend {
+            Backend::Python(m) => Some(m),
+            Backend::Native { .. } => None,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -200,17 +259,32 @@ impl PluginLibrary {
         &self.sdk_version
     }
 
+    /// The native declaration. Only native libraries are called through
+    /// it: a Python file declares one metric and no SAE, and its metric is
+    /// called through [`Self::python`] (see `metric.rs`).
     pub(crate) fn decl(&self) -> &PluginDecl {
-        // SAFETY: checked in `open`; the library is never unloaded.
-        unsafe { &*self.decl }
+        match &self.backend {
+            // SAFETY: checked in `open`; the library is never unloaded.
+            Backend::Native { decl, .. } => unsafe { &**decl },
+            Backend::Python(_) => unreachable!(
+                "{}: a Python metric file has no native declaration",
+                self.path.display()
+            ),
+        }
     }
 
     pub fn metric_count(&self) -> u32 {
-        self.decl().metric_count
+        match &self.backend {
+            Backend::Native { .. } => self.decl().metric_count,
+            Backend::Python(_) => 1,
+        }
     }
 
     pub fn sae_count(&self) -> u32 {
-        self.decl().sae_count
+        match &self.backend {
+            Backend::Native { .. } => self.decl().sae_count,
+            Backend::Python(_) => 0,
+        }
     }
 
     /// This library's call gate: the call in flight, limits, a hung culprit.
@@ -282,6 +356,9 @@ impl PluginLibrary {
 
     /// The spec of metric `index`, parsed and validated.
     pub fn metric_spec(&self, index: u32) -> Result<MetricSpec, PluginError> {
+        if let Backend::Python(m) = &self.backend {
+            return Ok(m.spec().clone());
+        }
         let json = self
             .spec_json(self.decl().metric_spec_json, index, "metric")
             .map_err(|e| {

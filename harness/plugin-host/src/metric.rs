@@ -2,7 +2,7 @@
 
 use crate::call_gate::{CallKind, CallSite};
 use crate::library::PluginLibrary;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use rdpbench_sdk::abi::{
     CsrC, MatrixC, MetricInputC, MetricOutputC, OUTPUT_UNDEFINED, OUTPUT_VALUE, RdpStr,
     STATUS_ERROR, STATUS_OK, STATUS_PANIC,
@@ -104,6 +104,17 @@ impl Metric for LoadedMetric {
     /// them; this passes only pointers. A non-finite value is an error naming
     /// the plugin, never a silent NaN.
     fn compute(&self, input: &MetricInput<'_>) -> Result<MetricOutput> {
+        if let Some(python) = self.library.python() {
+            let _pass = self.library.gate().enter(self.call_site())?;
+            let limit = self.library.gate().limits().call;
+            return python.compute(input, limit).with_context(|| {
+                format!(
+                    "Python metric `{}` ({})",
+                    self.spec.id,
+                    self.library.path().display()
+                )
+            });
+        }
         let c = MetricInputC {
             struct_size: std::mem::size_of::<MetricInputC>() as u32,
             n_tokens: input.n_tokens as u64,

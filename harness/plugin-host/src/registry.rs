@@ -46,17 +46,28 @@ fn is_library(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()) == Some(DYLIB_EXTENSION)
 }
 
+/// A Python metric file (`*.py`; see [`crate::python`]).
+pub fn is_python_metric(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()) == Some(crate::python::PYTHON_EXTENSION)
+}
+
 fn file_stem_without_lib(path: &Path) -> Option<&str> {
     let stem = path.file_stem()?.to_str()?;
     Some(stem.strip_prefix("lib").unwrap_or(stem))
 }
 
-/// Library files of a folder, sorted by name so runs are deterministic.
+/// Library files of a folder, sorted by name so runs are deterministic;
+/// in a plugin folder (not a build folder) Python metric files too.
 fn list_dir(dir: &Path, only_workspace_plugins: bool) -> Result<Vec<PathBuf>, std::io::Error> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if !path.is_file() || !is_library(&path) {
+        let python = !only_workspace_plugins && is_python_metric(&path);
+        if !path.is_file() || !(is_library(&path) || python) {
+            continue;
+        }
+        if python {
+            out.push(path);
             continue;
         }
         if only_workspace_plugins {
@@ -156,7 +167,12 @@ impl PluginSet {
     /// Loads one library and registers its metrics and architectures.
     pub fn load_file(&mut self, path: &Path) {
         tracing::debug!(path = %path.display(), "loading plugin");
-        let lib = match PluginLibrary::open(path) {
+        let opened = if is_python_metric(path) {
+            PluginLibrary::open_python(path, self.call_limits.call)
+        } else {
+            PluginLibrary::open(path)
+        };
+        let lib = match opened {
             Ok(lib) => {
                 lib.gate().set_limits(self.call_limits);
                 Arc::new(lib)

@@ -6,9 +6,11 @@
 //! Inside the rdpbench workspace the crate keeps `workspace = true`
 //! dependencies (and `metrics/*` / `plugins/sae-*` make it a member).
 //! Anywhere else it is standalone: every workspace dependency is rewritten
-//! to what the workspace's own `Cargo.toml` pins (rdpbench crates by path to
-//! the sources this binary was built from), and it gets its own
-//! `[workspace]`.
+//! to what the workspace's own `Cargo.toml` pins (rdpbench crates by a path
+//! *relative to the new crate* to the sources this binary was built from, so
+//! no absolute path is baked in), with rdpbench's build profiles. It gets an
+//! empty `[workspace]` only when an enclosing Cargo workspace would
+//! otherwise claim it.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -151,10 +153,66 @@ pub fn find_workspace_root(start: &Path) -> Option<PathBuf> {
     None
 }
 
+/// `target` relative to the folder `base` (both absolute): `../../x/y`.
+pub fn relative_path(target: &Path, base: &Path) -> PathBuf {
+    let t: Vec<_> = target.components().collect();
+    let b: Vec<_> = base.components().collect();
+    let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c);
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// The absolute, symlink-free form of `dir`, which may not exist yet: its
+/// nearest existing ancestor canonicalised, the rest appended.
+fn resolve_new_dir(dir: &Path) -> Result<PathBuf> {
+    let abs = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(dir)
+    };
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        rest.push(existing.file_name().map(PathBuf::from).unwrap_or_default());
+        existing = existing.parent().unwrap_or(Path::new("/"));
+    }
+    let mut out = std::fs::canonicalize(existing)
+        .with_context(|| format!("cannot resolve {}", existing.display()))?;
+    for part in rest.iter().rev() {
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// The manifest of the nearest Cargo workspace above `dir`, if any.
+fn enclosing_workspace(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors().skip(1).find_map(|d| {
+        let m = d.join("Cargo.toml");
+        std::fs::read_to_string(&m)
+            .ok()
+            .filter(|t| t.lines().any(|l| l.trim() == "[workspace]"))
+            .map(|_| m)
+    })
+}
+
 /// `NAME.workspace = true` / `NAME = { workspace = true, features = [...] }`
-/// as the standalone dependency the workspace pins: rdpbench crates by
-/// absolute path, others by version, features kept.
-fn standalone_dependency(line: &str, workspace: &toml::Table) -> Result<String> {
+/// as the standalone dependency the workspace pins: rdpbench crates by path
+/// (relative to `crate_dir` when given, else absolute), others by version,
+/// features kept.
+fn standalone_dependency(
+    line: &str,
+    workspace: &toml::Table,
+    crate_dir: Option<&Path>,
+) -> Result<String> {
     let (name, rest) = line
         .split_once('=')
         .map(|(n, r)| (n.trim(), r.trim()))
@@ -180,7 +238,11 @@ fn standalone_dependency(line: &str, workspace: &toml::Table) -> Result<String> 
         let abs = std::fs::canonicalize(Path::new(WORKSPACE_DIR).join(&p)).with_context(|| {
             format!("the rdpbench sources of `{name}` are not at {WORKSPACE_DIR}/{p}")
         })?;
-        spec.insert("path".into(), abs.display().to_string().into());
+        let path = match crate_dir {
+            Some(dir) => relative_path(&abs, dir),
+            None => abs,
+        };
+        spec.insert("path".into(), path.display().to_string().into());
         spec.remove("version");
     }
     if rest.starts_with('{') {
@@ -200,10 +262,33 @@ fn standalone_dependency(line: &str, workspace: &toml::Table) -> Result<String> 
     Ok(format!("{name} = {value}"))
 }
 
-/// The files of a new plugin crate: `(relative path, contents)`.
-/// `in_workspace` keeps `workspace = true` dependencies; otherwise the crate
-/// is standalone (see the module docs).
-pub fn render(kind: PluginKind, name: &str, in_workspace: bool) -> Result<Vec<(PathBuf, String)>> {
+/// Where a new crate goes, as [`render`] needs it.
+#[derive(Debug, Clone, Copy)]
+pub enum Placement<'a> {
+    /// A member of the rdpbench workspace: `workspace = true` dependencies.
+    Workspace,
+    /// A standalone crate in this (absolute, resolved) folder: rdpbench
+    /// crates by relative path, and `[workspace]` when `own_workspace`.
+    Standalone {
+        crate_dir: &'a Path,
+        own_workspace: bool,
+    },
+}
+
+/// The files of a new plugin crate: `(relative path, contents)` (see the
+/// module docs).
+pub fn render(
+    kind: PluginKind,
+    name: &str,
+    placement: Placement<'_>,
+) -> Result<Vec<(PathBuf, String)>> {
+    let (in_workspace, crate_dir, own_workspace) = match placement {
+        Placement::Workspace => (true, None, false),
+        Placement::Standalone {
+            crate_dir,
+            own_workspace,
+        } => (false, Some(crate_dir), own_workspace),
+    };
     validate_name(name)?;
     let t = kind.template();
     let camel = camel_case(name);
@@ -222,7 +307,7 @@ pub fn render(kind: PluginKind, name: &str, in_workspace: bool) -> Result<Vec<(P
             if l.trim_start().starts_with('#') {
                 l.to_string()
             } else {
-                standalone_dependency(l, &workspace)?
+                standalone_dependency(l, &workspace, crate_dir)?
             }
         } else {
             l.to_string()
@@ -234,7 +319,13 @@ pub fn render(kind: PluginKind, name: &str, in_workspace: bool) -> Result<Vec<(P
     if !in_workspace {
         // `[lints] workspace = true` has no workspace to inherit from.
         cargo = cargo.replace("[lints]\nworkspace = true\n", "");
-        cargo.push_str("\n# Standalone: not part of the rdpbench workspace.\n[workspace]\n");
+        if own_workspace {
+            cargo.push_str(
+                "\n# Its own workspace root: the Cargo workspace around this folder would \
+                 otherwise claim it.\n# To make it a member of that workspace instead, \
+                 delete these two lines and add it to its `members`.\n[workspace]\n",
+            );
+        }
         if let Some(profile) = workspace.get("profile") {
             // rdpbench's own build profiles (dependencies optimised even in
             // debug builds: candle at opt-level 0 is ~100x slower), so the
@@ -274,11 +365,7 @@ pub fn create(kind: PluginKind, name: &str, dest: &Path) -> Result<Vec<PathBuf>>
             dest.display()
         );
     }
-    let abs_dest = if dest.is_absolute() {
-        dest.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(dest)
-    };
+    let abs_dest = resolve_new_dir(dest)?;
     // A workspace member only where the workspace's member globs reach:
     // `metrics/NAME`, `plugins/sae-NAME`. Anywhere else (also inside the
     // workspace's folder tree, e.g. under target/) it is standalone.
@@ -286,7 +373,15 @@ pub fn create(kind: PluginKind, name: &str, dest: &Path) -> Result<Vec<PathBuf>>
         .parent()
         .and_then(find_workspace_root)
         .is_some_and(|root| abs_dest == kind.workspace_folder(&root, name));
-    let files = render(kind, name, in_workspace)?;
+    let placement = if in_workspace {
+        Placement::Workspace
+    } else {
+        Placement::Standalone {
+            crate_dir: &abs_dest,
+            own_workspace: enclosing_workspace(&abs_dest).is_some(),
+        }
+    };
+    let files = render(kind, name, placement)?;
     let mut written = Vec::new();
     for (rel, text) in files {
         let path = dest.join(rel);
@@ -296,6 +391,42 @@ pub fn create(kind: PluginKind, name: &str, dest: &Path) -> Result<Vec<PathBuf>>
         written.push(path);
     }
     Ok(written)
+}
+
+/// The Python metric template (`python/metrics/label_entropy.py`).
+const PYTHON_TEMPLATE: &str = include_str!("../../../python/metrics/label_entropy.py");
+/// The id the Python template declares (in `SPEC` and its docstring).
+const PYTHON_TEMPLATE_ID: &str = "label-entropy-py";
+
+/// The file name of a new Python metric `name`: `my_metric.py`.
+pub fn python_file_name(name: &str) -> String {
+    format!("{}.py", name.replace('-', "_"))
+}
+
+/// The text of a new Python metric `name`: the template with its id replaced.
+pub fn render_python_metric(name: &str) -> Result<String> {
+    validate_name(name)?;
+    // The id in SPEC and in the docstring's title.
+    let body = PYTHON_TEMPLATE.replace(PYTHON_TEMPLATE_ID, name);
+    Ok(format!(
+        "# Scaffolded by `rdpbench new metric {name} --lang python` from\n\
+         # python/metrics/label_entropy.py: edit SPEC and compute().\n{body}"
+    ))
+}
+
+/// Writes `dir/NAME.py` (which must not exist) atomically; returns its path.
+pub fn create_python_metric(name: &str, dir: &Path) -> Result<PathBuf> {
+    let text = render_python_metric(name)?;
+    let path = dir.join(python_file_name(name));
+    if path.exists() {
+        bail!(
+            "{} already exists; choose another name or --dir",
+            path.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    rdpbench_store::write_atomic(&path, text.as_bytes())?;
+    Ok(path)
 }
 
 #[cfg(test)]
@@ -313,7 +444,7 @@ mod tests {
 
     #[test]
     fn metric_render_renames_package_id_and_type() {
-        let files = render(PluginKind::Metric, "my-metric", true).unwrap();
+        let files = render(PluginKind::Metric, "my-metric", Placement::Workspace).unwrap();
         let cargo = &files[0].1;
         let lib = &files[1].1;
         assert!(cargo.contains("name = \"rdpbench-metric-my-metric\""));
@@ -326,10 +457,21 @@ mod tests {
 
     #[test]
     fn standalone_crates_pin_what_the_workspace_pins() {
-        for kind in [PluginKind::Metric, PluginKind::Sae] {
-            let files = render(kind, "my-plugin", false).unwrap();
+        // A crate folder beside the workspace: `../<workspace>/plugins/...`.
+        let root = std::fs::canonicalize(WORKSPACE_DIR).unwrap();
+        let crate_dir = root.parent().unwrap().join("elsewhere").join("my-plugin");
+        for (kind, own_workspace) in [(PluginKind::Metric, false), (PluginKind::Sae, true)] {
+            let placement = Placement::Standalone {
+                crate_dir: &crate_dir,
+                own_workspace,
+            };
+            let files = render(kind, "my-plugin", placement).unwrap();
             let cargo: toml::Table = files[0].1.parse().expect("valid TOML");
-            assert!(cargo.contains_key("workspace"), "{kind:?}: own [workspace]");
+            assert_eq!(
+                cargo.contains_key("workspace"),
+                own_workspace,
+                "{kind:?}: [workspace] only when asked"
+            );
             assert!(
                 cargo.contains_key("profile"),
                 "{kind:?}: rdpbench's profiles"
@@ -341,7 +483,22 @@ mod tests {
                 assert!(!t.contains_key("workspace"), "{kind:?}: {name} inherits");
                 if name.starts_with("rdpbench-") {
                     let p = t["path"].as_str().unwrap();
-                    assert!(Path::new(p).join("Cargo.toml").is_file(), "{name}: {p}");
+                    assert!(p.starts_with("../"), "{name}: {p} is not relative");
+                    // `crate_dir` does not exist: resolve `..` lexically.
+                    let mut resolved = crate_dir.clone();
+                    for c in Path::new(p).components() {
+                        match c {
+                            std::path::Component::ParentDir => {
+                                resolved.pop();
+                            }
+                            other => resolved.push(other),
+                        }
+                    }
+                    assert!(
+                        resolved.join("Cargo.toml").is_file(),
+                        "{name}: {p} → {}",
+                        resolved.display()
+                    );
                 } else {
                     assert!(t.contains_key("version"), "{kind:?}: {name} has no version");
                 }
@@ -350,8 +507,29 @@ mod tests {
     }
 
     #[test]
+    fn relative_paths_climb_to_the_common_folder() {
+        assert_eq!(
+            relative_path(Path::new("/a/b/plugins/sdk"), Path::new("/a/c/d")),
+            PathBuf::from("../../b/plugins/sdk")
+        );
+        assert_eq!(
+            relative_path(Path::new("/a/b"), Path::new("/a/b")),
+            PathBuf::from(".")
+        );
+    }
+
+    #[test]
+    fn python_render_renames_the_id_only() {
+        let text = render_python_metric("my-metric").unwrap();
+        assert!(text.contains("\"id\": \"my-metric\""), "{text}");
+        assert!(!text.contains("label-entropy-py"));
+        assert_eq!(python_file_name("my-metric"), "my_metric.py");
+        assert!(render_python_metric("Bad").is_err());
+    }
+
+    #[test]
     fn sae_render_renames_package_id_and_type() {
-        let files = render(PluginKind::Sae, "my-sae", true).unwrap();
+        let files = render(PluginKind::Sae, "my-sae", Placement::Workspace).unwrap();
         let (cargo, lib) = (&files[0].1, &files[1].1);
         assert!(cargo.contains("name = \"rdpbench-sae-my-sae\""));
         assert!(lib.contains("id: \"my-sae\".into()"), "{lib}");

@@ -37,5 +37,5 @@ pub mod prelude {
     pub use crate::metric::{
         Example, Input, Metric, MetricInput, MetricOutput, MetricSpec, Orientation,
     };
-    pub use anyhow::{self, Context as _, bail, ensure};
+    pub use anyhow::{self, Context as _, Result, bail, ensure};
 }

@@ -36,6 +36,10 @@ pub struct CheckArgs {
     /// Results folder; default from [output].dir.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also load this plugin file: a shared library or a Python metric
+    /// (`.py`; docs/python-metrics.md). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    plugin: Vec<PathBuf>,
     /// A stored check.json: exit 5 if a metric lost a condition it passed
     /// there, by failing it or by not checking it (moves to or from
     /// inconclusive are printed, and are losses only with --strict).
@@ -146,6 +150,15 @@ fn check_stage(
     let out_dir = w.root().to_path_buf();
 
     let mut plugins = super::setup::discover(&config);
+    for file in &args.plugin {
+        if !file.is_file() {
+            return Err(usage_error(anyhow::anyhow!(
+                "--plugin {}: no such file",
+                file.display()
+            )));
+        }
+        plugins.load_file(file);
+    }
     plugins
         .select_metrics(&config.plugins.metrics)
         .map_err(usage_error)?;

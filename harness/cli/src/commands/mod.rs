@@ -140,14 +140,19 @@ enum PluginsCommand {
 
 #[derive(Debug, Subcommand)]
 enum NewCommand {
-    /// A metric plugin crate, from metrics/template.
+    /// A metric plugin crate, from metrics/template; with `--lang python`
+    /// a Python metric file, from python/metrics/label_entropy.py.
     Metric {
         /// Metric id, e.g. `my-metric`.
         name: String,
         /// Parent folder of a standalone crate, created as DIR/NAME
-        /// (default: metrics/NAME in the rdpbench workspace).
+        /// (default: metrics/NAME in the rdpbench workspace); for Python,
+        /// the folder of DIR/NAME.py (default: the current folder).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// The plugin's language.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: Lang,
     },
     /// An SAE-architecture plugin crate, from plugins/sae-template.
     Sae {
@@ -158,6 +163,15 @@ enum NewCommand {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+/// The language of a scaffolded metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Lang {
+    /// A Rust crate (cdylib).
+    Rust,
+    /// One Python file run by a worker process (docs/python-metrics.md).
+    Python,
 }
 
 fn init_logging(verbose: u8) {
@@ -237,9 +251,10 @@ pub fn run() -> Exit {
             load_config(cli.config.as_deref()).and_then(|c| planted::planted(c, args))
         }
         Command::Eval(args) => load_config(cli.config.as_deref()).and_then(|c| eval::eval(c, args)),
-        Command::New(NewCommand::Metric { name, dir }) => {
-            plugins::new_plugin(PluginKind::Metric, &name, dir)
-        }
+        Command::New(NewCommand::Metric { name, dir, lang }) => match lang {
+            Lang::Rust => plugins::new_plugin(PluginKind::Metric, &name, dir),
+            Lang::Python => plugins::new_python_metric(&name, dir),
+        },
         Command::New(NewCommand::Sae { name, dir }) => {
             plugins::new_plugin(PluginKind::Sae, &name, dir)
         }

@@ -31,12 +31,20 @@ pub fn build_dir() -> Option<PathBuf> {
 /// Environment variable with extra plugin folders (`:`-separated, like `PATH`).
 pub const PLUGIN_PATH_ENV: &str = "RDPBENCH_PLUGIN_PATH";
 
-/// The plugin search the configuration describes, plus the folders in
-/// `RDPBENCH_PLUGIN_PATH`.
+/// The plugin search the configuration describes, plus the entries of
+/// `RDPBENCH_PLUGIN_PATH`: folders, or single files (a library or a `.py`
+/// metric).
 pub fn search_of(config: &Config) -> PluginSearch {
     let mut dirs = config.plugins.paths.clone();
+    let mut files = Vec::new();
     if let Some(extra) = std::env::var_os(PLUGIN_PATH_ENV) {
-        dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
+        for p in std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()) {
+            if p.is_file() {
+                files.push(p);
+            } else {
+                dirs.push(p);
+            }
+        }
     }
     PluginSearch {
         dirs,
@@ -45,7 +53,7 @@ pub fn search_of(config: &Config) -> PluginSearch {
         } else {
             Vec::new()
         },
-        files: Vec::new(),
+        files,
     }
 }
 
@@ -221,7 +229,7 @@ pub fn new_plugin(kind: PluginKind, name: &str, dir: Option<PathBuf>) -> Result<
     let package = kind.package(name);
     let lib = package.replace('-', "_");
     let in_workspace = std::fs::read_to_string(dest.join("Cargo.toml"))
-        .is_ok_and(|t| !t.contains("\n[workspace]"));
+        .is_ok_and(|t| t.contains("rdpbench-sdk.workspace = true"));
     if in_workspace {
         eprintln!(
             "next: `cargo build --release -p {package}`, then `rdpbench plugins list` (the workspace's build folder is searched)"
@@ -234,5 +242,27 @@ pub fn new_plugin(kind: PluginKind, name: &str, dir: Option<PathBuf>) -> Result<
             dest.display()
         );
     }
+    Ok(Exit::Ok)
+}
+
+/// `rdpbench new metric NAME --lang python [--dir DIR]`: writes `DIR/NAME.py`
+/// (dashes as underscores; DIR defaults to the current folder) from the
+/// Python template, and prints how to check it.
+pub fn new_python_metric(name: &str, dir: Option<PathBuf>) -> Result<Exit> {
+    scaffold::validate_name(name).map_err(usage_error)?;
+    let dir = match dir {
+        Some(d) => d,
+        None => std::env::current_dir()?,
+    };
+    let file = scaffold::create_python_metric(name, &dir).map_err(usage_error)?;
+    eprintln!("created {}", file.display());
+    eprintln!(
+        "next: `rdpbench check --plugin {} --metrics {name} --seeds 0` (or \
+         `RDPBENCH_PLUGIN_PATH={} rdpbench check --metrics {name}`); needs python3 with numpy \
+         ({} names another interpreter)",
+        file.display(),
+        dir.display(),
+        rdpbench_plugin_host::python::PYTHON_ENV,
+    );
     Ok(Exit::Ok)
 }
