@@ -184,7 +184,12 @@ fn rdpbench_planted_end_to_end_and_resumed() {
     let (code, _, stderr) = common::run(&mut report);
     assert_eq!(code, 0, "{stderr}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    for needle in ["Planted features", "planted-transfer", "planted-r2", "oracle-p-gt"] {
+    for needle in [
+        "Planted features",
+        "planted-transfer",
+        "planted-r2",
+        "oracle-p-gt",
+    ] {
         assert!(html.contains(needle), "report.html lacks {needle}");
     }
 

@@ -43,9 +43,8 @@ fn rho_points(x: f64, id: &str, which: &str, r: Option<&RhoEstimate>) -> (Vec<Po
         y,
         tip: tip.clone(),
     });
-    let ends = r
-        .ci
-        .map(|[lo, hi]| {
+    let ends =
+        r.ci.map(|[lo, hi]| {
             [lo, hi]
                 .map(|y| Point {
                     x,

@@ -219,8 +219,14 @@ impl BatchSource for PlantedSource<'_> {
         let n = self.order.len() as u64;
         let s = self.planting.scale;
         for r in 0..rows {
-            let bg = self.background.row(self.order[((self.next + r as u64) % n) as usize]);
-            for ((o, &x), &v) in out[r * d..(r + 1) * d].iter_mut().zip(bg).zip(signal.row(r)) {
+            let bg = self
+                .background
+                .row(self.order[((self.next + r as u64) % n) as usize]);
+            for ((o, &x), &v) in out[r * d..(r + 1) * d]
+                .iter_mut()
+                .zip(bg)
+                .zip(signal.row(r))
+            {
                 *o = (x as f64 + s * v as f64) as f32;
             }
         }

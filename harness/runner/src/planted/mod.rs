@@ -165,14 +165,15 @@ pub fn compute_planted(
     let rows: Vec<PlantedSaeRow> = pop.iter().map(|s| s.row.clone()).collect();
     let cases: Vec<_> = pop.iter().map(|s| s.case.clone()).collect();
     let total = plugins.metrics.len();
-    let guarded = Mutex::new(&mut *observer);
-    let transfer = map_indexed(&plugins.metrics, jobs, |i, m| {
-        if let Ok(mut o) = guarded.lock() {
-            o.unit(UnitKind::Metric, i, total, m.id());
-        }
-        transfer::transfer(m, &cases, &rows, Some(&toy_validity), settings)
-    });
-    drop(guarded);
+    let transfer = {
+        let guarded = Mutex::new(&mut *observer);
+        map_indexed(&plugins.metrics, jobs, |i, m| {
+            if let Ok(mut o) = guarded.lock() {
+                o.unit(UnitKind::Metric, i, total, m.id());
+            }
+            transfer::transfer(m, &cases, &rows, Some(&toy_validity), settings)
+        })
+    };
 
     let ladders = ladders::ladder_experiment(
         plugins,
