@@ -12,9 +12,9 @@
 //! rungs of one seed share their rows (the paired comparisons stay paired).
 
 use super::data::Background;
-use super::population::planted_toy;
+use super::population::{Encoded, encode_rows, planted_toy};
 use crate::progress::{Progress, TrainSteps, UnitKind};
-use crate::train::{finished_job, matrix, training_config};
+use crate::train::{finished_job, training_config};
 use crate::work_queue::map_indexed;
 use anyhow::{Context, Result, ensure};
 use rdpbench_core::conditions::{CheckSettings, ConditionId, MetricReport, Workbench, check_toy};
@@ -153,22 +153,11 @@ fn background_code(
     rows: &DenseMatrix,
     acc: &mut Distortion,
 ) -> Result<BackgroundCode> {
-    let codes = sae.encode(weights, rows.view())?;
-    let decoder = matrix(weights, "W_dec")?;
-    let encoder = weights
-        .tensor("W_enc")
-        .is_ok()
-        .then(|| matrix(weights, "W_enc"))
-        .transpose()?;
-    let b_dec = &weights.tensor("b_dec")?.data;
-    let mut x_hat = rdpbench_core::toy::reconstruct(&codes, &decoder);
-    for r in 0..x_hat.rows {
-        for (v, b) in x_hat.row_mut(r).iter_mut().zip(b_dec) {
-            *v += b;
-        }
-    }
-    acc.add(&rows.data, &x_hat.data);
-    acc.add_nonzeros(codes.values.iter().filter(|v| **v != 0.0).count() as u64);
+    let Encoded {
+        codes,
+        decoder,
+        encoder,
+    } = encode_rows(sae, weights, rows, acc)?;
     Ok(BackgroundCode {
         decoder,
         encoder,

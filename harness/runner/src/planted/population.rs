@@ -207,6 +207,43 @@ pub fn evaluate(
     for (o, &v) in x.data.iter_mut().zip(&signal.data) {
         *o = (*o as f64 + planting.scale * v as f64) as f32;
     }
+    let mut acc = Distortion::new(x.cols);
+    let Encoded {
+        codes,
+        decoder,
+        encoder,
+    } = encode_rows(sae, weights, &x, &mut acc)?;
+    let case = EvalCase {
+        decoder,
+        encoder,
+        activations: x,
+        codes,
+        labels: toy.z,
+        directions,
+    };
+    case.validate()?;
+    Ok((case, acc))
+}
+
+/// An SAE's code of some rows.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// `[n, d_sae]`.
+    pub codes: rdpbench_sdk::data::CsrMatrix,
+    /// `W_dec: [d_sae, d]`.
+    pub decoder: rdpbench_sdk::data::DenseMatrix,
+    /// `W_enc: [d, d_sae]`, when the SAE has one.
+    pub encoder: Option<rdpbench_sdk::data::DenseMatrix>,
+}
+
+/// Encodes `x: [n, d]` with `weights`, adding the rate and the distortion
+/// of `x̂ = codes · W_dec + b_dec` to `acc`.
+pub fn encode_rows(
+    sae: &dyn SaeArchitecture,
+    weights: &SaeWeights,
+    x: &rdpbench_sdk::data::DenseMatrix,
+    acc: &mut Distortion,
+) -> Result<Encoded> {
     let codes = sae.encode(weights, x.view())?;
     let decoder = matrix(weights, "W_dec")?;
     let encoder = weights
@@ -221,17 +258,11 @@ pub fn evaluate(
             *v += b;
         }
     }
-    let mut acc = Distortion::new(x.cols);
     acc.add(&x.data, &x_hat.data);
     acc.add_nonzeros(codes.values.iter().filter(|v| **v != 0.0).count() as u64);
-    let case = EvalCase {
+    Ok(Encoded {
+        codes,
         decoder,
         encoder,
-        activations: x,
-        codes,
-        labels: toy.z,
-        directions,
-    };
-    case.validate()?;
-    Ok((case, acc))
+    })
 }
