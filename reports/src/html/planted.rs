@@ -14,12 +14,9 @@ fn fmt(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_string(), num)
 }
 
+/// [`super::validity::rho_cell`], `undefined` when there is no estimate.
 fn rho_cell(r: Option<&RhoEstimate>) -> String {
-    match r.map(|r| (r.rho, r.ci)) {
-        Some((Some(v), Some([lo, hi]))) => format!("{v:.3} [{lo:.2}, {hi:.2}]"),
-        Some((Some(v), None)) => format!("{v:.3}"),
-        _ => "undefined".into(),
-    }
+    r.map_or_else(|| "undefined".into(), super::validity::rho_cell)
 }
 
 /// The section; without planted results, the note naming the command.

@@ -12,8 +12,8 @@ fn fmt(x: Option<f64>) -> String {
 }
 
 /// `0.812 [0.70, 0.90]`, or `undefined`.
-fn rho_cell(m: &rdpbench_schema::results::validity::MetricValidity) -> String {
-    match (m.rho.rho, m.rho.ci) {
+pub(super) fn rho_cell(rho: &rdpbench_schema::results::validity::RhoEstimate) -> String {
+    match (rho.rho, rho.ci) {
         (Some(r), Some([lo, hi])) => format!("{r:.3} [{lo:.2}, {hi:.2}]"),
         (Some(r), None) => format!("{r:.3}"),
         (None, _) => "undefined".into(),
@@ -25,7 +25,7 @@ fn rho_cell(m: &rdpbench_schema::results::validity::MetricValidity) -> String {
 pub fn fill_leaderboard(board: &mut Leaderboard, validity: &ValidityRun) {
     for row in &mut board.rows {
         if let Some(m) = validity.metric(&row.metric) {
-            row.validity_rho = Some(rho_cell(m));
+            row.validity_rho = Some(rho_cell(&m.rho));
             row.validity = Some(super::data::ValidityVerdict::of(m.rho.rho, m.rho.ci));
         }
     }
@@ -98,7 +98,7 @@ fn content(validity: &ValidityRun) -> SectionContent {
                     } else {
                         m.id.clone()
                     },
-                    rho_cell(m),
+                    rho_cell(&m.rho),
                     fmt(m.discriminability.f_ratio),
                     m.n_defined.to_string(),
                     m.n_undefined.to_string(),
@@ -147,7 +147,7 @@ fn content(validity: &ValidityRun) -> SectionContent {
                     "{}{} vs P_gt (ρ {})",
                     m.id,
                     if m.oracle { " (oracle)" } else { "" },
-                    rho_cell(m)
+                    rho_cell(&m.rho)
                 ),
                 x_label: "P_gt".into(),
                 y_label: "score (higher = more polysemantic)".into(),

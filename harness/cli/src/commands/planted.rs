@@ -78,8 +78,11 @@ pub fn planted_in(store: &mut Store, mut config: Config, args: PlantedArgs) -> R
     let (plugins, exit) = discover_metrics(&config, args.metrics)?;
     let jobs = jobs_or_cpus(args.jobs);
     let toy_validity = match store.read_vouched(ResultFile::ValidityJson)? {
-        Some(_) => Some(ValidityRun::load(
-            &dir.join(ResultFile::ValidityJson.path()),
+        Some(bytes) => Some(ValidityRun::parse(
+            &String::from_utf8_lossy(&bytes),
+            &dir.join(ResultFile::ValidityJson.path())
+                .display()
+                .to_string(),
         )?),
         None => None,
     };
