@@ -7,6 +7,7 @@
 
 use rdpbench_sdk::sae::{Dim, Hyperparameter, SaeSpec, SaelensInterop, SaelensTensor, ValueType};
 use rdpbench_train::candle_core::{Result, Tensor};
+use rdpbench_train::sparse_step::{Selection, SparseTraining};
 use rdpbench_train::{
     Architecture, Buffers, Dims, Forward, Params, StepContext, TrainConfig, decode_sparse, ops,
     relu_pre_activation,
@@ -74,6 +75,16 @@ impl Architecture for Matryoshka {
         })
     }
 
+    fn sparse_training(&self, config: &TrainConfig) -> Option<SparseTraining> {
+        Some(SparseTraining {
+            selection: Selection::BatchTopK {
+                k: config.k,
+                threshold_momentum: config.threshold_momentum,
+            },
+            prefixes: config.prefixes(),
+        })
+    }
+
     fn encode(&self, w: &Params, x: &Tensor, _cfg: &serde_json::Value) -> anyhow::Result<Tensor> {
         Ok(ops::threshold_encode(w, x)?)
     }
@@ -93,6 +104,13 @@ rdpbench_sdk::export_plugin!(saes: [rdpbench_train::CandleSae(Matryoshka)]);
 
 #[cfg(test)]
 mod tests {
+    /// The hand-written training step equals `forward` through autograd.
+    #[test]
+    fn sparse_step_matches_forward() {
+        let check = rdpbench_train::testing::check_sparse_training(&super::Matryoshka).unwrap();
+        assert!(check.aux_steps > 0 && check.worst_loss < 1e-4, "{check:?}");
+    }
+
     #[test]
     fn declaration_is_truthful() {
         rdpbench_train::testing::check_architecture(&super::Matryoshka).unwrap();

@@ -18,6 +18,7 @@ use rdpbench_sdk::sae::{
     Hyperparameter, SaeSpec, SaelensCfgField, SaelensDecode, SaelensInterop, ValueRange, ValueType,
 };
 use rdpbench_train::candle_core::{D, Result, Tensor};
+use rdpbench_train::sparse_step::{Selection, SparseTraining};
 use rdpbench_train::{
     Architecture, Forward, Params, StepContext, TrainConfig, cfg_usize, decode_sparse, ops,
     pre_activation, relu_pre_activation,
@@ -143,6 +144,15 @@ impl Architecture for TopK {
         })
     }
 
+    fn sparse_training(&self, config: &TrainConfig) -> Option<SparseTraining> {
+        Some(SparseTraining {
+            selection: Selection::TopK {
+                k: config.k_per_row(),
+            },
+            prefixes: Vec::new(),
+        })
+    }
+
     fn encode(&self, w: &Params, x: &Tensor, cfg: &serde_json::Value) -> anyhow::Result<Tensor> {
         let (values, k, by_magnitude) = selection_values(w, x, cfg)?;
         let key = if by_magnitude {
@@ -230,6 +240,13 @@ mod tests {
                 assert_eq!(got, want, "{cfg} row {r}");
             }
         }
+    }
+
+    /// The hand-written training step equals `forward` through autograd.
+    #[test]
+    fn sparse_step_matches_forward() {
+        let check = rdpbench_train::testing::check_sparse_training(&super::TopK).unwrap();
+        assert!(check.aux_steps > 0 && check.worst_loss < 1e-4, "{check:?}");
     }
 
     #[test]

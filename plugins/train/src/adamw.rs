@@ -23,6 +23,8 @@ use candle_core::backprop::GradStore;
 use candle_core::{DType, Storage, Tensor, Var};
 use rayon::prelude::*;
 
+use crate::cpu::with_slice_mut;
+
 /// Elements per parallel task (256 KiB of `f32`: big enough to amortise
 /// scheduling, small enough to balance two to a few dozen threads).
 const CHUNK: usize = 1 << 16;
@@ -132,6 +134,27 @@ fn with_cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
     Ok(f(&v))
 }
 
+/// One AdamW update of a CPU parameter in its own storage (no copy), split
+/// over the rayon pool in fixed chunks (results do not depend on the thread count).
+fn update_in_place(var: &Var, moments: &mut Moments, g: &[f32], c: StepConstants) -> Result<()> {
+    let Moments { m, v } = moments;
+    ensure!(
+        g.len() == m.len(),
+        "AdamW: a gradient of {} values for a parameter of {}",
+        g.len(),
+        m.len()
+    );
+    with_slice_mut(var.as_tensor(), "AdamW", |theta| {
+        theta
+            .par_chunks_mut(CHUNK)
+            .zip(m.par_chunks_mut(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .zip(g.par_chunks(CHUNK))
+            .for_each(|(((th, m), v), g)| update(th, m, v, g, c));
+    })
+    .context("AdamW: cannot update a parameter")
+}
+
 impl AdamW {
     /// An optimiser over `vars` (all `f32`), moments at zero, `t = 0`. CPU
     /// parameters take the fused path, others the on-device tensor path.
@@ -236,6 +259,29 @@ impl AdamW {
         self.step(&grads)
     }
 
+    /// One step with one host gradient per parameter, in the order the
+    /// parameters were given to [`AdamW::new`] (each row-major, the
+    /// parameter's shape flattened): what a hand-written backward pass
+    /// (e.g. [`crate::sparse_step`]) hands over. Every parameter must live on
+    /// the CPU; the update is the same as [`AdamW::step`]'s, bit for bit.
+    pub fn step_slices(&mut self, grads: &[&[f32]]) -> Result<()> {
+        ensure!(
+            grads.len() == self.slots.len(),
+            "AdamW: {} gradients for {} parameters",
+            grads.len(),
+            self.slots.len()
+        );
+        self.step_t += 1;
+        let c = StepConstants::new(&self.params, self.step_t);
+        for (slot, g) in self.slots.iter_mut().zip(grads) {
+            let SlotState::Host(moments) = &mut slot.state else {
+                anyhow::bail!("AdamW: step_slices needs every parameter on the CPU");
+            };
+            update_in_place(&slot.var, moments, g, c)?;
+        }
+        Ok(())
+    }
+
     /// One step with the gradients in `grads` (parameters without a gradient stay put).
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.step_t += 1;
@@ -251,20 +297,8 @@ impl AdamW {
                 g.dims()
             );
             match &mut slot.state {
-                SlotState::Host(Moments { m, v }) => {
-                    let mut theta = with_cpu_f32(slot.var.as_tensor(), <[f32]>::to_vec)?;
-                    with_cpu_f32(g, |g| {
-                        theta
-                            .par_chunks_mut(CHUNK)
-                            .zip(m.par_chunks_mut(CHUNK))
-                            .zip(v.par_chunks_mut(CHUNK))
-                            .zip(g.par_chunks(CHUNK))
-                            .for_each(|(((th, m), v), g)| update(th, m, v, g, c));
-                    })?;
-                    let next = Tensor::from_vec(theta, shape, slot.var.device())?;
-                    slot.var
-                        .set(&next)
-                        .context("AdamW: cannot update a parameter")?;
+                SlotState::Host(moments) => {
+                    with_cpu_f32(g, |g| update_in_place(&slot.var, moments, g, c))??;
                 }
                 SlotState::Device { m, v } => {
                     let p = &self.params;

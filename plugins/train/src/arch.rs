@@ -176,6 +176,21 @@ pub trait Architecture: Send + Sync + 'static {
             .collect()
     }
 
+    /// Declares that this architecture's training forward is a selection
+    /// on the pre-activations `π = (x − b_dec) W_enc + b_enc`
+    /// ([`relu_pre_activation`]), `f = π ⊙ [selected]`, decoded as
+    /// `f W_dec + b_dec`, with the four [`standard_params`], the
+    /// nested-prefix losses as its only loss terms, and `ReLU(π)` as the
+    /// AuxK pre-activations (see [`crate::sparse_step::SparseTraining`]).
+    /// The SDK then trains it on the CPU with the hand-written step of
+    /// [`crate::sparse_step`] instead of [`forward`](Self::forward) and
+    /// autograd: the same function, several times faster. A declaration
+    /// that does not match `forward` is a bug the step-by-step comparison
+    /// test of each plugin catches. Default `None` (always `forward`).
+    fn sparse_training(&self, _config: &TrainConfig) -> Option<crate::sparse_step::SparseTraining> {
+        None
+    }
+
     /// Architecture-specific `cfg.json` fields (e.g. `{"k": 8}` for TopK).
     fn cfg_fields(&self, _config: &TrainConfig) -> serde_json::Map<String, serde_json::Value> {
         serde_json::Map::new()

@@ -22,8 +22,10 @@
 //! ```
 //!
 //! Module graph (no two modules use each other): `trainer` -> `arch`,
-//! `adamw`, `resume`, `ops`, `fused`, `sparse_decode`; `fused` ->
-//! `sparse_decode` -> `cpu` (the kernels' shared helpers).
+//! `adamw`, `resume`, `ops`, `fused`, `sparse_decode`, `sparse_step`;
+//! `arch` -> `sparse_step` (its `Selection`); `sparse_step` -> `adamw`;
+//! `fused` -> `sparse_decode` -> `cpu` (the kernels' shared helpers);
+//! `adamw`, `sparse_step` -> `cpu`.
 
 pub mod distortion;
 
@@ -45,6 +47,8 @@ pub mod resume;
 pub mod rng;
 #[cfg(feature = "candle")]
 pub mod sparse_decode;
+#[cfg(feature = "candle")]
+pub mod sparse_step;
 #[cfg(feature = "candle")]
 pub mod testing;
 #[cfg(feature = "candle")]

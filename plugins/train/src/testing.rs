@@ -172,3 +172,132 @@ pub fn check_architecture(arch: &dyn Architecture) -> Result<()> {
     );
     Ok(())
 }
+
+/// What [`check_sparse_training`] compared.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SparseStepCheck {
+    /// Steps compared.
+    pub steps: usize,
+    /// Steps on which latents were dead (the AuxK term was live).
+    pub aux_steps: usize,
+    /// The largest relative difference of the loss over all steps.
+    pub worst_loss: f64,
+    /// The largest difference of any parameter at the end, relative to
+    /// the parameter's largest magnitude.
+    pub worst_param: f64,
+}
+
+/// Checks an architecture's [`Architecture::sparse_training`] declaration:
+/// from the same initialisation, on the same 100 batches of [`ToyRows`]
+/// (48 concepts in 24 dimensions, 96 latents, batch 64, `k = 4`, latents
+/// dead after 4 batches so the AuxK term is live), the hand-written step
+/// and the architecture's `forward` through autograd give the same loss
+/// and reconstruction error (relative difference `< 1e-4`) and the same L0
+/// and dead-latent count at every step, and the same parameters at the end
+/// (largest difference `< 1e-3` of the parameter's largest magnitude).
+///
+/// ```text
+/// #[test]
+/// fn sparse_step_matches_forward() {
+///     rdpbench_train::testing::check_sparse_training(&MyArch).unwrap();
+/// }
+/// ```
+pub fn check_sparse_training(arch: &dyn Architecture) -> Result<SparseStepCheck> {
+    use crate::Session;
+    use candle_core::{Device, Tensor};
+    let (d_in, batch, steps) = (24, 64, 100);
+    let config = TrainConfig {
+        d_sae: 96,
+        batch_size: batch,
+        steps: steps as u64,
+        lr: 3e-3,
+        k: 4.0,
+        dead_after_rows: 4 * batch as u64,
+        aux_k: 16,
+        aux_k_coefficient: 0.5,
+        seed: 11,
+        ..TrainConfig::default()
+    };
+    let mut fused = Session::new(arch, config.clone(), d_in)?;
+    let mut reference = Session::new(arch, config, d_in)?;
+    let id = arch.spec().id;
+    ensure!(
+        fused.uses_sparse_step(),
+        "`{id}` declares no sparse training (or its parameters are not the standard four)"
+    );
+    reference.use_reference_step();
+    let mut data = ToyRows::new(d_in, 48, 5);
+    let rel = |u: f64, v: f64| (u - v).abs() / v.abs().max(1e-6);
+    let mut check = SparseStepCheck {
+        steps,
+        aux_steps: 0,
+        worst_loss: 0.0,
+        worst_param: 0.0,
+    };
+    for t in 0..steps {
+        let x = Tensor::from_vec(data.take(batch), (batch, d_in), &Device::Cpu)?;
+        ensure!(
+            fused.dead_count() == reference.dead_count(),
+            "`{id}` step {t}: {} dead latents (sparse step) vs {} (forward)",
+            fused.dead_count(),
+            reference.dead_count()
+        );
+        check.aux_steps += usize::from(fused.dead_count() > 0);
+        let a = fused.step(&x)?;
+        let b = reference.step(&x)?;
+        ensure!(
+            rel(a.loss, b.loss) < 1e-4 && rel(a.sse_per_row, b.sse_per_row) < 1e-4,
+            "`{id}` step {t}: loss {} / reconstruction {} (sparse step) vs {} / {} (forward)",
+            a.loss,
+            a.sse_per_row,
+            b.loss,
+            b.sse_per_row
+        );
+        ensure!(
+            a.l0 == b.l0,
+            "`{id}` step {t}: L0 {} (sparse step) vs {} (forward)",
+            a.l0,
+            b.l0
+        );
+        check.worst_loss = check.worst_loss.max(rel(a.loss, b.loss));
+    }
+    let (wa, wb) = (fused.export()?, reference.export()?);
+    ensure!(
+        wa.cfg_json == wb.cfg_json,
+        "`{id}`: cfg.json differs between the two steps"
+    );
+    for ta in &wa.tensors {
+        let tb = wb
+            .tensors
+            .iter()
+            .find(|t| t.name == ta.name)
+            .with_context(|| {
+                format!("`{id}`: `{}` is missing from the forward's export", ta.name)
+            })?;
+        let scale = tb
+            .data
+            .iter()
+            .map(|v| v.abs())
+            .fold(0.0f32, f32::max)
+            .max(1e-6);
+        let worst = ta
+            .data
+            .iter()
+            .zip(&tb.data)
+            .map(|(u, v)| (u - v).abs())
+            .fold(0.0f32, f32::max);
+        let worst = f64::from(worst / scale);
+        ensure!(
+            worst < 1e-3,
+            "`{id}`: after {steps} steps `{}` differs by {worst:.2e} of its largest magnitude",
+            ta.name
+        );
+        check.worst_param = check.worst_param.max(worst);
+    }
+    ensure!(
+        check.aux_steps >= steps / 5,
+        "`{id}`: AuxK was live on only {} of {steps} steps; the check needs dead latents",
+        check.aux_steps
+    );
+    Ok(check)
+}

@@ -18,6 +18,7 @@ use super::arch::{
 use super::distortion::Distortion;
 use super::resume::{self, LogSums, ResumeState};
 use super::rng::SplitMix64;
+use super::sparse_step::{AuxK, SparseStep};
 use super::{fused, ops};
 use anyhow::{Context as _, Result, bail};
 use candle_core::{DType, Device, Tensor, Var};
@@ -327,6 +328,9 @@ pub struct Session<'a> {
     since_fired: Vec<u64>,
     aux_k: usize,
     step: u64,
+    /// The hand-written step, when the architecture declares a
+    /// [`Architecture::sparse_training`] and the parameters live on the CPU.
+    sparse: Option<SparseStep>,
 }
 
 impl std::fmt::Debug for Session<'_> {
@@ -375,8 +379,18 @@ impl<'a> Session<'a> {
         } else {
             config.aux_k
         };
+        let standard = {
+            let mut names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+            names.sort_unstable();
+            names == ["W_dec", "W_enc", "b_dec", "b_enc"]
+        };
+        let sparse = arch
+            .sparse_training(&config)
+            .filter(|_| matches!(dev, Device::Cpu) && standard)
+            .map(SparseStep::new);
         Ok(Self {
             arch,
+            sparse,
             since_fired: vec![0; dims.d_sae],
             config,
             dims,
@@ -404,8 +418,24 @@ impl<'a> Session<'a> {
             .count()
     }
 
+    /// Whether steps run the hand-written [`SparseStep`] (see
+    /// [`Architecture::sparse_training`]) rather than the architecture's
+    /// `forward` and autograd.
+    pub fn uses_sparse_step(&self) -> bool {
+        self.sparse.is_some()
+    }
+
+    /// Makes every later step run the architecture's `forward` and
+    /// autograd (the reference the hand-written step is tested against).
+    pub fn use_reference_step(&mut self) {
+        self.sparse = None;
+    }
+
     /// One optimiser step on `x: [rows, d_in]`.
     pub fn step(&mut self, x: &Tensor) -> Result<StepStats> {
+        if self.sparse.is_some() {
+            return self.sparse_step(x);
+        }
         let (n, _) = x.dims2()?;
         let config = &self.config;
         let mut ctx = StepContext {
@@ -458,6 +488,50 @@ impl<'a> Session<'a> {
         Ok(StepStats {
             loss: loss.to_scalar::<f32>()? as f64,
             sse_per_row: recon.to_scalar::<f32>()? as f64,
+            l0: nnz as f64 / n as f64,
+        })
+    }
+
+    /// [`Session::step`] through the hand-written [`SparseStep`]: the same
+    /// losses, AuxK, schedule, decoder renormalisation and dead-latent
+    /// bookkeeping.
+    fn sparse_step(&mut self, x: &Tensor) -> Result<StepStats> {
+        let (n, _) = x.dims2()?;
+        let x = x.to_dtype(DType::F32)?.contiguous()?;
+        let config = &self.config;
+        let n_dead = self.dead_count();
+        let dead: Vec<bool> = self
+            .since_fired
+            .iter()
+            .map(|&s| s >= config.dead_after_rows)
+            .collect();
+        let aux = (config.aux_k_coefficient > 0.0 && n_dead > 0).then(|| AuxK {
+            dead: &dead,
+            k: self.aux_k.min(n_dead),
+            scale: ((n_dead as f64 / self.aux_k as f64).min(1.0) * config.aux_k_coefficient) as f32,
+        });
+        self.opt.set_learning_rate(config.lr_at(self.step));
+        let sparse = self.sparse.as_mut().context("no sparse step")?;
+        let stats = sparse.step(
+            &x,
+            &self.vars,
+            &mut self.opt,
+            aux,
+            config.normalize_decoder,
+            &mut self.buffers,
+        )?;
+        let mut fired = vec![false; self.dims.d_sae];
+        for j in sparse.fired_latents() {
+            fired[j as usize] = true;
+        }
+        for (s, &f) in self.since_fired.iter_mut().zip(&fired) {
+            *s = if f { 0 } else { *s + n as u64 };
+        }
+        let nnz = sparse.nnz();
+        self.step += 1;
+        Ok(StepStats {
+            loss: stats.loss,
+            sse_per_row: stats.sse_per_row,
             l0: nnz as f64 / n as f64,
         })
     }
