@@ -18,6 +18,72 @@
 use crate::gguf::GgufFile;
 use anyhow::{Context, Result, ensure};
 use candle_core::{D, DType, Device, Tensor};
+use std::time::Instant;
+
+/// Wall seconds of one or more forwards, by part (for `rdpbench lm bench-forward`).
+/// Candle's CPU ops run synchronously, so each part is the time between its
+/// neighbours' ends.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ForwardTimings {
+    /// Token-embedding lookup, RoPE tables and causal mask.
+    pub embed: f64,
+    /// Both RMSNorms of every block.
+    pub norms: f64,
+    /// `x Wqᵀ`, `x Wkᵀ`, `x Wvᵀ` (f32 GEMMs) and the head split.
+    pub qkv_matmul: f64,
+    /// RoPE on `q` and `k`.
+    pub rope: f64,
+    /// GQA expand, `q kᵀ`, mask, softmax, `probs v`, head merge.
+    pub attention: f64,
+    /// `attn Woᵀ`.
+    pub attn_out_matmul: f64,
+    /// `x Wgᵀ`, `x Wuᵀ`, `h Wdᵀ`.
+    pub ffn_matmuls: f64,
+    /// `silu(g) ⊙ u`.
+    pub swiglu: f64,
+    /// The two residual additions.
+    pub residual_adds: f64,
+    /// Output norm and head (only when logits are asked for).
+    pub logits: f64,
+}
+
+impl ForwardTimings {
+    /// Sum of all parts, seconds.
+    pub fn total(&self) -> f64 {
+        self.embed
+            + self.norms
+            + self.qkv_matmul
+            + self.rope
+            + self.attention
+            + self.attn_out_matmul
+            + self.ffn_matmuls
+            + self.swiglu
+            + self.residual_adds
+            + self.logits
+    }
+}
+
+/// Threads candle's CPU kernels use (`RAYON_NUM_THREADS`, else every core).
+pub fn cpu_threads() -> usize {
+    candle_core::utils::get_num_threads()
+}
+
+/// Adds the time since the previous lap to one part of [`ForwardTimings`]; a no-op
+/// without timings.
+struct Laps<'a> {
+    timings: Option<&'a mut ForwardTimings>,
+    last: Instant,
+}
+
+impl Laps<'_> {
+    fn lap(&mut self, part: impl FnOnce(&mut ForwardTimings) -> &mut f64) {
+        if let Some(t) = self.timings.as_deref_mut() {
+            let now = Instant::now();
+            *part(t) += (now - self.last).as_secs_f64();
+            self.last = now;
+        }
+    }
+}
 
 /// Hyper-parameters read from `llama.*` metadata.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -95,13 +161,12 @@ impl LlamaConfig {
 #[derive(Debug)]
 struct Block {
     attn_norm: Tensor,
-    wq: Tensor,
-    wk: Tensor,
-    wv: Tensor,
+    /// `[Wq; Wk; Wv]` stacked by rows, `[d + 2·kv, d]`: one GEMM for q, k and v.
+    w_qkv: Tensor,
     wo: Tensor,
     ffn_norm: Tensor,
-    w_gate: Tensor,
-    w_up: Tensor,
+    /// `[Wg; Wu]` stacked by rows, `[2·d_ff, d]`: one GEMM for gate and up.
+    w_gate_up: Tensor,
     w_down: Tensor,
 }
 
@@ -157,13 +222,20 @@ impl Llama {
             let t = |n: &str, s: &[usize]| load(gguf, &format!("blk.{l}.{n}.weight"), s, &device);
             blocks.push(Block {
                 attn_norm: t("attn_norm", &[d])?,
-                wq: t("attn_q", &[d, d])?,
-                wk: t("attn_k", &[kv, d])?,
-                wv: t("attn_v", &[kv, d])?,
+                w_qkv: Tensor::cat(
+                    &[
+                        t("attn_q", &[d, d])?,
+                        t("attn_k", &[kv, d])?,
+                        t("attn_v", &[kv, d])?,
+                    ],
+                    0,
+                )?,
                 wo: t("attn_output", &[d, d])?,
                 ffn_norm: t("ffn_norm", &[d])?,
-                w_gate: t("ffn_gate", &[c.d_ff, d])?,
-                w_up: t("ffn_up", &[c.d_ff, d])?,
+                w_gate_up: Tensor::cat(
+                    &[t("ffn_gate", &[c.d_ff, d])?, t("ffn_up", &[c.d_ff, d])?],
+                    0,
+                )?,
                 w_down: t("ffn_down", &[d, c.d_ff])?,
             });
         }
@@ -219,6 +291,21 @@ impl Llama {
         residual_after: Option<usize>,
         logits: bool,
     ) -> Result<ForwardOutput> {
+        self.forward_timed(ids, residual_after, logits, None)
+    }
+
+    /// [`Llama::forward`], adding each part's wall time to `timings` when given.
+    pub fn forward_timed(
+        &self,
+        ids: &[Vec<u32>],
+        residual_after: Option<usize>,
+        logits: bool,
+        timings: Option<&mut ForwardTimings>,
+    ) -> Result<ForwardOutput> {
+        let mut laps = Laps {
+            timings,
+            last: Instant::now(),
+        };
         let c = &self.config;
         ensure!(!ids.is_empty(), "forward: empty batch");
         let t = ids[0].len();
@@ -257,7 +344,8 @@ impl Llama {
             .index_select(&flat, 0)?
             .reshape((b, t, c.d_model))?;
         let (cos, sin) = self.rope_tables(t)?;
-        let mask = causal_mask(t, &self.device)?;
+        let mask = causal_mask(t, &self.device)?.repeat((c.n_heads / c.n_kv_heads, 1))?;
+        laps.lap(|t| &mut t.embed);
         let last_block = if logits {
             c.n_layers - 1
         } else {
@@ -266,7 +354,7 @@ impl Llama {
         let mut residual = None;
         for (l, blk) in self.blocks.iter().enumerate().take(last_block + 1) {
             x = self
-                .block(blk, &x, &cos, &sin, &mask)
+                .block(blk, &x, &cos, &sin, &mask, &mut laps)
                 .with_context(|| format!("block {l}"))?;
             if residual_after == Some(l) {
                 residual = Some(x.clone());
@@ -274,7 +362,9 @@ impl Llama {
         }
         let logits = if logits {
             let h = candle_nn::ops::rms_norm(&x, &self.output_norm, c.rms_eps)?;
-            Some(linear(&h, &self.output)?)
+            let logits = linear(&h, &self.output)?;
+            laps.lap(|t| &mut t.logits);
+            Some(logits)
         } else {
             None
         };
@@ -288,39 +378,57 @@ impl Llama {
         cos: &Tensor,
         sin: &Tensor,
         mask: &Tensor,
+        laps: &mut Laps<'_>,
     ) -> Result<Tensor> {
         let c = &self.config;
         let (b, t, d) = x.dims3()?;
         let (h, hkv, hd) = (c.n_heads, c.n_kv_heads, c.head_dim);
         let xn = candle_nn::ops::rms_norm(x, &blk.attn_norm, c.rms_eps)?;
-        let heads = |w: &Tensor, n: usize| -> Result<Tensor> {
-            Ok(linear(&xn, w)?
+        laps.lap(|t| &mut t.norms);
+        let kv = hkv * hd;
+        let qkv = linear(&xn, &blk.w_qkv)?;
+        // [B, T, n, hd] → [B, n, T, hd].
+        let heads = |start: usize, n: usize| -> Result<Tensor> {
+            Ok(qkv
+                .narrow(2, start, n * hd)?
                 .reshape((b, t, n, hd))?
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        let q = candle_nn::rotary_emb::rope_i(&heads(&blk.wq, h)?, cos, sin)?;
-        let k = candle_nn::rotary_emb::rope_i(&heads(&blk.wk, hkv)?, cos, sin)?;
-        let v = heads(&blk.wv, hkv)?;
-        // GQA: repeat each kv head for its group of query heads → [B, H, T, hd].
+        let (q, k, v) = (heads(0, h)?, heads(d, hkv)?, heads(d + kv, hkv)?);
+        laps.lap(|t| &mut t.qkv_matmul);
+        let q = candle_nn::rotary_emb::rope_i(&q, cos, sin)?;
+        let k = candle_nn::rotary_emb::rope_i(&k, cos, sin)?;
+        laps.lap(|t| &mut t.rope);
+        // GQA without repeating k and v: query heads `kvh·group .. (kvh+1)·group` are
+        // adjacent, so q [B, H, T, hd] is q [B, H_kv, group·T, hd] and each kv head's
+        // group attends in one product; `mask` is the causal mask stacked `group` times.
         let group = h / hkv;
-        let expand = |z: Tensor| -> Result<Tensor> {
-            if group == 1 {
-                return Ok(z);
-            }
-            Ok(z.unsqueeze(2)?
-                .expand((b, hkv, group, t, hd))?
-                .reshape((b, h, t, hd))?)
-        };
-        let (k, v) = (expand(k)?, expand(v)?);
+        let q = q.reshape((b, hkv, group * t, hd))?;
         let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?.broadcast_add(mask)?;
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let attn = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
-        let x = (x + linear(&attn, &blk.wo)?)?;
+        let attn = probs
+            .matmul(&v)?
+            .reshape((b, h, t, hd))?
+            .transpose(1, 2)?
+            .reshape((b, t, d))?;
+        laps.lap(|t| &mut t.attention);
+        let o = linear(&attn, &blk.wo)?;
+        laps.lap(|t| &mut t.attn_out_matmul);
+        let x = (x + o)?;
+        laps.lap(|t| &mut t.residual_adds);
         let xn = candle_nn::ops::rms_norm(&x, &blk.ffn_norm, c.rms_eps)?;
-        let gate = candle_nn::ops::silu(&linear(&xn, &blk.w_gate)?)?;
-        let mlp = linear(&(gate * linear(&xn, &blk.w_up)?)?, &blk.w_down)?;
-        Ok((x + mlp)?)
+        laps.lap(|t| &mut t.norms);
+        let gu = linear(&xn, &blk.w_gate_up)?;
+        let (g, u) = (gu.narrow(2, 0, c.d_ff)?, gu.narrow(2, c.d_ff, c.d_ff)?);
+        laps.lap(|t| &mut t.ffn_matmuls);
+        let gu = (candle_nn::ops::silu(&g)? * u)?;
+        laps.lap(|t| &mut t.swiglu);
+        let mlp = linear(&gu, &blk.w_down)?;
+        laps.lap(|t| &mut t.ffn_matmuls);
+        let x = (x + mlp)?;
+        laps.lap(|t| &mut t.residual_adds);
+        Ok(x)
     }
 
     /// Greedy continuation: appends up to `max_new` argmax tokens (stops at EOS).
@@ -380,4 +488,95 @@ fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
         .flat_map(|i| (0..t).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
         .collect();
     Ok(Tensor::from_vec(m, (t, t), device)?)
+}
+
+/// One row of [`bench_matmul`]: `x` `[rows, k]` times `Wᵀ` for a weight `W` `[n, k]`,
+/// median milliseconds of each way.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MatmulTiming {
+    pub weight: String,
+    /// The weight's GGUF type, e.g. `Q4_1`.
+    pub dtype: String,
+    pub rows: usize,
+    pub n: usize,
+    pub k: usize,
+    /// `x Wᵀ` with `W` dequantized to f32 (what [`Llama`] does).
+    pub f32_ms: f64,
+    /// `x (Wᵀ)` with `Wᵀ` stored contiguous `[k, n]`.
+    pub f32_pretransposed_ms: f64,
+    /// candle's `QMatMul::forward` on the quantized tensor.
+    pub qmatmul_ms: f64,
+    /// `max |f32 − QMatMul| / max |f32|`.
+    pub max_rel_diff: f32,
+}
+
+impl MatmulTiming {
+    /// `2·rows·n·k / time`, GFLOP/s, for a time in ms.
+    pub fn gflops(&self, ms: f64) -> f64 {
+        2.0 * (self.rows * self.n * self.k) as f64 / (ms * 1e-3) / 1e9
+    }
+}
+
+/// Times candle's quantized matmul against the f32 GEMM on block 0's seven weights
+/// (`x` random normal `[rows, k]`; one untimed call each, then the median of `repeats`).
+pub fn bench_matmul(
+    path: &std::path::Path,
+    rows: usize,
+    repeats: usize,
+) -> Result<Vec<MatmulTiming>> {
+    use candle_core::Module;
+    use candle_core::quantized::{QMatMul, gguf_file};
+    let dev = Device::Cpu;
+    let ours = GgufFile::read(path)?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let content = gguf_file::Content::read(&mut file).map_err(|e| e.with_path(path))?;
+    let median = |f: &dyn Fn() -> Result<Tensor>| -> Result<f64> {
+        f()?;
+        let mut s = Vec::with_capacity(repeats);
+        for _ in 0..repeats {
+            let t0 = Instant::now();
+            f()?;
+            s.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        s.sort_by(f64::total_cmp);
+        Ok(s[s.len() / 2])
+    };
+    let mut out = Vec::new();
+    for name in [
+        "attn_q",
+        "attn_k",
+        "attn_v",
+        "attn_output",
+        "ffn_gate",
+        "ffn_up",
+        "ffn_down",
+    ] {
+        let full = format!("blk.0.{name}.weight");
+        let qt = content.tensor(&mut file, &full, &dev)?;
+        let (n, k) = qt.shape().dims2()?;
+        let dtype = format!("{:?}", qt.dtype());
+        let w = Tensor::from_vec(ours.dequantize_shaped(&full, &[n, k])?, (n, k), &dev)?;
+        let wt = w.t()?.contiguous()?;
+        let qmm = QMatMul::from_qtensor(qt)?;
+        let x = Tensor::randn(0f32, 1.0, (rows, k), &dev)?;
+        let f32_ms = median(&|| Ok(x.matmul(&w.t()?)?))?;
+        let f32_pretransposed_ms = median(&|| Ok(x.matmul(&wt)?))?;
+        let qmatmul_ms = median(&|| Ok(qmm.forward(&x)?))?;
+        let (yf, yq) = (x.matmul(&w.t()?)?, qmm.forward(&x)?);
+        let scale = yf.abs()?.max_all()?.to_scalar::<f32>()?;
+        let diff = (yf - yq)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        out.push(MatmulTiming {
+            weight: name.to_string(),
+            dtype,
+            rows,
+            n,
+            k,
+            f32_ms,
+            f32_pretransposed_ms,
+            qmatmul_ms,
+            max_rel_diff: diff / scale,
+        });
+    }
+    Ok(out)
 }

@@ -239,3 +239,46 @@ fn bad_inputs_are_named() {
     let e = model.forward(&[vec![1]], Some(2), false).unwrap_err();
     assert!(e.to_string().contains("residual_after = 2"), "{e}");
 }
+
+#[test]
+fn timed_forward_is_the_forward_and_times_every_block_part() {
+    let w = tiny_weights(TINY, 11, false);
+    let gguf = GgufFile::parse(tiny_gguf(TINY, &w, GgmlType::F32), "tiny.gguf").unwrap();
+    let model = Llama::from_gguf(&gguf).unwrap();
+    let seqs = vec![vec![3u32, 17, 5, 60], vec![0u32, 63, 12, 40]];
+    let plain = model.forward(&seqs, Some(1), false).unwrap();
+    let mut t = rdpbench_lm::llama::ForwardTimings::default();
+    let timed = model
+        .forward_timed(&seqs, Some(1), false, Some(&mut t))
+        .unwrap();
+    let (a, b) = (
+        to_vec3(plain.residual.as_ref().unwrap()),
+        to_vec3(timed.residual.as_ref().unwrap()),
+    );
+    assert_eq!(a, b, "timing must not change the residual");
+    assert!(timed.logits.is_none());
+    // Every part a block runs was timed; the output head (not asked for) was not.
+    for (name, secs) in [
+        ("norms", t.norms),
+        ("qkv_matmul", t.qkv_matmul),
+        ("rope", t.rope),
+        ("attention", t.attention),
+        ("attn_out_matmul", t.attn_out_matmul),
+        ("ffn_matmuls", t.ffn_matmuls),
+        ("swiglu", t.swiglu),
+        ("residual_adds", t.residual_adds),
+    ] {
+        assert!(secs > 0.0, "{name} was not timed");
+    }
+    assert_eq!(t.logits, 0.0);
+    let sum = t.embed
+        + t.norms
+        + t.qkv_matmul
+        + t.rope
+        + t.attention
+        + t.attn_out_matmul
+        + t.ffn_matmuls
+        + t.swiglu
+        + t.residual_adds;
+    assert!((t.total() - sum).abs() < 1e-12);
+}

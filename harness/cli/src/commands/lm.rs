@@ -25,6 +25,60 @@ pub enum LmCommand {
     /// Token ids of text under the GGUF's tokenizer, as JSON on stdout (no BOS unless
     /// the GGUF asks for one; special-token strings are encoded as plain text).
     Tokenize(TokenizeArgs),
+    /// Time the extraction forward (`lm extract`'s path) on Brown text packed into
+    /// full windows, with a breakdown by part; optionally writes the windows' token
+    /// ids (JSON `[[id, ...], ...]`) so a peer (scripts/bench-extraction.sh runs
+    /// llama.cpp) times the same tokens.
+    BenchForward(BenchForwardArgs),
+    /// candle's quantized matmul (`QMatMul` on the GGUF's quantized tensors, the
+    /// activations quantized to Q8 as candle does) against the forward's f32 GEMM
+    /// (weights dequantized at load), on block 0's weights with `x` `[rows, K]`.
+    BenchMatmul(BenchMatmulArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchMatmulArgs {
+    /// Rows of `x` (the forward's `batch · seq_len`).
+    #[arg(long, default_value_t = 1024)]
+    rows: usize,
+    /// Timed repeats per product; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchForwardArgs {
+    /// Brown passage ids (comma-separated) whose text is packed into windows.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ca01,ca02,ca03,ca04,ca05,ca06,ca07,ca08"
+    )]
+    brown_passages: Vec<String>,
+    /// Tokens per window (as `lm extract --seq-len`).
+    #[arg(long, default_value_t = 128)]
+    seq_len: usize,
+    /// Windows per forward batch (as `lm extract --batch`).
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Windows timed per repeat (a multiple of --batch).
+    #[arg(long, default_value_t = 32)]
+    windows: usize,
+    /// Residual after this block; the forward stops there (15 = `lm extract`'s
+    /// default; 29 runs all 30 blocks, as a full prompt evaluation does).
+    #[arg(long, default_value_t = 15)]
+    layer: usize,
+    /// Timed repeats over the windows (after one untimed warm-up batch); the median
+    /// is reported.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Write the windows' token ids here (JSON).
+    #[arg(long, value_name = "JSON")]
+    dump_windows: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -149,7 +203,146 @@ pub fn lm(cmd: LmCommand) -> Result<Exit> {
         LmCommand::Perplexity(a) => perplexity(a),
         LmCommand::Extract(a) => extract(a),
         LmCommand::Tokenize(a) => tokenize(a),
+        LmCommand::BenchForward(a) => bench_forward(a),
+        LmCommand::BenchMatmul(a) => {
+            let path = a
+                .model
+                .model
+                .clone()
+                .unwrap_or_else(real_data::smollm2_gguf);
+            real_data::require(&path).map_err(usage_error)?;
+            if a.rows == 0 || a.repeats == 0 {
+                return Err(usage_error(anyhow::anyhow!(
+                    "--rows and --repeats must be at least 1"
+                )));
+            }
+            let rows = rdpbench_lm::llama::bench_matmul(&path, a.rows, a.repeats)?;
+            if a.model.json {
+                out(&serde_json::to_string_pretty(&rows)?)?;
+            } else {
+                let text: Vec<String> = rows
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{:<12} W [{}, {}] {}, x [{}, {}]: f32 gemm {:7.3} ms ({:6.1} GFLOP/s), W pre-transposed {:7.3} ms ({:6.1} GFLOP/s), candle QMatMul {:7.3} ms ({:6.1} GFLOP/s): QMatMul / f32 time {:5.2}x, max |diff| / max |f32| {:.1e}",
+                            r.weight, r.n, r.k, r.dtype, r.rows, r.k,
+                            r.f32_ms, r.gflops(r.f32_ms),
+                            r.f32_pretransposed_ms, r.gflops(r.f32_pretransposed_ms),
+                            r.qmatmul_ms, r.gflops(r.qmatmul_ms),
+                            r.qmatmul_ms / r.f32_ms, r.max_rel_diff
+                        )
+                    })
+                    .collect();
+                out(&text.join("\n"))?;
+            }
+            Ok(Exit::Ok)
+        }
     }
+}
+
+fn bench_forward(a: BenchForwardArgs) -> Result<Exit> {
+    use rdpbench_lm::llama::ForwardTimings;
+    if a.seq_len == 0 || a.batch == 0 || a.windows == 0 || a.repeats == 0 {
+        return Err(usage_error(anyhow::anyhow!(
+            "--seq-len, --batch, --windows and --repeats must be at least 1"
+        )));
+    }
+    if !a.windows.is_multiple_of(a.batch) {
+        return Err(usage_error(anyhow::anyhow!(
+            "--windows {} is not a multiple of --batch {}",
+            a.windows,
+            a.batch
+        )));
+    }
+    let dir = real_data::brown_dir();
+    real_data::require(&dir).map_err(usage_error)?;
+    let corpus = corpus::brown_corpus(&dir, &a.brown_passages).map_err(usage_error)?;
+    let (llama, tok) = load(a.model.model.as_deref())?;
+    if a.layer >= llama.config.n_layers {
+        return Err(usage_error(anyhow::anyhow!(
+            "--layer {}: the model has blocks 0..{}",
+            a.layer,
+            llama.config.n_layers - 1
+        )));
+    }
+    // Documents' tokens back to back, cut into full windows.
+    let ids: Vec<u32> = corpus
+        .documents
+        .iter()
+        .flat_map(|d| tok.encode(&d.text))
+        .collect();
+    let windows: Vec<Vec<u32>> = ids
+        .chunks_exact(a.seq_len)
+        .take(a.windows)
+        .map(<[u32]>::to_vec)
+        .collect();
+    if windows.len() < a.windows {
+        return Err(usage_error(anyhow::anyhow!(
+            "Brown passages {:?} give {} tokens, {} windows of {}; --windows {} asked for more",
+            a.brown_passages,
+            ids.len(),
+            windows.len(),
+            a.seq_len,
+            a.windows
+        )));
+    }
+    if let Some(path) = &a.dump_windows {
+        rdpbench_store::write_atomic(path, serde_json::to_string(&windows)?.as_bytes())?;
+    }
+    llama.forward(&windows[..a.batch], Some(a.layer), false)?;
+    let mut seconds = Vec::with_capacity(a.repeats);
+    let mut timings = ForwardTimings::default();
+    for _ in 0..a.repeats {
+        let t0 = Instant::now();
+        for batch in windows.chunks(a.batch) {
+            llama.forward_timed(batch, Some(a.layer), false, Some(&mut timings))?;
+        }
+        seconds.push(t0.elapsed().as_secs_f64());
+    }
+    let mut sorted = seconds.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let tokens = (a.windows * a.seq_len) as f64;
+    let tokens_per_second = tokens / median;
+    let total = timings.total().max(1e-12);
+    let v = serde_json::json!({
+        "tokens_per_repeat": a.windows * a.seq_len,
+        "seq_len": a.seq_len,
+        "batch": a.batch,
+        "layer": a.layer,
+        "blocks_run": a.layer + 1,
+        "threads": rdpbench_lm::llama::cpu_threads(),
+        "repeat_seconds": seconds,
+        "median_seconds": median,
+        "tokens_per_second": tokens_per_second,
+        "breakdown_seconds": timings,
+        "breakdown_total_seconds": timings.total(),
+    });
+    if a.model.json {
+        out(&serde_json::to_string_pretty(&v)?)?;
+    } else {
+        let mut text = format!(
+            "rdpbench forward: {} windows x {} tokens, batch {}, blocks 0..={}, {} threads: median {:.3} s, {:.1} tokens/s\n",
+            a.windows,
+            a.seq_len,
+            a.batch,
+            a.layer,
+            rdpbench_lm::llama::cpu_threads(),
+            median,
+            tokens_per_second
+        );
+        let parts = serde_json::to_value(&timings)?;
+        for (name, secs) in parts.as_object().expect("struct").iter() {
+            let secs = secs.as_f64().unwrap_or(0.0);
+            text.push_str(&format!(
+                "  {name:<16} {:>7.3} s  {:>5.1}%\n",
+                secs,
+                100.0 * secs / total
+            ));
+        }
+        out(text.trim_end())?;
+    }
+    Ok(Exit::Ok)
 }
 
 fn tokenize(a: TokenizeArgs) -> Result<Exit> {
