@@ -1,11 +1,11 @@
 //! `--shard i/n` and `rdpbench merge` through the real binary: for the train
-//! sweep (4 SAEs) and the validity population (8 SAEs), the merge of every
-//! shard count tried (1, 2, 3 and more shards than jobs) writes files
-//! byte-identical to the unsharded run in the same results folder: the
-//! stage's result files and every file of its SAE folders. A rerun shard
-//! skips its recorded jobs; the merge names missing jobs and the shards to
-//! rerun, refuses records of another configuration, and stages that cannot
-//! be sharded refuse `--shard`.
+//! sweep (4 SAEs), the validity population (8 SAEs) and `eval` over 3
+//! SAELens folders, the merge of every shard count tried (1, 2, 3 and more
+//! shards than jobs) writes files byte-identical to the unsharded run in the
+//! same results folder: the stage's result files and every file of its SAE
+//! folders. A rerun shard skips its recorded jobs; the merge names missing
+//! jobs and the shards to rerun, refuses records of another configuration,
+//! and stages that cannot be sharded refuse `--shard`.
 
 mod common;
 
@@ -14,19 +14,9 @@ use rdpbench_store::{ResultDir, ResultFile, Stage};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const CONFIG: &str = r#"
-[train]
-architectures = ["topk"]
-widths = [16]
-seeds = [0, 1]
-steps = 100
-batch_size = 128
-eval_every = 0
-eval_samples = 512
-
-[train.sparsity]
-topk = [1.0, 3.0]
-
+/// The validity population of these tests (8 SAEs), after the shared 4-SAE
+/// `[train]` sweep ([`common::TRAIN_CONFIG`]).
+const VALIDITY_CONFIG: &str = r#"
 [validity]
 architectures = ["topk"]
 q_factors = [0.0, 1.0]
@@ -40,6 +30,10 @@ bootstrap_resamples = 100
 [validity.sparsity]
 topk = [1.0, 3.0]
 "#;
+
+fn config() -> String {
+    format!("{}{VALIDITY_CONFIG}", common::TRAIN_CONFIG)
+}
 
 const METRICS: &str = "oracle-p-gt,mean-max-decoder-cosine,mean-firing-density";
 
@@ -109,7 +103,7 @@ fn assert_same(expected: &BTreeMap<String, Vec<u8>>, got: &BTreeMap<String, Vec<
 fn merge_matches_unsharded(stage: Stage, stage_words: &[&str], counts: &[usize], jobs: usize) {
     let scratch = Scratch::new(&format!("shard-{stage}"));
     let cfg = scratch.path().join("cfg.toml");
-    std::fs::write(&cfg, CONFIG).unwrap();
+    std::fs::write(&cfg, config()).unwrap();
     let out = scratch.path().join("out");
     rdpbench_ok(&cfg, &out, stage_words);
     let expected = stage_bytes(&out, stage);
@@ -178,7 +172,7 @@ fn validity_merge_is_byte_identical_for_1_3_and_9_shards_of_8_saes() {
 fn merge_names_missing_shards_refuses_other_configurations_and_unshardable_stages() {
     let scratch = Scratch::new("shard-refusals");
     let cfg = scratch.path().join("cfg.toml");
-    std::fs::write(&cfg, CONFIG).unwrap();
+    std::fs::write(&cfg, config()).unwrap();
     let out = scratch.path().join("out");
     for shard in ["0/3", "2/3"] {
         rdpbench_ok(&cfg, &out, &["train", "--shard", shard]);
@@ -208,11 +202,190 @@ fn merge_names_missing_shards_refuses_other_configurations_and_unshardable_stage
     for (words, says) in [
         (vec!["train", "--shard", "3/3"], "below the count"),
         (vec!["check", "--shard", "0/2"], "check cannot be sharded"),
-        (vec!["bench", "--shard", "0/2"], "bench cannot be sharded"),
+        (
+            vec!["bench", "--shard", "0/2"],
+            "bench cannot be sharded: its results are wall-clock timings",
+        ),
         (vec!["merge", "train", "--shard", "0/2"], "takes no --shard"),
     ] {
         let (code, _, stderr) = rdpbench_code(&cfg, &out, &words);
         assert_eq!(code, 2, "{words:?}: {stderr}");
         assert!(stderr.contains(says), "{words:?}: {stderr}");
     }
+}
+
+fn saelens_fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/saelens")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `rdpbench eval` over 3 SAELens fixture folders (TopK, JumpReLU,
+/// standard; 256 tokens of d_in 16), with labels from a `check.json`'s
+/// verdicts on each metric column: the merge of 3 shards (and of 5, more
+/// than SAEs) writes eval.json and eval.csv byte-identical to the unsharded
+/// run in the same folder; a rerun shard evaluates nothing; a missing SAE is
+/// named with the shard to rerun; `rdpbench slurm eval --dry-run` forwards
+/// the eval options to every array task and to the merge.
+#[test]
+fn eval_merge_is_byte_identical_for_3_and_5_shards_of_3_saes_and_names_missing_saes() {
+    let scratch = Scratch::new("shard-eval");
+    let cfg = scratch.path().join("cfg.toml");
+    std::fs::write(&cfg, config()).unwrap();
+    // Verdicts for the metric columns: a small check in its own folder.
+    let check_out = scratch.path().join("check");
+    rdpbench_ok(
+        &cfg,
+        &check_out,
+        &[
+            "check",
+            "--metrics",
+            "mean-firing-density",
+            "--conditions",
+            "C1",
+            "--seeds",
+            "0",
+            "--samples",
+            "2000",
+            "--jobs",
+            "1",
+        ],
+    );
+    let check_json = check_out.join("check.json").to_string_lossy().into_owned();
+    let (topk, jumprelu, standard) = (
+        saelens_fixture("topk"),
+        saelens_fixture("jumprelu"),
+        saelens_fixture("standard"),
+    );
+    let activations = saelens_fixture("activations.npy");
+    let eval_words: Vec<&str> = vec![
+        "eval",
+        "--sae",
+        &topk,
+        &jumprelu,
+        &standard,
+        "--activations",
+        &activations,
+        "--metrics",
+        "mean-firing-density,mean-max-decoder-cosine",
+        "--resamples",
+        "20",
+        "--batch-tokens",
+        "32",
+        "--chunk-rows",
+        "100",
+        "--check",
+        &check_json,
+    ];
+    let out = scratch.path().join("out");
+    rdpbench_ok(&cfg, &out, &eval_words);
+    let expected = stage_bytes(&out, Stage::Eval);
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        ["eval.csv", "eval.json"]
+    );
+    let eval_json: serde_json::Value = serde_json::from_slice(&expected["eval.json"]).unwrap();
+    let saes = eval_json["saes"].as_array().unwrap();
+    assert_eq!(saes.len(), 3);
+    // Every metric column carries its check verdicts (the merge adds them).
+    assert!(
+        saes.iter()
+            .all(|s| s["metrics"]["mean-firing-density"]["check"]["total"]
+                .as_u64()
+                .is_some_and(|n| n >= 1)),
+        "{eval_json}"
+    );
+
+    for n in [3usize, 5] {
+        std::fs::remove_dir_all(&out).unwrap();
+        for i in 0..n {
+            let shard = format!("{i}/{n}");
+            let mut words = eval_words.clone();
+            words.extend(["--shard", &shard]);
+            let stderr = rdpbench_ok(&cfg, &out, &words);
+            let expect = (i + 1) * 3 / n - i * 3 / n;
+            assert!(
+                stderr.contains(&format!("eval shard {shard}: {expect} SAE(s) evaluated")),
+                "{stderr}"
+            );
+            if i == n - 1 {
+                // A rerun shard skips every SAE it recorded.
+                let stderr = rdpbench_ok(&cfg, &out, &words);
+                assert!(
+                    stderr.contains(&format!("0 SAE(s) evaluated, {expect} already recorded")),
+                    "{stderr}"
+                );
+            }
+        }
+        assert!(!out.join("eval.json").exists() && !out.join("eval.csv").exists());
+        let mut words = vec!["merge"];
+        words.extend_from_slice(&eval_words);
+        rdpbench_ok(&cfg, &out, &words);
+        assert_same(
+            &expected,
+            &stage_bytes(&out, Stage::Eval),
+            &format!("eval merged from {n} shard(s)"),
+        );
+    }
+
+    // Shards 0/3 and 2/3 only: the merge names the JumpReLU SAE and shard 1/3.
+    std::fs::remove_dir_all(&out).unwrap();
+    for shard in ["0/3", "2/3"] {
+        let mut words = eval_words.clone();
+        words.extend(["--shard", shard]);
+        rdpbench_ok(&cfg, &out, &words);
+    }
+    let mut words = vec!["merge"];
+    words.extend_from_slice(&eval_words);
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &words);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("1 of 3 eval job(s) have no result")
+            && stderr.contains("0001-jumprelu")
+            && stderr.contains("rerun --shard 1/3"),
+        "{stderr}"
+    );
+    assert!(!out.join("eval.json").exists());
+    // Another seed is another plan: its records are refused by name.
+    let mut other = words.clone();
+    other.extend(["--seed", "7"]);
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &other);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("another configuration") && stderr.contains("0000-topk.json"),
+        "{stderr}"
+    );
+
+    // Slurm: every array task runs eval with the same options and its
+    // shard; the merge runs `merge eval` with them.
+    let mut words = vec!["slurm"];
+    words.extend_from_slice(&eval_words);
+    words.extend(["--tasks", "3", "--dry-run"]);
+    let (code, stdout, stderr) = rdpbench_code(&cfg, &out, &words);
+    assert_eq!(code, 0, "{stderr}");
+    let array = std::fs::read_to_string(out.join("shards/eval/slurm/array.sbatch")).unwrap();
+    let merge = std::fs::read_to_string(out.join("shards/eval/slurm/merge.sbatch")).unwrap();
+    assert!(
+        stdout.contains(&array) && stdout.contains(&merge),
+        "{stdout}"
+    );
+    assert!(array.contains("#SBATCH --array=0-2"), "{array}");
+    let tail = format!(
+        "'--sae' '{topk}' '{jumprelu}' '{standard}' '--activations' '{activations}' \
+         '--metrics' 'mean-firing-density,mean-max-decoder-cosine' '--resamples' '20' \
+         '--batch-tokens' '32' '--chunk-rows' '100' '--check' '{check_json}' '--out' '{}'",
+        out.display()
+    );
+    assert!(
+        array.contains(&format!(
+            "'eval' {tail} --shard \"${{SLURM_ARRAY_TASK_ID}}/3\""
+        )),
+        "{array}"
+    );
+    assert!(
+        merge.contains(&format!("'merge' 'eval' {tail}\n")),
+        "{merge}"
+    );
 }

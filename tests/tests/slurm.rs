@@ -18,20 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = r#"
-[train]
-architectures = ["topk"]
-widths = [16]
-seeds = [0, 1]
-steps = 100
-batch_size = 128
-eval_every = 0
-eval_samples = 512
-
-[train.sparsity]
-topk = [1.0, 3.0]
-"#;
-
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/slurm-local.sh")
 }
@@ -137,7 +123,7 @@ fn train_sweep_through_sbatch_array_matches_local_and_a_failed_shard_is_resubmit
 
     let scratch = Scratch::new("slurm");
     let cfg = scratch.path().join("cfg.toml");
-    std::fs::write(&cfg, CONFIG).unwrap();
+    std::fs::write(&cfg, common::TRAIN_CONFIG).unwrap();
     let out = scratch.path().join("out");
     let out_s = out.to_str().unwrap();
 

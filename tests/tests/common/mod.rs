@@ -10,6 +10,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// A 4-SAE toy train sweep (TopK, d_sae 16, k 1 and 3, seeds 0 and 1, 100
+/// steps): the sharded and Slurm tests' `[train]` table.
+pub const TRAIN_CONFIG: &str = r#"
+[train]
+architectures = ["topk"]
+widths = [16]
+seeds = [0, 1]
+steps = 100
+batch_size = 128
+eval_every = 0
+eval_samples = 512
+
+[train.sparsity]
+topk = [1.0, 3.0]
+"#;
+
 /// cargo's `target/<profile>` folder: this test binary lives in its `deps/`.
 pub fn build_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");

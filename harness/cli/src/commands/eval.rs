@@ -9,7 +9,8 @@ use super::results;
 use super::setup::discover_metrics;
 use anyhow::Result;
 use rdpbench_reports::eval::{exporters, text};
-use rdpbench_runner::eval::{EvalRequest, compute_eval};
+use rdpbench_runner::eval::{EvalRequest, compute_eval, eval_plan, merge_eval, run_eval_shard};
+use rdpbench_runner::shard::Shard;
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_schema::results::CheckRun;
@@ -69,24 +70,33 @@ pub struct EvalArgs {
     check: Option<PathBuf>,
     /// Results folder; default from [output].dir.
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub out: Option<PathBuf>,
     /// Print eval.json on stdout instead of the table.
     #[arg(long)]
     json: bool,
-    #[command(flatten)]
-    pub no_shard: super::no_shard::NoShard,
+    /// Evaluate only slice I of N of the SAEs (0-based, in the order given),
+    /// recording each SAE's numbers in the results folder's shards/eval/;
+    /// `rdpbench merge eval` with the same options writes eval.json/eval.csv.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Set by `rdpbench merge eval`: write the stage from the shards' records.
+    #[arg(skip)]
+    pub merge: bool,
 }
 
 /// `rdpbench eval`.
 pub fn eval(config: Config, args: EvalArgs) -> Result<Exit> {
-    args.no_shard.refuse("eval")?;
     if !(0.0..1.0).contains(&args.confidence) || args.confidence <= 0.0 {
         return Err(usage_error(anyhow::anyhow!(
             "--confidence {} is not in (0, 1)",
             args.confidence
         )));
     }
-    let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
+    if let Some(shard) = &args.shard {
+        return eval_shard(&config, &args, shard);
+    }
+    let root = results::results_dir(args.out.clone(), &config);
+    let mut store = results::open(&root)?;
     let check = match &args.check {
         Some(p) => Some(CheckRun::load(p).map_err(usage_error)?),
         None => store
@@ -94,7 +104,58 @@ pub fn eval(config: Config, args: EvalArgs) -> Result<Exit> {
             .ok()
             .flatten(),
     };
-    let (mut plugins, exit) = discover_metrics(&config, args.metrics.clone())?;
+    let (plugins, req, exit) = prepare(&config, &args)?;
+    let mut progress = Bar::new(Counts::Steps);
+    let run = results::stage(&mut store, Stage::Eval, |w| {
+        let run = if args.merge {
+            let plan = eval_plan(&root, &req, &plugins).map_err(usage_error)?;
+            merge_eval(&plan, &req, check.as_ref())?
+        } else {
+            compute_eval(&plugins, &req, check.as_ref(), &mut progress).map_err(usage_error)?
+        };
+        results::write_all(w, &run, &exporters())?;
+        Ok(run)
+    });
+    progress.finish();
+    let run = run?;
+    if args.json {
+        out(&serde_json::to_string_pretty(&run)?)?;
+    } else {
+        out(&text(&run))?;
+    }
+    Ok(exit)
+}
+
+/// `rdpbench eval --shard I/N`: this slice's SAEs evaluated, one record per
+/// SAE (its eval.json entry without check verdicts, which the merge adds)
+/// into the results folder's `shards/eval/`. Takes no folder lock and
+/// writes no result file: shards run side by side, each writing only its
+/// own jobs' records (each atomically).
+fn eval_shard(config: &Config, args: &EvalArgs, shard: &str) -> Result<Exit> {
+    let shard = Shard::parse(shard).map_err(usage_error)?;
+    let root = results::results_dir(args.out.clone(), config);
+    let (plugins, req, exit) = prepare(config, args)?;
+    let plan = eval_plan(&root, &req, &plugins).map_err(usage_error)?;
+    let mut progress = Bar::new(Counts::Steps);
+    let started = std::time::Instant::now();
+    let done = run_eval_shard(&plugins, &plan, &req, shard, &mut progress).map_err(usage_error);
+    progress.finish();
+    let (ran, skipped) = done?;
+    eprintln!(
+        "eval shard {shard}: {ran} SAE(s) evaluated, {skipped} already recorded, of {} in all ({:.1} s); records in {}",
+        plan.job_ids.len(),
+        started.elapsed().as_secs_f64(),
+        plan.dir.display()
+    );
+    Ok(exit)
+}
+
+/// The metric plugins (none with `--no-metrics`) and the request the flags describe.
+fn prepare(
+    config: &Config,
+    args: &EvalArgs,
+) -> Result<(rdpbench_plugin_host::PluginSet, EvalRequest, Exit)> {
+    let (mut plugins, exit) = discover_metrics(config, args.metrics.clone())?;
     if args.no_metrics {
         plugins.metrics.clear();
     }
@@ -113,19 +174,5 @@ pub fn eval(config: Config, args: EvalArgs) -> Result<Exit> {
         },
         chunk_rows: args.chunk_rows.max(1),
     };
-    let mut progress = Bar::new(Counts::Steps);
-    let run = results::stage(&mut store, Stage::Eval, |w| {
-        let run =
-            compute_eval(&plugins, &req, check.as_ref(), &mut progress).map_err(usage_error)?;
-        results::write_all(w, &run, &exporters())?;
-        Ok(run)
-    });
-    progress.finish();
-    let run = run?;
-    if args.json {
-        out(&serde_json::to_string_pretty(&run)?)?;
-    } else {
-        out(&text(&run))?;
-    }
-    Ok(exit)
+    Ok((plugins, req, exit))
 }

@@ -4,6 +4,7 @@
 //! options must be the shards' own: the merge derives the job list from
 //! them and refuses records of another configuration.
 
+use super::eval::{self, EvalArgs};
 use super::train::{self, TrainArgs};
 use super::validity::{self, ValidityArgs};
 use anyhow::Result;
@@ -16,6 +17,9 @@ pub enum MergeCommand {
     Train(TrainArgs),
     /// The validity stage: validity.json, validity.csv, validity.md.
     Validity(ValidityArgs),
+    /// The evaluation of many SAEs: eval.json and eval.csv (check verdicts
+    /// from the check.json this merge finds, as `rdpbench eval`).
+    Eval(EvalArgs),
 }
 
 fn no_shard(shard: Option<&String>) -> Result<()> {
@@ -39,6 +43,11 @@ pub fn merge(config: Config, command: MergeCommand) -> Result<Exit> {
             no_shard(args.shard.as_ref())?;
             args.merge = true;
             validity::validity(config, args)
+        }
+        MergeCommand::Eval(mut args) => {
+            no_shard(args.shard.as_ref())?;
+            args.merge = true;
+            eval::eval(config, args)
         }
     }
 }

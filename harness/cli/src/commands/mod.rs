@@ -112,7 +112,8 @@ enum Command {
     Planted(planted::PlantedArgs),
     /// Score SAE folders (SAELens v6, any architecture, or rdpbench's own) on
     /// an activations file: L0, MSE, explained variance and every metric with
-    /// bootstrap intervals; writes eval.json/.csv.
+    /// bootstrap intervals; writes eval.json/.csv. `--shard i/n` evaluates a
+    /// slice of the SAEs (`rdpbench merge eval`, `rdpbench slurm eval`).
     Eval(eval::EvalArgs),
     /// Print the embedded default configuration (commented TOML), or with
     /// --effective the configuration in force after layering.

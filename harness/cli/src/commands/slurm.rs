@@ -15,6 +15,7 @@
 //! rdpbench anyway), so every node loads the same plugins from the same
 //! shared file system.
 
+use super::eval::EvalArgs;
 use super::no_shard::SHARDABLE;
 use super::plugins::{PLUGIN_PATH_ENV, out};
 use super::results;
@@ -68,6 +69,14 @@ pub enum SlurmCommand {
     Validity {
         #[command(flatten)]
         stage: ValidityArgs,
+        #[command(flatten)]
+        slurm: SlurmOptions,
+    },
+    /// An evaluation of many SAEs as a job array, one shard a slice of the
+    /// SAEs (`rdpbench eval` options).
+    Eval {
+        #[command(flatten)]
+        stage: EvalArgs,
         #[command(flatten)]
         slurm: SlurmOptions,
     },
@@ -126,6 +135,11 @@ pub fn slurm(config_path: Option<&Path>, config: Config, command: SlurmCommand) 
             ensure_no_shard(stage.shard.as_ref())?;
             let root = results::results_dir(stage.out.clone(), &config);
             submit("validity", &root, config_path, &slurm)
+        }
+        SlurmCommand::Eval { stage, slurm } => {
+            ensure_no_shard(stage.shard.as_ref())?;
+            let root = results::results_dir(stage.out.clone(), &config);
+            submit("eval", &root, config_path, &slurm)
         }
         SlurmCommand::Status { out, json } => status(&results::results_dir(out, &config), json),
         SlurmCommand::Resubmit {
@@ -423,7 +437,7 @@ struct ShardStatus {
 
 fn submissions(root: &Path) -> Result<Vec<Submission>> {
     let mut found = Vec::new();
-    for stage in ["train", "validity"] {
+    for stage in SHARDABLE.split(", ") {
         let path = slurm_dir(root, stage).join(SUBMISSION_FILE);
         if let Ok(bytes) = std::fs::read(&path) {
             found.push(

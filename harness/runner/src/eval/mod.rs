@@ -13,6 +13,7 @@
 pub mod core_numbers;
 pub mod labels;
 pub mod rows;
+mod sharded;
 pub mod tensor_file;
 
 use crate::progress::{Progress, UnitKind};
@@ -32,6 +33,8 @@ use rdpbench_sdk::{CsrMatrix, DenseMatrix, Input, Orientation};
 use rows::Rows;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+pub use sharded::{eval_plan, merge_eval, run_eval_shard};
 
 /// Everything one evaluation reads.
 #[derive(Debug, Clone)]
@@ -159,6 +162,70 @@ fn append_rows(a: &mut CsrMatrix, b: &CsrMatrix) {
     }
 }
 
+/// What every SAE of one evaluation shares: the open activations, their
+/// shape `[n_tokens, d_in]`, the first `n_metric` tokens' labels
+/// (`[n_metric, n_labels]` one-hot, when given) and the bootstrap draws
+/// (`resamples` index lists of `n_metric` tokens each, seeded).
+#[derive(Debug)]
+pub struct Prepared {
+    acts: Rows,
+    n_tokens: usize,
+    d_in: usize,
+    n_metric: usize,
+    labels: Option<CsrMatrix>,
+    resamples: Vec<Vec<usize>>,
+}
+
+impl Prepared {
+    /// Opens `req`'s activations (and labels) and draws the bootstrap.
+    pub fn open(req: &EvalRequest) -> Result<Prepared> {
+        let s = &req.settings;
+        let mut acts = Rows::open(&req.activations, req.key.as_deref())?;
+        let (n_tokens, d_in) = acts.shape()?;
+        ensure!(n_tokens > 0, "{}: no tokens", req.activations.display());
+        let n_metric = s.metric_tokens.min(n_tokens);
+        let labels = match &req.labels {
+            Some(p) => Some(labels::read_labels(p, n_tokens, n_metric)?),
+            None => acts.labels(n_metric)?,
+        };
+        let resamples = crate::real::bootstrap::resample_units(n_metric, s.resamples, s.seed);
+        Ok(Prepared {
+            acts,
+            n_tokens,
+            d_in,
+            n_metric,
+            labels,
+            resamples,
+        })
+    }
+
+    /// The activations as eval.json describes them.
+    pub fn source(&self, req: &EvalRequest) -> ActivationsSource {
+        describe(&self.acts, req, self.n_tokens, self.d_in)
+    }
+}
+
+fn describe(acts: &Rows, req: &EvalRequest, n_tokens: usize, d_in: usize) -> ActivationsSource {
+    let (format, key, dtype) = acts.describe();
+    ActivationsSource {
+        path: req.activations.display().to_string(),
+        format,
+        key,
+        dtype,
+        n_tokens,
+        d_in,
+    }
+}
+
+/// `req`'s activations as eval.json describes them, reading only the
+/// file's header (or the cache's manifest).
+pub fn activations_source(req: &EvalRequest) -> Result<ActivationsSource> {
+    let acts = Rows::open(&req.activations, req.key.as_deref())?;
+    let (n_tokens, d_in) = acts.shape()?;
+    ensure!(n_tokens > 0, "{}: no tokens", req.activations.display());
+    Ok(describe(&acts, req, n_tokens, d_in))
+}
+
 /// Evaluates every SAE of `req` (see the module docs). `check` gives each
 /// metric's verdicts when a `check.json` was found.
 pub fn compute_eval(
@@ -167,141 +234,162 @@ pub fn compute_eval(
     check: Option<&CheckRun>,
     progress: &mut dyn Progress,
 ) -> Result<EvalRun> {
-    let s = &req.settings;
-    let mut acts = Rows::open(&req.activations, req.key.as_deref())?;
-    let (n_tokens, d_in) = acts.shape()?;
-    ensure!(n_tokens > 0, "{}: no tokens", req.activations.display());
-    let n_metric = s.metric_tokens.min(n_tokens);
-    let labels = match &req.labels {
-        Some(p) => Some(labels::read_labels(p, n_tokens, n_metric)?),
-        None => acts.labels(n_metric)?,
-    };
+    let mut prepared = Prepared::open(req)?;
+    let mut saes = Vec::with_capacity(req.saes.len());
+    for i in 0..req.saes.len() {
+        saes.push(eval_sae(plugins, req, &mut prepared, i, progress)?);
+    }
+    Ok(assemble_eval(req, prepared.source(req), saes, check))
+}
+
+/// The evaluation of `req`'s SAEs `saes` (in `req.saes` order, each
+/// without check verdicts), each metric column labelled with its verdicts
+/// from `check`: what [`compute_eval`] returns.
+pub fn assemble_eval(
+    req: &EvalRequest,
+    activations: ActivationsSource,
+    mut saes: Vec<EvalSae>,
+    check: Option<&CheckRun>,
+) -> EvalRun {
     let checks = check.map(check_summaries).unwrap_or_default();
-    let resamples = crate::real::bootstrap::resample_units(n_metric, s.resamples, s.seed);
-    let chunk = req.chunk_rows.max(1);
-    let mut saes = Vec::new();
-    for (i, dir) in req.saes.iter().enumerate() {
-        let folder = saelens::load(dir, plugins)?;
-        let plugin = plugins.sae(&folder.plugin)?;
-        let function = SaelensFunction::new(&folder, &plugin.cached_spec().saelens)?;
-        ensure!(
-            folder.d_in == d_in,
-            "{}: d_in = {} in cfg.json, but {} holds rows of {d_in}",
-            dir.display(),
-            folder.d_in,
-            req.activations.display()
-        );
-        progress.phase(&format!("eval {}", dir.display()));
-        let mut core = CoreNumbers::new(d_in, folder.d_sae, s.batch_tokens);
-        let mut kept_x: Vec<f32> = Vec::with_capacity(n_metric * d_in);
-        let mut kept_hat: Vec<f32> = Vec::with_capacity(n_metric * d_in);
-        let mut kept_codes = CsrMatrix::with_cols(folder.d_sae);
-        let mut start = 0;
-        while start < n_tokens {
-            let rows = chunk.min(n_tokens - start);
-            let x = acts.read_f32(start, rows)?;
-            let (codes, x_hat) = function.run(plugin, &x).with_context(|| {
-                format!(
-                    "encoding rows {start}..{} with {}",
-                    start + rows,
-                    dir.display()
-                )
-            })?;
-            core.add(&x, &x_hat, &codes);
-            if start < n_metric {
-                let take = (n_metric - start).min(rows);
-                kept_x.extend_from_slice(&x[..take * d_in]);
-                kept_hat.extend_from_slice(&x_hat[..take * d_in]);
-                let mut head = codes.clone();
-                if take < rows {
-                    head = labels::first_rows(&codes, take);
-                }
-                append_rows(&mut kept_codes, &head);
-            }
-            start += rows;
-            progress.training_step(start as u64, n_tokens as u64, "{}");
+    for sae in &mut saes {
+        for (id, m) in sae.metrics.iter_mut() {
+            m.check = checks.get(id).cloned();
         }
-        let core = core.finish(s.dense_threshold);
-        let activations = DenseMatrix {
+    }
+    EvalRun {
+        schema_version: EVAL_SCHEMA_VERSION,
+        activations,
+        labels: req.labels.as_ref().map(|p| p.display().to_string()),
+        settings: req.settings.clone(),
+        saes,
+    }
+}
+
+/// Evaluates SAE `i` of `req` (the folder `req.saes[i]`): its core numbers
+/// over all `n_tokens` tokens and every metric plugin on the first
+/// `n_metric`; no check verdicts (`metrics.<id>.check` is `None`).
+pub fn eval_sae(
+    plugins: &PluginSet,
+    req: &EvalRequest,
+    p: &mut Prepared,
+    i: usize,
+    progress: &mut dyn Progress,
+) -> Result<EvalSae> {
+    let s = &req.settings;
+    let (n_tokens, d_in, n_metric) = (p.n_tokens, p.d_in, p.n_metric);
+    let chunk = req.chunk_rows.max(1);
+    let dir = &req.saes[i];
+    let folder = saelens::load(dir, plugins)?;
+    let plugin = plugins.sae(&folder.plugin)?;
+    let function = SaelensFunction::new(&folder, &plugin.cached_spec().saelens)?;
+    ensure!(
+        folder.d_in == d_in,
+        "{}: d_in = {} in cfg.json, but {} holds rows of {d_in}",
+        dir.display(),
+        folder.d_in,
+        req.activations.display()
+    );
+    progress.phase(&format!("eval {}", dir.display()));
+    let mut core = CoreNumbers::new(d_in, folder.d_sae, s.batch_tokens);
+    let mut kept_x: Vec<f32> = Vec::with_capacity(n_metric * d_in);
+    let mut kept_hat: Vec<f32> = Vec::with_capacity(n_metric * d_in);
+    let mut kept_codes = CsrMatrix::with_cols(folder.d_sae);
+    let mut start = 0;
+    while start < n_tokens {
+        let rows = chunk.min(n_tokens - start);
+        let x = p.acts.read_f32(start, rows)?;
+        let (codes, x_hat) = function.run(plugin, &x).with_context(|| {
+            format!(
+                "encoding rows {start}..{} with {}",
+                start + rows,
+                dir.display()
+            )
+        })?;
+        core.add(&x, &x_hat, &codes);
+        if start < n_metric {
+            let take = (n_metric - start).min(rows);
+            kept_x.extend_from_slice(&x[..take * d_in]);
+            kept_hat.extend_from_slice(&x_hat[..take * d_in]);
+            let mut head = codes.clone();
+            if take < rows {
+                head = labels::first_rows(&codes, take);
+            }
+            append_rows(&mut kept_codes, &head);
+        }
+        start += rows;
+        progress.training_step(start as u64, n_tokens as u64, "{}");
+    }
+    let core = core.finish(s.dense_threshold);
+    let activations = DenseMatrix {
+        rows: n_metric,
+        cols: d_in,
+        data: kept_x,
+    };
+    let label_matrix = p
+        .labels
+        .clone()
+        .unwrap_or_else(|| labels::no_labels(n_metric));
+    let held = HeldOut {
+        activations: activations.clone(),
+        labels: label_matrix.clone(),
+        units: (0..n_metric).map(|r| r..r + 1).collect(),
+        documents: vec![0; n_metric],
+    };
+    let decoder = crate::train::matrix(&folder.weights, "W_dec")?;
+    let encoder = crate::train::matrix(&folder.weights, "W_enc").ok();
+    let enc = EncodedHeldOut {
+        case: EvalCase {
+            decoder,
+            encoder,
+            activations,
+            codes: kept_codes,
+            labels: label_matrix,
+            directions: DenseMatrix::zeros(p.labels.as_ref().map_or(0, |l| l.n_cols), d_in),
+        },
+        reconstruction: DenseMatrix {
             rows: n_metric,
             cols: d_in,
-            data: kept_x,
-        };
-        let label_matrix = labels
-            .clone()
-            .unwrap_or_else(|| labels::no_labels(n_metric));
-        let held = HeldOut {
-            activations: activations.clone(),
-            labels: label_matrix.clone(),
-            units: (0..n_metric).map(|r| r..r + 1).collect(),
-            documents: vec![0; n_metric],
-        };
-        let decoder = crate::train::matrix(&folder.weights, "W_dec")?;
-        let encoder = crate::train::matrix(&folder.weights, "W_enc").ok();
-        let enc = EncodedHeldOut {
-            case: EvalCase {
-                decoder,
-                encoder,
-                activations,
-                codes: kept_codes,
-                labels: label_matrix,
-                directions: DenseMatrix::zeros(labels.as_ref().map_or(0, |l| l.n_cols), d_in),
-            },
-            reconstruction: DenseMatrix {
-                rows: n_metric,
-                cols: d_in,
-                data: kept_hat,
-            },
-        };
-        let mut metrics = BTreeMap::new();
-        for (k, m) in plugins.metrics.iter().enumerate() {
-            progress.unit(UnitKind::Metric, k, plugins.metrics.len(), m.id());
-            let mut e = score(m, &enc, &held, &resamples, s.confidence, labels.is_some());
-            e.check = checks.get(m.id()).cloned();
-            progress.unit_finished(k, m.id(), "");
-            metrics.insert(m.id().to_string(), e);
-        }
-        tracing::info!(sae = i, path = %dir.display(), "evaluated");
-        saes.push(EvalSae {
-            path: dir.display().to_string(),
-            architecture: folder.architecture.clone(),
-            plugin: folder.plugin.clone(),
-            d_in,
-            d_sae: folder.d_sae,
-            n_tokens: core.n_tokens,
-            cfg: function.honoured.clone(),
-            l0: core.l0,
-            l1: core.l1,
-            mse: core.mse,
-            mse_elementwise: core.mse_elementwise,
-            explained_variance: core.explained_variance,
-            explained_variance_legacy: core.explained_variance_legacy,
-            cossim: core.cossim,
-            l2_norm_in: core.l2_norm_in,
-            l2_norm_out: core.l2_norm_out,
-            l2_ratio: core.l2_ratio,
-            relative_reconstruction_bias: core.relative_reconstruction_bias,
-            dead_fraction: core.dead_fraction,
-            dense_fraction: core.dense_fraction,
-            metrics,
-        });
-    }
-    Ok(EvalRun {
-        schema_version: EVAL_SCHEMA_VERSION,
-        activations: {
-            let (format, key, dtype) = acts.describe();
-            ActivationsSource {
-                path: req.activations.display().to_string(),
-                format,
-                key,
-                dtype,
-                n_tokens,
-                d_in,
-            }
+            data: kept_hat,
         },
-        labels: req.labels.as_ref().map(|p| p.display().to_string()),
-        settings: s.clone(),
-        saes,
+    };
+    let mut metrics = BTreeMap::new();
+    for (k, m) in plugins.metrics.iter().enumerate() {
+        progress.unit(UnitKind::Metric, k, plugins.metrics.len(), m.id());
+        let e = score(
+            m,
+            &enc,
+            &held,
+            &p.resamples,
+            s.confidence,
+            p.labels.is_some(),
+        );
+        progress.unit_finished(k, m.id(), "");
+        metrics.insert(m.id().to_string(), e);
+    }
+    tracing::info!(sae = i, path = %dir.display(), "evaluated");
+    Ok(EvalSae {
+        path: dir.display().to_string(),
+        architecture: folder.architecture.clone(),
+        plugin: folder.plugin.clone(),
+        d_in,
+        d_sae: folder.d_sae,
+        n_tokens: core.n_tokens,
+        cfg: function.honoured.clone(),
+        l0: core.l0,
+        l1: core.l1,
+        mse: core.mse,
+        mse_elementwise: core.mse_elementwise,
+        explained_variance: core.explained_variance,
+        explained_variance_legacy: core.explained_variance_legacy,
+        cossim: core.cossim,
+        l2_norm_in: core.l2_norm_in,
+        l2_norm_out: core.l2_norm_out,
+        l2_ratio: core.l2_ratio,
+        relative_reconstruction_bias: core.relative_reconstruction_bias,
+        dead_fraction: core.dead_fraction,
+        dense_fraction: core.dense_fraction,
+        metrics,
     })
 }
 
