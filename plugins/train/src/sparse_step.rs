@@ -40,13 +40,14 @@
 //! This is the function `Session` computes for these architectures through
 //! candle's autograd (their `forward`, `ops::sse_per_row`, the AuxK term);
 //! only the `f32` rounding differs (sums in another order). The two are
-//! compared step by step over 100 steps in `plugins/sae-topk/tests/fused_step.rs`
-//! and the BatchTopK and Matryoshka crates' tests of the same name.
+//! compared step by step over 100 steps by `testing::check_sparse_training`,
+//! which each of the three plugins runs as its `sparse_step_matches_forward` test.
 
 use crate::adamw::AdamW;
 use crate::cpu::{ROW_BLOCK, with_slice, with_slice_mut};
 use anyhow::{Context as _, Result, ensure};
 use candle_core::{Tensor, Var};
+use pulp::Arch;
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -163,15 +164,50 @@ fn top_positive(
     out[start..].sort_unstable_by_key(|&(j, _)| j);
 }
 
+/// Lanes of [`dot`]'s partial sums: two AVX registers of `f32`.
+const DOT_LANES: usize = 16;
+
+/// `⟨a, b⟩` over the common length, summed in [`DOT_LANES`] interleaved
+/// partial sums (lane `l` takes the products `i ≡ l mod 16`), then the
+/// lanes in order, then the tail: one fixed order, so the same bits with
+/// or without vector instructions. A single running sum would be a chain
+/// of dependent additions the compiler may not reorder (and so cannot
+/// vectorise).
+///
+/// `#[inline(always)]` so that inside [`simd`] it is compiled for the
+/// CPU's vector instructions.
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(a, b)| a * b).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut lanes = [0.0f32; DOT_LANES];
+    let (ca, cb) = (a.chunks_exact(DOT_LANES), b.chunks_exact(DOT_LANES));
+    let (ta, tb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..DOT_LANES {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    let tail: f32 = ta.iter().zip(tb).map(|(x, y)| x * y).sum();
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// `o += a · x`.
+#[inline(always)]
 fn axpy(o: &mut [f32], a: f32, x: &[f32]) {
     for (o, &x) in o.iter_mut().zip(x) {
         *o += a * x;
     }
+}
+
+/// Runs `f` compiled for the best instruction set this CPU has (AVX2+FMA
+/// through `pulp`'s x86-v3 level, else the baseline), chosen at run time:
+/// the [`dot`] and [`axpy`] loops inlined into `f` then use 8-wide vectors.
+/// Rust never contracts `a + b·c` into a fused multiply-add, so every
+/// path rounds the same way.
+#[inline(always)]
+fn simd<R>(f: impl FnOnce() -> R) -> R {
+    Arch::new().dispatch(f)
 }
 
 /// Row supports in CSR form: row `r`'s entries are `entries[ptr[r]..ptr[r + 1]]`,
@@ -538,10 +574,12 @@ impl SparseStep {
         if normalize_decoder {
             with_slice_mut(w_dec.as_tensor(), "W_dec", |w| {
                 w.par_chunks_mut(d.max(1)).for_each(|row| {
-                    let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-                    for v in row {
-                        *v /= norm;
-                    }
+                    simd(|| {
+                        let norm = dot(row, row).sqrt().max(1e-12);
+                        for v in row {
+                            *v /= norm;
+                        }
+                    })
                 });
             })?;
         }
@@ -592,70 +630,72 @@ impl SparseStep {
             .zip(code_parts.into_par_iter().zip(aux_parts))
             .enumerate()
             .map(|(b, ((mut band, aux_err), (cg, ag)))| {
-                let r0 = b * ROW_BLOCK;
-                let (c0, a0) = (codes.ptr[r0], aux.ptr[r0]);
-                let mut sums = ErrorSums::default();
-                let mut acc = vec![0.0f32; d];
-                for (i, ea) in aux_err.chunks_exact_mut(d).enumerate() {
-                    let r = r0 + i;
-                    let xr = &x[r * d..(r + 1) * d];
-                    // e_q for every level q, walking the support in latent order.
-                    for (a, (&xv, &bv)) in acc.iter_mut().zip(xr.iter().zip(b_dec)) {
-                        *a = xv - bv;
-                    }
-                    let row = &codes.entries[codes.row(r)];
-                    let mut next = 0;
-                    for (q, &end) in levels.iter().enumerate() {
-                        while next < row.len() && (row[next].0 as usize) < end {
-                            let (j, v) = row[next];
-                            let j = j as usize;
-                            axpy(&mut acc, -v, &w_dec[j * d..(j + 1) * d]);
-                            next += 1;
+                simd(|| {
+                    let r0 = b * ROW_BLOCK;
+                    let (c0, a0) = (codes.ptr[r0], aux.ptr[r0]);
+                    let mut sums = ErrorSums::default();
+                    let mut acc = vec![0.0f32; d];
+                    for (i, ea) in aux_err.chunks_exact_mut(d).enumerate() {
+                        let r = r0 + i;
+                        let xr = &x[r * d..(r + 1) * d];
+                        // e_q for every level q, walking the support in latent order.
+                        for (a, (&xv, &bv)) in acc.iter_mut().zip(xr.iter().zip(b_dec)) {
+                            *a = xv - bv;
                         }
-                        let e = &mut band[q][i * d..(i + 1) * d];
-                        e.copy_from_slice(&acc);
-                        let sq = f64::from(dot(e, e));
-                        if q + 1 == nl {
-                            sums.full += sq;
+                        let row = &codes.entries[codes.row(r)];
+                        let mut next = 0;
+                        for (q, &end) in levels.iter().enumerate() {
+                            while next < row.len() && (row[next].0 as usize) < end {
+                                let (j, v) = row[next];
+                                let j = j as usize;
+                                axpy(&mut acc, -v, &w_dec[j * d..(j + 1) * d]);
+                                next += 1;
+                            }
+                            let e = &mut band[q][i * d..(i + 1) * d];
+                            e.copy_from_slice(&acc);
+                            let sq = f64::from(dot(e, e));
+                            if q + 1 == nl {
+                                sums.full += sq;
+                            } else {
+                                sums.prefixes += sq;
+                            }
+                        }
+                        // R_q = Σ_{p ≥ q} e_p, from the last level down.
+                        for q in (0..nl - 1).rev() {
+                            let (lo, hi) = band.split_at_mut(q + 1);
+                            let later = &hi[0][i * d..(i + 1) * d];
+                            for (v, &l) in lo[q][i * d..(i + 1) * d].iter_mut().zip(later) {
+                                *v += l;
+                            }
+                        }
+                        let mut q = 0;
+                        for idx in codes.row(r) {
+                            let j = codes.entries[idx].0 as usize;
+                            while j >= levels[q] {
+                                q += 1;
+                            }
+                            let rq = &band[q][i * d..(i + 1) * d];
+                            cg[idx - c0] = g_main * dot(rq, &w_dec[j * d..(j + 1) * d]);
+                        }
+                        if aux.ptr[r + 1] == aux.ptr[r] {
+                            // No AuxK codes: ê_r = 0, the term is ‖e_r‖² (no gradient).
+                            let e = &band[nl - 1][i * d..(i + 1) * d];
+                            sums.aux += f64::from(dot(e, e));
                         } else {
-                            sums.prefixes += sq;
+                            ea.copy_from_slice(&band[nl - 1][i * d..(i + 1) * d]);
+                            for &(j, v) in &aux.entries[aux.row(r)] {
+                                let j = j as usize;
+                                axpy(ea, -v, &w_dec[j * d..(j + 1) * d]);
+                            }
+                            sums.aux += f64::from(dot(ea, ea));
+                            for idx in aux.row(r) {
+                                let j = aux.entries[idx].0 as usize;
+                                ag[idx - a0] = g_aux * dot(ea, &w_dec[j * d..(j + 1) * d]);
+                            }
                         }
                     }
-                    // R_q = Σ_{p ≥ q} e_p, from the last level down.
-                    for q in (0..nl - 1).rev() {
-                        let (lo, hi) = band.split_at_mut(q + 1);
-                        let later = &hi[0][i * d..(i + 1) * d];
-                        for (v, &l) in lo[q][i * d..(i + 1) * d].iter_mut().zip(later) {
-                            *v += l;
-                        }
-                    }
-                    let mut q = 0;
-                    for idx in codes.row(r) {
-                        let j = codes.entries[idx].0 as usize;
-                        while j >= levels[q] {
-                            q += 1;
-                        }
-                        let rq = &band[q][i * d..(i + 1) * d];
-                        cg[idx - c0] = g_main * dot(rq, &w_dec[j * d..(j + 1) * d]);
-                    }
-                    if aux.ptr[r + 1] == aux.ptr[r] {
-                        // No AuxK codes: ê_r = 0, the term is ‖e_r‖² (no gradient).
-                        let e = &band[nl - 1][i * d..(i + 1) * d];
-                        sums.aux += f64::from(dot(e, e));
-                    } else {
-                        ea.copy_from_slice(&band[nl - 1][i * d..(i + 1) * d]);
-                        for &(j, v) in &aux.entries[aux.row(r)] {
-                            let j = j as usize;
-                            axpy(ea, -v, &w_dec[j * d..(j + 1) * d]);
-                        }
-                        sums.aux += f64::from(dot(ea, ea));
-                        for idx in aux.row(r) {
-                            let j = aux.entries[idx].0 as usize;
-                            ag[idx - a0] = g_aux * dot(ea, &w_dec[j * d..(j + 1) * d]);
-                        }
-                    }
-                }
-                sums
+                    sums
+                })
             })
             .collect();
         self.codes.grad = code_grad;
@@ -719,38 +759,40 @@ impl SparseStep {
             .zip(self.g_b_enc.par_chunks_mut(LATENT_BLOCK))
             .enumerate()
             .for_each(|(b, ((gd, ge), gb))| {
-                for (i, ((gd, ge), gb)) in gd
-                    .chunks_exact_mut(d)
-                    .zip(ge.chunks_exact_mut(d))
-                    .zip(gb.iter_mut())
-                    .enumerate()
-                {
-                    let j = b * LATENT_BLOCK + i;
-                    // The band of latent j: the residual it reconstructs.
-                    let q = levels.partition_point(|&end| end <= j);
-                    let rq = &band[q * n * d..(q + 1) * n * d];
-                    gd.fill(0.0);
-                    ge.fill(0.0);
-                    let mut sum = 0.0f32;
-                    let entries = &bucket[starts[j]..starts[j + 1]];
-                    for e in entries.iter().filter(|e| !e.aux) {
-                        let r = e.row as usize;
-                        axpy(gd, e.code, &rq[r * d..(r + 1) * d]);
+                simd(|| {
+                    for (i, ((gd, ge), gb)) in gd
+                        .chunks_exact_mut(d)
+                        .zip(ge.chunks_exact_mut(d))
+                        .zip(gb.iter_mut())
+                        .enumerate()
+                    {
+                        let j = b * LATENT_BLOCK + i;
+                        // The band of latent j: the residual it reconstructs.
+                        let q = levels.partition_point(|&end| end <= j);
+                        let rq = &band[q * n * d..(q + 1) * n * d];
+                        gd.fill(0.0);
+                        ge.fill(0.0);
+                        let mut sum = 0.0f32;
+                        let entries = &bucket[starts[j]..starts[j + 1]];
+                        for e in entries.iter().filter(|e| !e.aux) {
+                            let r = e.row as usize;
+                            axpy(gd, e.code, &rq[r * d..(r + 1) * d]);
+                        }
+                        for v in gd.iter_mut() {
+                            *v *= g_main;
+                        }
+                        for e in entries.iter().filter(|e| e.aux) {
+                            let r = e.row as usize;
+                            axpy(gd, g_main * scale * e.code, &aux_err[r * d..(r + 1) * d]);
+                        }
+                        for e in entries {
+                            let r = e.row as usize;
+                            axpy(ge, e.grad, &xc[r * d..(r + 1) * d]);
+                            sum += e.grad;
+                        }
+                        *gb = sum;
                     }
-                    for v in gd.iter_mut() {
-                        *v *= g_main;
-                    }
-                    for e in entries.iter().filter(|e| e.aux) {
-                        let r = e.row as usize;
-                        axpy(gd, g_main * scale * e.code, &aux_err[r * d..(r + 1) * d]);
-                    }
-                    for e in entries {
-                        let r = e.row as usize;
-                        axpy(ge, e.grad, &xc[r * d..(r + 1) * d]);
-                        sum += e.grad;
-                    }
-                    *gb = sum;
-                }
+                })
             });
         // ∂W_enc = (∂W_encᵀ)ᵀ, transposed in tiles.
         self.g_w_enc.resize(d * m, 0.0);
@@ -758,12 +800,15 @@ impl SparseStep {
         // ∂b_dec = −(2/n) Σ_r R_1,r − W_enc ∂b_enc.
         self.g_b_dec.clear();
         self.g_b_dec.resize(d, 0.0);
-        for e in self.band[..n * d].chunks_exact(d.max(1)) {
-            axpy(&mut self.g_b_dec, g_main, e);
-        }
-        for (i, g) in self.g_b_dec.iter_mut().enumerate() {
-            *g -= dot(&w_enc[i * m..(i + 1) * m], &self.g_b_enc);
-        }
+        let (g_b_dec, g_b_enc, band) = (&mut self.g_b_dec, &self.g_b_enc, &self.band);
+        simd(|| {
+            for e in band[..n * d].chunks_exact(d.max(1)) {
+                axpy(g_b_dec, g_main, e);
+            }
+            for (i, g) in g_b_dec.iter_mut().enumerate() {
+                *g -= dot(&w_enc[i * m..(i + 1) * m], g_b_enc);
+            }
+        });
     }
 }
 
@@ -836,6 +881,37 @@ mod tests {
         out.clear();
         top_positive(&row, &bias, 0, |_| true, &mut heap, &mut out);
         assert!(out.is_empty());
+    }
+
+    /// `dot` sums in its fixed lane order on every path: the dispatched
+    /// (vector) and the plain call give the same bits, and both agree with
+    /// an `f64` sum, over lengths with and without a tail.
+    #[test]
+    fn dot_is_exact_to_its_order_on_every_path() {
+        for len in [0usize, 1, 15, 16, 17, 576, 1000] {
+            let a: Vec<f32> = (0..len)
+                .map(|i| ((i * 37) % 101) as f32 * 0.01 - 0.5)
+                .collect();
+            let b: Vec<f32> = (0..len)
+                .map(|i| ((i * 53) % 97) as f32 * 0.02 - 1.0)
+                .collect();
+            let plain = dot(&a, &b);
+            let vector = simd(|| dot(&a, &b));
+            assert_eq!(plain.to_bits(), vector.to_bits(), "len {len}");
+            let want: f64 = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| f64::from(*x) * f64::from(*y))
+                .sum();
+            assert!(
+                (f64::from(plain) - want).abs() <= 1e-5 * want.abs().max(1.0),
+                "len {len}: {plain} vs {want}"
+            );
+        }
+        // Lane by lane: 1·1 in lane 0, 2·1 in lane 1, a tail of 3·1.
+        let mut a = vec![0.0f32; 17];
+        (a[0], a[1], a[16]) = (1.0, 2.0, 3.0);
+        assert_eq!(dot(&a, &[1.0; 17]), 6.0);
     }
 
     #[test]
