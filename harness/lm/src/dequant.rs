@@ -1,8 +1,10 @@
-//! ggml tensor types used by SmolLM2-135M-Instruct.Q4_1.gguf, and their dequantization.
+//! The ggml tensor types this crate accepts, and their dequantization by candle
+//! (`candle_core::quantized`: `QTensor` over the raw blocks, then `dequantize` to f32 on
+//! the CPU; bit-identical to ggml's reference `dequantize_row_*`).
 //!
-//! The file holds F32 (norm weights), Q8_0 (token embedding) and Q4_1 (every linear
-//! weight); F16 and Q4_0 are included because they are one line each and common.
-//! Block formats (ggml `ggml-common.h`), all little-endian, blocks of 32 values:
+//! SmolLM2-135M-Instruct.Q4_1.gguf holds F32 (norm weights), Q8_0 (token embedding) and
+//! Q4_1 (every linear weight); F16 and Q4_0 are accepted too. Block formats (ggml
+//! `ggml-common.h`), all little-endian, blocks of 32 values:
 //! - Q4_0 (18 bytes): `f16 d`, 16 bytes of nibbles; `x[j] = (lo(q[j]) − 8)·d`,
 //!   `x[j+16] = (hi(q[j]) − 8)·d` for `j < 16`.
 //! - Q4_1 (20 bytes): `f16 d`, `f16 m`, 16 bytes; `x[j] = lo(q[j])·d + m`,
@@ -10,7 +12,8 @@
 //! - Q8_0 (34 bytes): `f16 d`, 32 × `i8 q`; `x[j] = q[j]·d`.
 
 use anyhow::{Result, bail, ensure};
-use half::f16;
+use candle_core::quantized::{GgmlDType, ggml_file::qtensor_from_ggml};
+use candle_core::{Device, Tensor};
 
 /// Elements per quantization block for the block types.
 pub const QK: usize = 32;
@@ -66,24 +69,28 @@ impl GgmlType {
         }
     }
 
+    /// candle's name for the type.
+    pub fn candle(self) -> GgmlDType {
+        match self {
+            Self::F32 => GgmlDType::F32,
+            Self::F16 => GgmlDType::F16,
+            Self::Q4_0 => GgmlDType::Q4_0,
+            Self::Q4_1 => GgmlDType::Q4_1,
+            Self::Q8_0 => GgmlDType::Q8_0,
+        }
+    }
+
     /// `(elements per block, bytes per block)`.
     pub fn block_layout(self) -> (usize, usize) {
-        match self {
-            Self::F32 => (1, 4),
-            Self::F16 => (1, 2),
-            Self::Q4_0 => (QK, 18),
-            Self::Q4_1 => (QK, 20),
-            Self::Q8_0 => (QK, 34),
-        }
+        let t = self.candle();
+        (t.block_size(), t.type_size())
     }
 }
 
-fn f16_at(bytes: &[u8], at: usize) -> f32 {
-    f16::from_le_bytes([bytes[at], bytes[at + 1]]).to_f32()
-}
-
-/// Dequantizes `n` elements of type `ty` from `bytes` (which must be exactly their size).
-pub fn dequantize(ty: GgmlType, bytes: &[u8], n: usize) -> Result<Vec<f32>> {
+/// Dequantizes `n` elements of type `ty` from `bytes` (exactly their size) into a CPU
+/// f32 tensor of row-major shape `shape` (`n` = product of `shape`).
+pub fn dequantize_tensor(ty: GgmlType, bytes: &[u8], shape: &[usize]) -> Result<Tensor> {
+    let n: usize = shape.iter().product();
     let (block, block_bytes) = ty.block_layout();
     ensure!(
         n.is_multiple_of(block),
@@ -95,43 +102,31 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], n: usize) -> Result<Vec<f32>> {
         "{ty:?} data of {n} elements needs {expected} bytes, got {}",
         bytes.len()
     );
-    let mut out = Vec::with_capacity(n);
-    match ty {
-        GgmlType::F32 => out.extend(
-            bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-        ),
-        GgmlType::F16 => out.extend(bytes.chunks_exact(2).map(|c| f16_at(c, 0))),
-        GgmlType::Q4_0 => {
-            for b in bytes.chunks_exact(block_bytes) {
-                let d = f16_at(b, 0);
-                let q = &b[2..18];
-                out.extend(q.iter().map(|&v| ((v & 0x0F) as i32 - 8) as f32 * d));
-                out.extend(q.iter().map(|&v| ((v >> 4) as i32 - 8) as f32 * d));
-            }
-        }
-        GgmlType::Q4_1 => {
-            for b in bytes.chunks_exact(block_bytes) {
-                let (d, m) = (f16_at(b, 0), f16_at(b, 2));
-                let q = &b[4..20];
-                out.extend(q.iter().map(|&v| (v & 0x0F) as f32 * d + m));
-                out.extend(q.iter().map(|&v| (v >> 4) as f32 * d + m));
-            }
-        }
-        GgmlType::Q8_0 => {
-            for b in bytes.chunks_exact(block_bytes) {
-                let d = f16_at(b, 0);
-                out.extend(b[2..34].iter().map(|&v| v as i8 as f32 * d));
-            }
-        }
-    }
-    Ok(out)
+    // candle views the bytes as its block structs (f16 fields, or f32): they must sit
+    // at an address aligned for them. A slice of a file buffer at a 32-aligned offset
+    // normally is; otherwise the bytes are copied into an 8-aligned buffer first.
+    let aligned;
+    let bytes = if (bytes.as_ptr() as usize).is_multiple_of(8) {
+        bytes
+    } else {
+        let mut words = vec![0u64; bytes.len().div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+        aligned = words;
+        &bytemuck::cast_slice::<u64, u8>(&aligned)[..bytes.len()]
+    };
+    let q = qtensor_from_ggml(ty.candle(), bytes, shape.to_vec(), &Device::Cpu)?;
+    Ok(q.dequantize(&Device::Cpu)?)
+}
+
+/// Dequantizes `n` elements of type `ty` from `bytes` (which must be exactly their size).
+pub fn dequantize(ty: GgmlType, bytes: &[u8], n: usize) -> Result<Vec<f32>> {
+    Ok(dequantize_tensor(ty, bytes, &[n])?.to_vec1()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use half::f16;
 
     fn h(x: f32) -> [u8; 2] {
         f16::from_f32(x).to_le_bytes()

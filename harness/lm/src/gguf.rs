@@ -456,6 +456,19 @@ impl GgufFile {
 
     /// A tensor dequantized to f32 with its row-major shape checked against `expected`.
     pub fn dequantize_shaped(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>> {
+        self.check_shape(name, expected)?;
+        self.dequantize(name)
+    }
+
+    /// A tensor dequantized (by candle) to a CPU f32 tensor of row-major shape
+    /// `expected`, which must be the tensor's shape.
+    pub fn dequantize_tensor(&self, name: &str, expected: &[usize]) -> Result<candle_core::Tensor> {
+        let info = self.check_shape(name, expected)?;
+        crate::dequant::dequantize_tensor(info.ggml_type, self.tensor_bytes(info), expected)
+            .with_context(|| format!("{}: tensor '{name}'", self.source))
+    }
+
+    fn check_shape(&self, name: &str, expected: &[usize]) -> Result<&TensorInfo> {
         let info = self.tensor(name)?;
         let shape = info.shape_row_major();
         ensure!(
@@ -463,6 +476,6 @@ impl GgufFile {
             "{}: tensor '{name}' has shape {shape:?} (row-major), expected {expected:?}",
             self.source
         );
-        self.dequantize(name)
+        Ok(info)
     }
 }

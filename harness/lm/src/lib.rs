@@ -1,8 +1,9 @@
-//! Real language-model data for rdpbench (issue #7): a GGUF reader and dequantizer, a
-//! small llama forward over SmolLM2-135M's weights that exposes the residual stream,
-//! the byte-level BPE tokenizer rebuilt from the GGUF metadata, and where the optional
-//! downloaded data lives (`scripts/fetch-real-data.sh`); and all-MiniLM-L6-v2 as a
-//! second activation source (a BERT encoder over safetensors, WordPiece tokenizer).
+//! Real language-model data for rdpbench (issue #7): a validating GGUF reader (tensors
+//! dequantized by candle), a small llama forward over SmolLM2-135M's weights that
+//! exposes the residual stream, SmolLM2's byte-level BPE as a Hugging Face `tokenizers`
+//! pipeline built from the GGUF metadata, and where the optional downloaded data lives
+//! (`scripts/fetch-real-data.sh`); and all-MiniLM-L6-v2 as a second activation source
+//! (a BERT encoder over safetensors, its `tokenizer.json` read by `tokenizers`).
 #![forbid(unsafe_code)]
 
 pub mod activation_cache;

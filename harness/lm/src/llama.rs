@@ -192,8 +192,7 @@ pub struct ForwardOutput {
 }
 
 fn load(gguf: &GgufFile, name: &str, shape: &[usize], device: &Device) -> Result<Tensor> {
-    let data = gguf.dequantize_shaped(name, shape)?;
-    Ok(Tensor::from_vec(data, shape, device)?)
+    Ok(gguf.dequantize_tensor(name, shape)?.to_device(device)?)
 }
 
 /// `x Wᵀ` for `x` `[.., in]` and `W` `[out, in]`.

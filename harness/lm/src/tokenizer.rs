@@ -1,26 +1,35 @@
-//! GPT-2 byte-level BPE tokenizer rebuilt from GGUF metadata (`tokenizer.ggml.*`).
+//! SmolLM2's byte-level BPE as a Hugging Face `tokenizers::Tokenizer` built from the
+//! GGUF metadata (`tokenizer.ggml.*`).
 //!
-//! Pipeline for `tokenizer.ggml.model = "gpt2"` with `tokenizer.ggml.pre = "smollm"`
-//! (SmolLM2's `tokenizer.json`: `Digits(individual_digits)` then `ByteLevel`):
-//! 1. split every numeric character (`\p{N}`) into its own piece;
-//! 2. split each remaining span with the GPT-2 pattern
-//!    `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
-//! 3. map each piece's UTF-8 bytes to printable characters (GPT-2's `bytes_to_unicode`:
-//!    bytes `!..~`, `¡..¬`, `®..ÿ` map to themselves, the other 68 to U+0100 onward;
-//!    space becomes `Ġ`);
-//! 4. merge adjacent symbols by lowest `tokenizer.ggml.merges` rank until none applies.
+//! The pipeline is the one in SmolLM2's own `tokenizer.json`
+//! (`tokenizer.ggml.pre = "smollm"`), assembled from the library's parts:
+//! 1. pre-tokenizer `Sequence[Digits(individual_digits = true), ByteLevel(add_prefix_space
+//!    = false, use_regex = true)]`: every numeric character (`char::is_numeric`) is its
+//!    own piece, the rest is split by the GPT-2 pattern
+//!    `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`, and
+//!    each piece's UTF-8 bytes are mapped to printable characters (GPT-2's
+//!    `bytes_to_unicode`; space becomes `Ġ`);
+//! 2. model `BPE` over `tokenizer.ggml.tokens` (id = position) and
+//!    `tokenizer.ggml.merges` (rank = position), no unknown token, no byte fallback: a
+//!    byte without a single-byte token (SmolLM2 lacks e.g. 0x04) is dropped, as
+//!    llama.cpp does;
+//! 3. decoder `ByteLevel`.
 //!
-//! Decoding inverts step 3; control tokens (type 3) are skipped. No BOS is added when
-//! `tokenizer.ggml.add_bos_token` is false, as for SmolLM2.
+//! Special-token strings in the text are not recognised (no added tokens are
+//! registered): they are encoded as plain text, as `rdpbench lm tokenize` promises.
+//! Decoding skips control tokens (GGUF token type 3). No BOS is added unless
+//! `tokenizer.ggml.add_bos_token` is true (false for SmolLM2).
 
 use crate::gguf::GgufFile;
-use anyhow::{Context, Result, bail, ensure};
-use fancy_regex::Regex;
-use std::collections::HashMap;
-
-/// The GPT-2 pre-tokenizer pattern (needs look-ahead, hence `fancy_regex`).
-const GPT2_PATTERN: &str =
-    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+use anyhow::{Context, Result, ensure};
+use std::ops::Range;
+use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+use tokenizers::models::bpe::BPE;
+use tokenizers::pre_tokenizers::PreTokenizerWrapper;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::{OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer, Tokenizer};
 
 /// GGUF `tokenizer.ggml.token_type` value of control tokens.
 const TOKEN_TYPE_CONTROL: i32 = 3;
@@ -28,15 +37,10 @@ const TOKEN_TYPE_CONTROL: i32 = 3;
 /// Byte-level BPE over a fixed vocabulary and merge list.
 #[derive(Debug)]
 pub struct BpeTokenizer {
+    inner: Tokenizer,
+    /// `id → token` (byte-level strings), as given.
     tokens: Vec<String>,
-    token_ids: HashMap<String, u32>,
-    /// `(left id, right id) → (rank, merged id)`.
-    merges: HashMap<(u32, u32), (u32, u32)>,
     is_control: Vec<bool>,
-    /// Single-byte token of each byte (`None` where the vocabulary lacks it).
-    byte_tokens: Vec<Option<u32>>,
-    char_to_byte: HashMap<char, u8>,
-    pattern: Regex,
     /// Beginning-of-sequence id (`tokenizer.ggml.bos_token_id`).
     pub bos_id: u32,
     /// End-of-sequence id (`tokenizer.ggml.eos_token_id`).
@@ -45,25 +49,17 @@ pub struct BpeTokenizer {
     pub add_bos: bool,
 }
 
-/// GPT-2's reversible byte → printable-character table.
-fn bytes_to_unicode() -> [char; 256] {
-    let mut table = ['\0'; 256];
-    let mut next = 256u32;
-    for b in 0..=255u8 {
-        let printable = matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
-        table[b as usize] = if printable {
-            char::from(b)
-        } else {
-            let c = char::from_u32(next).expect("U+0100..U+0143 are chars");
-            next += 1;
-            c
-        };
-    }
-    table
+/// SmolLM2's pre-tokenizer: digits one by one, then GPT-2's byte-level split.
+fn smollm_pre_tokenizer() -> PreTokenizerWrapper {
+    Sequence::new(vec![
+        Digits::new(true).into(),
+        ByteLevel::new(false, true, true).into(),
+    ])
+    .into()
 }
 
 impl BpeTokenizer {
-    /// Rebuilds the tokenizer from a GGUF file's metadata; errors name the key.
+    /// Rebuilds the tokenizer from a GGUF file's metadata; errors name the file and key.
     pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
         let model = gguf.get_str("tokenizer.ggml.model")?;
         ensure!(
@@ -88,7 +84,12 @@ impl BpeTokenizer {
             None => vec![1; tokens.len()],
             Some(v) => v
                 .as_array()
-                .context("tokenizer.ggml.token_type must be an array")?
+                .with_context(|| {
+                    format!(
+                        "{}: tokenizer.ggml.token_type must be an array",
+                        gguf.source
+                    )
+                })?
                 .iter()
                 .map(|t| {
                     t.as_u64().map(|t| t as i32).or(match t {
@@ -97,7 +98,12 @@ impl BpeTokenizer {
                     })
                 })
                 .collect::<Option<Vec<i32>>>()
-                .context("tokenizer.ggml.token_type must hold integers")?,
+                .with_context(|| {
+                    format!(
+                        "{}: tokenizer.ggml.token_type must hold integers",
+                        gguf.source
+                    )
+                })?,
         };
         ensure!(
             types.len() == tokens.len(),
@@ -128,7 +134,7 @@ impl BpeTokenizer {
     }
 
     /// Builds a tokenizer from its vocabulary (`id → token`, byte-level strings) and merges
-    /// (`"left right"`, rank = position).
+    /// (`"left right"`, rank = position); errors name the merge.
     pub fn new(
         tokens: Vec<String>,
         merges: &[&str],
@@ -137,54 +143,53 @@ impl BpeTokenizer {
         eos_id: u32,
         add_bos: bool,
     ) -> Result<Self> {
-        let mut token_ids = HashMap::with_capacity(tokens.len());
+        ensure!(
+            is_control.len() == tokens.len(),
+            "{} control flags for {} tokens",
+            is_control.len(),
+            tokens.len()
+        );
+        let mut vocab = tokenizers::models::bpe::Vocab::with_capacity(tokens.len());
         for (i, t) in tokens.iter().enumerate() {
             // A duplicate keeps its first id (llama.cpp refuses such a vocabulary
             // outright: it asserts that every token text is unique).
-            token_ids.entry(t.clone()).or_insert(i as u32);
+            vocab.entry(t.clone()).or_insert(i as u32);
         }
-        let byte_to_char = bytes_to_unicode();
-        // SmolLM2's vocabulary lacks a few control bytes (e.g. 0x04): like its
-        // tokenizer.json (no unk token, no byte fallback), such bytes are dropped.
-        // llama.cpp does the same: in `llm_tokenizer_bpe_session::tokenize`
-        // (src/llama-vocab.cpp) a symbol with no token is split into bytes and
-        // a byte with no token is skipped.
-        let byte_tokens: Vec<Option<u32>> = byte_to_char
-            .iter()
-            .map(|c| token_ids.get(&c.to_string()).copied())
-            .collect();
-        let char_to_byte = byte_to_char
-            .iter()
-            .enumerate()
-            .map(|(b, &c)| (c, b as u8))
-            .collect();
-        let mut merge_map = HashMap::with_capacity(merges.len());
+        let mut pairs = Vec::with_capacity(merges.len());
         for (rank, m) in merges.iter().enumerate() {
-            let Some((l, r)) = m.split_once(' ') else {
-                bail!("tokenizer.ggml.merges[{rank}] = '{m}' is not 'left right'");
-            };
-            let lookup = |s: &str| {
-                token_ids.get(s).copied().with_context(|| {
-                    format!("tokenizer.ggml.merges[{rank}] = '{m}': '{s}' is not in the vocabulary")
-                })
-            };
-            let merged = lookup(&format!("{l}{r}"))?;
-            merge_map
-                .entry((lookup(l)?, lookup(r)?))
-                .or_insert((rank as u32, merged));
+            let (l, r) = m.split_once(' ').with_context(|| {
+                format!("tokenizer.ggml.merges[{rank}] = '{m}' is not 'left right'")
+            })?;
+            let merged = format!("{l}{r}");
+            for s in [l, r, merged.as_str()] {
+                ensure!(
+                    vocab.contains_key(s),
+                    "tokenizer.ggml.merges[{rank}] = '{m}': '{s}' is not in the vocabulary"
+                );
+            }
+            pairs.push((l.to_string(), r.to_string()));
         }
+        let bpe = BPE::builder()
+            .vocab_and_merges(vocab, pairs)
+            .build()
+            .map_err(|e| anyhow::anyhow!("building the BPE model: {e}"))?;
+        let mut inner = Tokenizer::new(bpe);
+        inner
+            .with_pre_tokenizer(Some(smollm_pre_tokenizer()))
+            .with_decoder(Some(ByteLevelDecoder::default()));
         Ok(Self {
+            inner,
             tokens,
-            token_ids,
-            merges: merge_map,
             is_control,
-            byte_tokens,
-            char_to_byte,
-            pattern: Regex::new(GPT2_PATTERN).expect("the GPT-2 pattern compiles"),
             bos_id,
             eos_id,
             add_bos,
         })
+    }
+
+    /// The underlying Hugging Face tokenizer (no added tokens, no post-processor).
+    pub fn hf(&self) -> &Tokenizer {
+        &self.inner
     }
 
     /// Vocabulary size.
@@ -199,112 +204,84 @@ impl BpeTokenizer {
 
     /// The id of a byte-level token string.
     pub fn token_id(&self, token: &str) -> Option<u32> {
-        self.token_ids.get(token).copied()
+        self.inner.token_to_id(token)
     }
 
-    /// Pre-tokenizer pieces (steps 1-2 above), as byte ranges of `text`.
-    pub fn pre_tokenize(&self, text: &str) -> Vec<std::ops::Range<usize>> {
-        let mut pieces = Vec::new();
-        let mut span_start = 0;
-        let split_span = |start: usize, end: usize, pieces: &mut Vec<_>| {
-            let span = &text[start..end];
-            for m in self.pattern.find_iter(span) {
-                let m = m.expect("the GPT-2 pattern has no catastrophic backtracking");
-                pieces.push(start + m.start()..start + m.end());
-            }
-        };
-        for (i, c) in text.char_indices() {
-            if c.is_numeric() {
-                split_span(span_start, i, &mut pieces);
-                pieces.push(i..i + c.len_utf8());
-                span_start = i + c.len_utf8();
-            }
-        }
-        split_span(span_start, text.len(), &mut pieces);
+    /// Pre-tokenizer pieces (step 1 above, before the byte mapping), as byte ranges of
+    /// `text`.
+    pub fn pre_tokenize(&self, text: &str) -> Vec<Range<usize>> {
+        let mut pieces = PreTokenizedString::from(text);
+        smollm_pre_tokenizer()
+            .pre_tokenize(&mut pieces)
+            .expect("the digit and GPT-2 patterns cannot fail on a string");
         pieces
+            .get_splits(OffsetReferential::Original, OffsetType::Byte)
+            .into_iter()
+            .map(|(_, (start, end), _)| start..end)
+            .collect()
     }
 
     /// Encodes plain text (special-token strings are not recognised). Adds BOS only when
     /// the metadata asks for it.
     pub fn encode(&self, text: &str) -> Vec<u32> {
-        let mut ids = Vec::new();
+        let enc = self
+            .inner
+            .encode_fast(text, false)
+            .expect("byte-level BPE without added tokens cannot fail on a string");
+        let mut ids = Vec::with_capacity(enc.len() + 1);
         if self.add_bos {
             ids.push(self.bos_id);
         }
-        for piece in self.pre_tokenize(text) {
-            self.bpe_piece(&text[piece], &mut ids);
-        }
+        ids.extend_from_slice(enc.get_ids());
         ids
     }
 
     /// Encodes text with the byte offset of each token's first byte (for aligning word
     /// labels to tokens). No BOS.
+    ///
+    /// `tokenizers` maps every byte of a multi-byte character to the whole character's
+    /// range, so a token that starts inside a character (e.g. the second byte of `é`)
+    /// would get the character's start. A byte-level token of `n` characters stands for
+    /// `n` bytes, and tokens follow each other without gaps inside a character, so the
+    /// start is `max(library start, previous start + previous length)`. A dropped byte
+    /// leaves a gap this rule cannot see inside a character: SmolLM2 lacks tokens for
+    /// 21 bytes, six ASCII controls (whole characters: exact), 13 that never occur in
+    /// UTF-8, and 0xF1, 0xF2, lead bytes of the unassigned planes 4-11, after which
+    /// the character's next token would be placed one byte early.
     pub fn encode_with_offsets(&self, text: &str) -> Vec<(u32, usize)> {
-        let mut out = Vec::new();
-        for piece in self.pre_tokenize(text) {
-            let start = piece.start;
-            let mut sym = Vec::new();
-            self.bpe_piece_with_offsets(&text[piece], &mut sym);
-            out.extend(sym.into_iter().map(|(id, at)| (id, start + at)));
+        let enc = self
+            .inner
+            .encode(text, false)
+            .expect("byte-level BPE without added tokens cannot fail on a string");
+        let mut out: Vec<(u32, usize)> = Vec::with_capacity(enc.len());
+        let mut next = 0;
+        for (&id, tok, &(start, _)) in zip3(enc.get_ids(), enc.get_tokens(), enc.get_offsets()) {
+            let at = start.max(next);
+            out.push((id, at));
+            next = at + tok.chars().count();
         }
         out
     }
 
-    /// BPE on one pre-token piece; appends ids.
-    fn bpe_piece(&self, piece: &str, out: &mut Vec<u32>) {
-        let mut sym = Vec::new();
-        self.bpe_piece_with_offsets(piece, &mut sym);
-        out.extend(sym.into_iter().map(|(id, _)| id));
-    }
-
-    /// BPE on one piece: `(id, byte offset in the piece)` per token. Repeatedly merges
-    /// the adjacent pair of lowest merge rank (leftmost on ties).
-    fn bpe_piece_with_offsets(&self, piece: &str, out: &mut Vec<(u32, usize)>) {
-        let mut symbols: Vec<(u32, usize)> = piece
-            .bytes()
-            .enumerate()
-            .filter_map(|(i, b)| self.byte_tokens[b as usize].map(|id| (id, i)))
-            .collect();
-        loop {
-            let best = symbols
-                .windows(2)
-                .enumerate()
-                .filter_map(|(i, w)| {
-                    self.merges
-                        .get(&(w[0].0, w[1].0))
-                        .map(|&(rank, id)| (rank, i, id))
-                })
-                .min();
-            let Some((_, i, merged)) = best else { break };
-            symbols[i].0 = merged;
-            symbols.remove(i + 1);
-        }
-        out.extend(symbols);
-    }
-
-    /// Decodes ids to text (control tokens skipped; invalid UTF-8 replaced).
+    /// Decodes ids to text (control tokens and unknown ids skipped; invalid UTF-8
+    /// replaced).
     pub fn decode(&self, ids: &[u32]) -> String {
-        String::from_utf8_lossy(&self.decode_bytes(ids)).into_owned()
+        let kept: Vec<u32> = ids
+            .iter()
+            .copied()
+            .filter(|&id| self.is_control.get(id as usize) == Some(&false))
+            .collect();
+        self.inner
+            .decode(&kept, false)
+            .expect("byte-level decoding of known ids cannot fail")
     }
+}
 
-    /// Decodes ids to raw bytes (control tokens skipped; unknown ids skipped).
-    pub fn decode_bytes(&self, ids: &[u32]) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        for &id in ids {
-            let Some(tok) = self.tokens.get(id as usize) else {
-                continue;
-            };
-            if self.is_control[id as usize] {
-                continue;
-            }
-            for c in tok.chars() {
-                match self.char_to_byte.get(&c) {
-                    Some(&b) => bytes.push(b),
-                    // Not byte-level (e.g. a user-defined token): its UTF-8 as is.
-                    None => bytes.extend(c.to_string().as_bytes()),
-                }
-            }
-        }
-        bytes
-    }
+/// Three slices walked together.
+fn zip3<'a, A, B, C>(
+    a: &'a [A],
+    b: &'a [B],
+    c: &'a [C],
+) -> impl Iterator<Item = (&'a A, &'a B, &'a C)> {
+    a.iter().zip(b).zip(c).map(|((a, b), c)| (a, b, c))
 }

@@ -129,6 +129,19 @@ fn offsets_point_at_token_starts() {
     assert_eq!(starts, vec![0, 2, 6, 8, 9]);
 }
 
+#[test]
+fn offsets_inside_multibyte_characters_are_byte_exact() {
+    // No merges apply: every byte is its own token, and each token starts at its own
+    // byte, also the 2nd..4th bytes of "é" (2 bytes), "日" (3) and "🙂" (4).
+    let tok = tiny();
+    let text = "aé日🙂";
+    let enc = tok.encode_with_offsets(text);
+    let ids: Vec<u32> = enc.iter().map(|e| e.0).collect();
+    assert_eq!(ids, text.bytes().map(byte_id).collect::<Vec<_>>());
+    let starts: Vec<usize> = enc.iter().map(|e| e.1).collect();
+    assert_eq!(starts, (0..text.len()).collect::<Vec<_>>());
+}
+
 fn random_text(rng: &mut SplitMix) -> String {
     const PARTS: &[&str] = &[
         "the",

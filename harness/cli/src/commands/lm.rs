@@ -34,6 +34,27 @@ pub enum LmCommand {
     /// activations quantized to Q8 as candle does) against the forward's f32 GEMM
     /// (weights dequantized at load), on block 0's weights with `x` `[rows, K]`.
     BenchMatmul(BenchMatmulArgs),
+    /// Time loading and the tokenizers on Brown text: reading the GGUF, dequantizing
+    /// every tensor, building SmolLM2's BPE from its metadata, loading the model
+    /// weights, encoding (ids only, and with offsets as
+    /// `lm extract` does); MiniLM's WordPiece too when its folder is there. Prints a
+    /// hash of the weights, ids and offsets so two builds can be checked to agree.
+    BenchTokenize(BenchTokenizeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchTokenizeArgs {
+    /// Brown passage ids (comma-separated); default: every passage.
+    #[arg(long, value_delimiter = ',')]
+    brown_passages: Vec<String>,
+    /// Timed repeats of each encoding pass; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// all-MiniLM-L6-v2 folder (default $RDPBENCH_REAL_DATA/minilm; skipped when absent).
+    #[arg(long, value_name = "DIR")]
+    minilm: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -204,6 +225,7 @@ pub fn lm(cmd: LmCommand) -> Result<Exit> {
         LmCommand::Extract(a) => extract(a),
         LmCommand::Tokenize(a) => tokenize(a),
         LmCommand::BenchForward(a) => bench_forward(a),
+        LmCommand::BenchTokenize(a) => bench_tokenize(a),
         LmCommand::BenchMatmul(a) => {
             let path = a
                 .model
@@ -238,6 +260,173 @@ pub fn lm(cmd: LmCommand) -> Result<Exit> {
             Ok(Exit::Ok)
         }
     }
+}
+
+/// FNV-1a over a stream of `u64`s (the bench's agreement check, not a security hash).
+fn fnv1a(values: impl IntoIterator<Item = u64>) -> u64 {
+    values.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, v| {
+        v.to_le_bytes()
+            .iter()
+            .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    })
+}
+
+/// Median seconds of `repeats` runs of `f` (after one untimed run), and its last result.
+fn median_secs<T>(repeats: usize, f: &dyn Fn() -> T) -> (f64, T) {
+    let mut last = f();
+    let mut s = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let t0 = Instant::now();
+        last = f();
+        s.push(t0.elapsed().as_secs_f64());
+    }
+    s.sort_by(f64::total_cmp);
+    (s[s.len() / 2], last)
+}
+
+fn bench_tokenize(a: BenchTokenizeArgs) -> Result<Exit> {
+    if a.repeats == 0 {
+        return Err(usage_error(anyhow::anyhow!("--repeats must be at least 1")));
+    }
+    let dir = real_data::brown_dir();
+    real_data::require(&dir).map_err(usage_error)?;
+    let corpus = corpus::brown_corpus(&dir, &a.brown_passages).map_err(usage_error)?;
+    let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
+    let bytes: usize = texts.iter().map(|t| t.len()).sum();
+    let path = a
+        .model
+        .model
+        .clone()
+        .unwrap_or_else(real_data::smollm2_gguf);
+    real_data::require(&path).map_err(usage_error)?;
+    let mut rows: Vec<(String, f64, String)> = Vec::new();
+
+    let t0 = Instant::now();
+    let gguf = GgufFile::read(&path)?;
+    rows.push((
+        "gguf read".into(),
+        t0.elapsed().as_secs_f64(),
+        String::new(),
+    ));
+    // Every tensor to f32, hashed bit for bit: two builds agree iff the hashes do.
+    let t0 = Instant::now();
+    let mut weights = Vec::with_capacity(gguf.tensors.len());
+    for t in &gguf.tensors {
+        weights.push(gguf.dequantize(&t.name)?);
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let n: usize = weights.iter().map(Vec::len).sum();
+    let h = fnv1a(weights.iter().flatten().map(|w| u64::from(w.to_bits())));
+    drop(weights);
+    rows.push((
+        "dequantize all".into(),
+        secs,
+        format!(
+            "{} tensors, {n} values, f32 bits hash {h:016x}",
+            gguf.tensors.len()
+        ),
+    ));
+    let t0 = Instant::now();
+    let tok = BpeTokenizer::from_gguf(&gguf)?;
+    rows.push((
+        "bpe build".into(),
+        t0.elapsed().as_secs_f64(),
+        String::new(),
+    ));
+    let t0 = Instant::now();
+    let llama = Llama::from_gguf(&gguf)?;
+    rows.push((
+        "llama weights".into(),
+        t0.elapsed().as_secs_f64(),
+        format!("{} blocks", llama.config.n_layers),
+    ));
+    let rate = |secs: f64, n: usize| {
+        format!(
+            "{n} tokens, {:.2} MB/s, {:.0} ktokens/s",
+            bytes as f64 / secs / 1e6,
+            n as f64 / secs / 1e3
+        )
+    };
+    let (secs, ids) = median_secs(a.repeats, &|| {
+        texts.iter().map(|t| tok.encode(t)).collect::<Vec<_>>()
+    });
+    let n: usize = ids.iter().map(Vec::len).sum();
+    let h = fnv1a(ids.iter().flatten().map(|&i| u64::from(i)));
+    rows.push((
+        "bpe encode".into(),
+        secs,
+        format!("{}, ids hash {h:016x}", rate(secs, n)),
+    ));
+    let (secs, enc) = median_secs(a.repeats, &|| {
+        texts
+            .iter()
+            .map(|t| tok.encode_with_offsets(t))
+            .collect::<Vec<_>>()
+    });
+    let n: usize = enc.iter().map(Vec::len).sum();
+    let h = fnv1a(
+        enc.iter()
+            .flatten()
+            .flat_map(|&(id, at)| [u64::from(id), at as u64]),
+    );
+    rows.push((
+        "bpe encode+offsets".into(),
+        secs,
+        format!("{}, ids+offsets hash {h:016x}", rate(secs, n)),
+    ));
+
+    let minilm = a.minilm.clone().unwrap_or_else(MiniLm::default_dir);
+    let tok_json = minilm.join("tokenizer.json");
+    if tok_json.is_file() {
+        let t0 = Instant::now();
+        let wp = rdpbench_lm::WordPieceTokenizer::from_file(&tok_json)?;
+        rows.push((
+            "wordpiece load".into(),
+            t0.elapsed().as_secs_f64(),
+            String::new(),
+        ));
+        let (secs, enc) = median_secs(a.repeats, &|| {
+            texts
+                .iter()
+                .map(|t| wp.encode_with_offsets(t))
+                .collect::<Vec<_>>()
+        });
+        let n: usize = enc.iter().map(Vec::len).sum();
+        let h = fnv1a(
+            enc.iter()
+                .flatten()
+                .flat_map(|t| [u64::from(t.id), t.bytes.start as u64, t.bytes.end as u64]),
+        );
+        rows.push((
+            "wordpiece encode+offsets".into(),
+            secs,
+            format!("{}, ids+spans hash {h:016x}", rate(secs, n)),
+        ));
+    } else {
+        eprintln!("MiniLM skipped: {} not found", tok_json.display());
+    }
+    let head = format!(
+        "{} Brown passages, {bytes} bytes of text; median of {} repeats",
+        texts.len(),
+        a.repeats
+    );
+    if a.model.json {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(what, secs, note)| serde_json::json!({"step": what, "seconds": secs, "note": note}))
+            .collect();
+        out(&serde_json::to_string_pretty(&serde_json::json!({
+            "passages": texts.len(), "bytes": bytes, "repeats": a.repeats, "rows": rows
+        }))?)?;
+    } else {
+        let mut text = vec![head];
+        text.extend(
+            rows.iter()
+                .map(|(what, secs, note)| format!("{what:<26} {:9.3} ms  {note}", secs * 1e3)),
+        );
+        out(&text.join("\n"))?;
+    }
+    Ok(Exit::Ok)
 }
 
 fn bench_forward(a: BenchForwardArgs) -> Result<Exit> {

@@ -296,7 +296,8 @@ pub fn tokenizer_json(vocab: &[&str]) -> String {
         .iter()
         .map(|s| {
             let id = vocab.iter().position(|v| v == s).expect("special in vocab");
-            serde_json::json!({"id": id, "content": s})
+            serde_json::json!({"id": id, "content": s, "single_word": false,
+                "lstrip": false, "rstrip": false, "normalized": false, "special": true})
         })
         .collect();
     serde_json::json!({
