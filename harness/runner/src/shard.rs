@@ -95,6 +95,25 @@ pub fn plan_hash(stage: &str, plan: &impl Serialize) -> Result<String> {
     Ok(rdpbench_store::sha256_hex(&bytes))
 }
 
+/// The job id `<index>-<name>`: the index zero-padded to 4 digits (so ids
+/// sort in job order), the name reduced to `[A-Za-z0-9._-]` (other
+/// characters become `_`; an empty name becomes `job`), so two jobs of one
+/// name stay two jobs and every id is a file name.
+pub fn indexed_job_id(index: usize, name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = if name.is_empty() { "job".into() } else { name };
+    format!("{index:04}-{name}")
+}
+
 /// One finished job's result, as a shard writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord<T> {

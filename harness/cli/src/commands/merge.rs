@@ -4,6 +4,7 @@
 //! options must be the shards' own: the merge derives the job list from
 //! them and refuses records of another configuration.
 
+use super::check::{self, CheckArgs};
 use super::eval::{self, EvalArgs};
 use super::train::{self, TrainArgs};
 use super::validity::{self, ValidityArgs};
@@ -13,6 +14,10 @@ use rdpbench_schema::exit::{Exit, usage_error};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum MergeCommand {
+    /// The check: check.json, check.csv, check.md, check.junit.xml, the
+    /// case files under cases/ (and comparison.json with --baseline), then
+    /// report.html; the exit code of the unsharded check.
+    Check(CheckArgs),
     /// The train sweep: saes/train.json and saes/train.csv.
     Train(TrainArgs),
     /// The validity stage: validity.json, validity.csv, validity.md.
@@ -34,6 +39,11 @@ fn no_shard(shard: Option<&String>) -> Result<()> {
 /// Runs the merge of one stage.
 pub fn merge(config: Config, command: MergeCommand) -> Result<Exit> {
     match command {
+        MergeCommand::Check(mut args) => {
+            no_shard(args.shard.as_ref())?;
+            args.merge = true;
+            check::check(config, args)
+        }
         MergeCommand::Train(mut args) => {
             no_shard(args.shard.as_ref())?;
             args.merge = true;

@@ -6,7 +6,7 @@ use anyhow::Result;
 use rdpbench_schema::exit::usage_error;
 
 /// The stages `--shard`, `rdpbench merge` and `rdpbench slurm` take.
-pub const SHARDABLE: &str = "train, validity, eval";
+pub const SHARDABLE: &str = "train, validity, eval, check";
 
 /// Why `command` takes no `--shard` (docs/slurm.md's table says the same).
 fn why(command: &str) -> &'static str {
@@ -15,10 +15,6 @@ fn why(command: &str) -> &'static str {
             "its results are wall-clock timings, which differ on every run and every node, \
              so no merge of shards can be byte-identical to one machine's bench.json, and \
              timings measured on different nodes are not comparable"
-        }
-        "check" => {
-            "it is not sharded yet (a job would be one metric: each condition's verdict pools \
-             every seed, and every process rebuilds the toy workbench)"
         }
         "real" => {
             "it is not sharded yet (a job would be one real SAE: its training, held-out \
@@ -31,7 +27,7 @@ fn why(command: &str) -> &'static str {
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct NoShard {
-    /// Not available for this stage (refused); shardable stages: train, validity, eval.
+    /// Not available for this stage (refused); shardable stages: train, validity, eval, check.
     #[arg(long, value_name = "I/N", hide = true)]
     shard: Option<String>,
 }

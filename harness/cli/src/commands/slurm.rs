@@ -15,6 +15,7 @@
 //! rdpbench anyway), so every node loads the same plugins from the same
 //! shared file system.
 
+use super::check::CheckArgs;
 use super::eval::EvalArgs;
 use super::no_shard::SHARDABLE;
 use super::plugins::{PLUGIN_PATH_ENV, out};
@@ -58,6 +59,14 @@ pub struct SlurmOptions {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SlurmCommand {
+    /// The check as a job array, one shard a slice of the metrics
+    /// (`rdpbench check` options).
+    Check {
+        #[command(flatten)]
+        stage: CheckArgs,
+        #[command(flatten)]
+        slurm: SlurmOptions,
+    },
     /// The train sweep as a job array (`rdpbench train` options).
     Train {
         #[command(flatten)]
@@ -126,6 +135,11 @@ pub struct Submission {
 /// Runs a `rdpbench slurm` command.
 pub fn slurm(config_path: Option<&Path>, config: Config, command: SlurmCommand) -> Result<Exit> {
     match command {
+        SlurmCommand::Check { stage, slurm } => {
+            ensure_no_shard(stage.shard.as_ref())?;
+            let root = results::results_dir(stage.out.clone(), &config);
+            submit("check", &root, config_path, &slurm)
+        }
         SlurmCommand::Train { stage, slurm } => {
             ensure_no_shard(stage.shard.as_ref())?;
             let root = results::results_dir(stage.out.clone(), &config);
