@@ -537,3 +537,77 @@ fn check_merge_is_byte_identical_with_case_files_and_the_same_exit_code() {
         "{merge_script}"
     );
 }
+
+/// A metric whose call hangs blocks its library; unsharded, its sibling is
+/// then re-checked in a child process and, like every metric of a blocked
+/// library, not shrunk. As 2 shards the sibling runs in a process where
+/// nothing hung and is shrunk; the merge drops those cases because the
+/// hung metric's record says it left the library blocked: check.json,
+/// .csv, .md and .junit.xml are byte-identical, no case file is written,
+/// and the merge returns the unsharded exit code (3: a plugin hung).
+#[test]
+fn check_merge_of_a_library_blocked_by_a_hang_drops_its_siblings_cases() {
+    let scratch = Scratch::new("shard-check-hang");
+    let plugins = scratch.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let hangs = common::lib("test_plugin_hangs");
+    std::fs::copy(&hangs, plugins.join(hangs.file_name().unwrap())).unwrap();
+    let cfg = scratch.path().join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[plugins]\npaths = [\"plugins\"]\nbuild_dir = false\ncall_timeout_secs = 3.0\n{CHECK_CONFIG}"
+        ),
+    )
+    .unwrap();
+    let words = [
+        "check",
+        "--metrics",
+        "hang-full,healthy-sibling",
+        "--conditions",
+        "C1,C6,C7",
+        "--seeds",
+        "0",
+        "--samples",
+        "2000",
+        "--jobs",
+        "1",
+    ];
+    let out = scratch.path().join("out");
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &words);
+    assert_eq!(code, 3, "a hang is a plugin failure: {stderr}");
+    let expected = stage_bytes(&out, Stage::Check);
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        ["check.csv", "check.json", "check.junit.xml", "check.md"],
+        "no case file: the blocked library is not shrunk"
+    );
+
+    std::fs::remove_dir_all(&out).unwrap();
+    for shard in ["1/2", "0/2"] {
+        rdpbench_ok(&cfg, &out, &[&words[..], &["--shard", shard]].concat());
+    }
+    let record = |job: &str| -> serde_json::Value {
+        let p = out.join(format!("shards/check/jobs/{job}.json"));
+        serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+    };
+    let hung = record("0000-hang-full");
+    assert_eq!(hung["result"]["library_blocked"], true, "{hung}");
+    let sibling = record("0001-healthy-sibling");
+    assert_eq!(sibling["result"]["library_blocked"], false, "{sibling}");
+    assert!(
+        sibling["result"]["metric"]["minimal_cases"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "the sibling fails a condition and is shrunk in its own shard: {sibling}"
+    );
+    let mut merge = vec!["merge"];
+    merge.extend_from_slice(&words);
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &merge);
+    assert_eq!(code, 3, "{stderr}");
+    assert_same(
+        &expected,
+        &stage_bytes(&out, Stage::Check),
+        "check with a hung library merged from 2 shards",
+    );
+}
