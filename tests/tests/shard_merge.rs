@@ -202,7 +202,7 @@ fn merge_names_missing_shards_refuses_other_configurations_and_unshardable_stage
     // Bad --shard values and stages that cannot be sharded: usage errors (exit 2).
     for (words, says) in [
         (vec!["train", "--shard", "3/3"], "below the count"),
-        (vec!["real", "--shard", "0/2"], "real cannot be sharded"),
+        (vec!["game", "--shard", "0/2"], "game cannot be sharded"),
         (
             vec!["bench", "--shard", "0/2"],
             "bench cannot be sharded: its results are wall-clock timings",

@@ -6,6 +6,7 @@
 
 use super::check::{self, CheckArgs};
 use super::eval::{self, EvalArgs};
+use super::real::{self, RealArgs};
 use super::train::{self, TrainArgs};
 use super::validity::{self, ValidityArgs};
 use anyhow::Result;
@@ -22,6 +23,9 @@ pub enum MergeCommand {
     Train(TrainArgs),
     /// The validity stage: validity.json, validity.csv, validity.md.
     Validity(ValidityArgs),
+    /// The real stage: real.json, real.csv, real.md (SAE folders under
+    /// real-saes/, written by the shards).
+    Real(RealArgs),
     /// The evaluation of many SAEs: eval.json and eval.csv (check verdicts
     /// from the check.json this merge finds, as `rdpbench eval`).
     Eval(EvalArgs),
@@ -53,6 +57,11 @@ pub fn merge(config: Config, command: MergeCommand) -> Result<Exit> {
             no_shard(args.shard.as_ref())?;
             args.merge = true;
             validity::validity(config, args)
+        }
+        MergeCommand::Real(mut args) => {
+            no_shard(args.shard.as_ref())?;
+            args.merge = true;
+            real::real(config, args)
         }
         MergeCommand::Eval(mut args) => {
             no_shard(args.shard.as_ref())?;

@@ -19,6 +19,7 @@ use super::check::CheckArgs;
 use super::eval::EvalArgs;
 use super::no_shard::SHARDABLE;
 use super::plugins::{PLUGIN_PATH_ENV, out};
+use super::real::RealArgs;
 use super::results;
 use super::train::TrainArgs;
 use super::validity::ValidityArgs;
@@ -89,6 +90,14 @@ pub enum SlurmCommand {
         #[command(flatten)]
         slurm: SlurmOptions,
     },
+    /// The real stage as a job array, one shard a slice of the real SAEs
+    /// (`rdpbench real` options).
+    Real {
+        #[command(flatten)]
+        stage: RealArgs,
+        #[command(flatten)]
+        slurm: SlurmOptions,
+    },
     /// Where each submitted stage stands: shards done, missing, the merge.
     Status {
         /// Results folder; default from [output].dir.
@@ -154,6 +163,11 @@ pub fn slurm(config_path: Option<&Path>, config: Config, command: SlurmCommand) 
             ensure_no_shard(stage.shard.as_ref())?;
             let root = results::results_dir(stage.out.clone(), &config);
             submit("eval", &root, config_path, &slurm)
+        }
+        SlurmCommand::Real { stage, slurm } => {
+            ensure_no_shard(stage.shard.as_ref())?;
+            let root = results::results_dir(stage.out.clone(), &config);
+            submit("real", &root, config_path, &slurm)
         }
         SlurmCommand::Status { out, json } => status(&results::results_dir(out, &config), json),
         SlurmCommand::Resubmit {
