@@ -423,6 +423,22 @@ mod tests {
     }
 
     #[test]
+    fn indexed_job_ids_sort_in_job_order_and_are_file_names() {
+        assert_eq!(
+            indexed_job_id(1, "mean-max-decoder-cosine"),
+            "0001-mean-max-decoder-cosine"
+        );
+        assert_eq!(indexed_job_id(7, "a/b c:d"), "0007-a_b_c_d");
+        assert_eq!(indexed_job_id(0, ""), "0000-job");
+        let mut ids: Vec<String> = [10, 9, 100]
+            .iter()
+            .map(|&i| indexed_job_id(i, "m"))
+            .collect();
+        ids.sort();
+        assert_eq!(ids, ["0009-m", "0010-m", "0100-m"]);
+    }
+
+    #[test]
     fn repeated_ids_and_plan_hashes() {
         let e = ShardPlan::new(
             Path::new("/x"),
