@@ -541,3 +541,133 @@ fn tiny_real_pipeline_end_to_end() {
     let msg = format!("{e:#}");
     assert!(msg.contains(bad.as_str()), "{msg}");
 }
+
+/// Every file `rdpbench real` writes in `out` (real.json/.csv/.md and every
+/// file under real-saes/, toy counterparts included), by path.
+fn real_files(out: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &Path, rel: &str, into: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = format!("{rel}/{name}");
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path(), &rel, into);
+            } else {
+                into.insert(rel, std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    use rdpbench_store::{ResultDir, ResultFile, Stage};
+    let mut files = std::collections::BTreeMap::new();
+    for f in ResultFile::ALL
+        .into_iter()
+        .filter(|f| f.stage() == Stage::Real)
+    {
+        if let Ok(b) = std::fs::read(out.join(f.path())) {
+            files.insert(f.path().to_string(), b);
+        }
+    }
+    for d in ResultDir::ALL
+        .into_iter()
+        .filter(|d| d.stage() == Stage::Real)
+    {
+        walk(&out.join(d.path()), d.path(), &mut files);
+    }
+    files
+}
+
+/// `rdpbench real --shard 1/2`, then `0/2` (each its own process; `0/2`
+/// rerun skips its SAE), then `rdpbench merge real`: real.json, real.csv,
+/// real.md and every file of every real SAE and toy counterpart folder are
+/// byte-identical to the unsharded `rdpbench real` in the same folder. A
+/// merge with shard 1/2 missing names its SAE and the shard to rerun.
+#[test]
+fn real_merge_from_2_shards_is_byte_identical_to_the_unsharded_run() {
+    let scratch = Scratch::new("real-shards");
+    let cache = make_cache(scratch.path());
+    let cfg = scratch.path().join("tiny.toml");
+    std::fs::write(&cfg, TINY).unwrap();
+    let cache_arg = cache.to_string_lossy().into_owned();
+    let words = [
+        "real",
+        "--cache",
+        &cache_arg,
+        "--metrics",
+        "mean-max-decoder-cosine,mean-firing-density,concept-purity,oracle-p-gt",
+        "--jobs",
+        "1",
+    ];
+    let out = scratch.path().join("out");
+    let rdpbench = |extra: &[&str]| {
+        common::run(
+            common::rdpbench()
+                .arg("--config")
+                .arg(&cfg)
+                .args(extra)
+                .arg("--out")
+                .arg(&out),
+        )
+    };
+    let (code, _, stderr) = rdpbench(&words);
+    assert_eq!(code, 0, "{stderr}");
+    let expected = real_files(&out);
+    let json: serde_json::Value = serde_json::from_slice(&expected["real.json"]).unwrap();
+    assert_eq!(json["saes"].as_array().unwrap().len(), 2, "{json}");
+    assert_eq!(json["toy"].as_array().unwrap().len(), 2, "{json}");
+    // Real content: a ranking against the toy counterparts for a proxy.
+    assert!(
+        json["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["rank_vs_toy"].is_object()),
+        "{json}"
+    );
+    let sae_files = expected.keys().filter(|p| p.ends_with("/cfg.json")).count();
+    assert_eq!(sae_files, 4, "2 real SAEs, 2 toy: {:?}", expected.keys());
+
+    std::fs::remove_dir_all(&out).unwrap();
+    for shard in ["1/2", "0/2"] {
+        let (code, _, stderr) = rdpbench(&[&words[..], &["--shard", shard]].concat());
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stderr.contains(&format!("real shard {shard}: ")),
+            "{stderr}"
+        );
+    }
+    let (_, _, stderr) = rdpbench(&[&words[..], &["--shard", "0/2"]].concat());
+    assert!(
+        stderr.contains("0 SAE(s) run, 1 already recorded, of 2 in all"),
+        "{stderr}"
+    );
+    assert!(!out.join("real.json").exists());
+    let merge = [&["merge"][..], &words[..]].concat();
+    let (code, _, stderr) = rdpbench(&merge);
+    assert_eq!(code, 0, "{stderr}");
+    let got = real_files(&out);
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        got.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &expected {
+        assert!(
+            got[path] == *bytes,
+            "real merged from 2 shards: {path} differs"
+        );
+    }
+
+    // Shard 1/2 missing: the merge names its SAE and the shard to rerun.
+    std::fs::remove_dir_all(&out).unwrap();
+    let (code, _, stderr) = rdpbench(&[&words[..], &["--shard", "0/2"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = rdpbench(&merge);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("1 of 2 real job(s) have no result")
+            && stderr.contains("rerun --shard 1/2"),
+        "{stderr}"
+    );
+    assert!(!out.join("real.json").exists());
+}

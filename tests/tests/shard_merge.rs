@@ -1,9 +1,10 @@
 //! `--shard i/n` and `rdpbench merge` through the real binary: for the train
-//! sweep (4 SAEs), the validity population (8 SAEs) and `eval` over 3
-//! SAELens folders, the merge of every shard count tried (1, 2, 3 and more
-//! shards than jobs) writes files byte-identical to the unsharded run in the
-//! same results folder: the stage's result files and every file of its SAE
-//! folders. A rerun shard skips its recorded jobs; the merge names missing
+//! sweep (4 SAEs), the validity population (8 SAEs), `eval` over 3
+//! SAELens folders and `check` over 3 metrics, the merge of every shard
+//! count tried (1, 2, 3 and more shards than jobs) writes files
+//! byte-identical to the unsharded run in the same results folder: the
+//! stage's result files and every file of its folders (SAE folders, the
+//! check's case files). A rerun shard skips its recorded jobs; the merge names missing
 //! jobs and the shards to rerun, refuses records of another configuration,
 //! and stages that cannot be sharded refuse `--shard`.
 
@@ -201,7 +202,7 @@ fn merge_names_missing_shards_refuses_other_configurations_and_unshardable_stage
     // Bad --shard values and stages that cannot be sharded: usage errors (exit 2).
     for (words, says) in [
         (vec!["train", "--shard", "3/3"], "below the count"),
-        (vec!["check", "--shard", "0/2"], "check cannot be sharded"),
+        (vec!["game", "--shard", "0/2"], "game cannot be sharded"),
         (
             vec!["bench", "--shard", "0/2"],
             "bench cannot be sharded: its results are wall-clock timings",
@@ -387,5 +388,226 @@ fn eval_merge_is_byte_identical_for_3_and_5_shards_of_3_saes_and_names_missing_s
     assert!(
         merge.contains(&format!("'merge' 'eval' {tail}\n")),
         "{merge}"
+    );
+}
+
+/// The check of these tests: 3 metrics of 3 libraries (an oracle that
+/// passes, two proxies that fail C6/C7 and are shrunk to case files), one
+/// seed, 2000 samples. The shrink time cap is raised so that only the trial
+/// budget ends a search: a search ended by the clock may differ between
+/// any two runs, sharded or not (`minimal_cases[].timed_out`).
+const CHECK_WORDS: &[&str] = &[
+    "check",
+    "--metrics",
+    METRICS,
+    "--conditions",
+    "C1,C6,C7",
+    "--seeds",
+    "0",
+    "--samples",
+    "2000",
+    "--jobs",
+    "1",
+    "--strict",
+];
+
+const CHECK_CONFIG: &str = "[check]\nshrink_trials = 12\nshrink_seconds = 600.0\n";
+
+/// `rdpbench check --shard 2/3`, `0/3`, `1/3` (scrambled order, each its own
+/// process), then `0/3` again (it skips its metric), and `rdpbench merge
+/// check`: check.json, check.csv, check.md, check.junit.xml, comparison.json
+/// (`--baseline`) and every case file under cases/ are byte-identical to the
+/// unsharded check in the same folder, and the merge returns the unsharded
+/// exit code (4: `--strict` with failed conditions) where every shard
+/// returned 0. A merge with shard 1/3 missing fails, naming its metric and
+/// the shard to rerun, and writes nothing.
+#[test]
+fn check_merge_is_byte_identical_with_case_files_and_the_same_exit_code() {
+    let scratch = Scratch::new("shard-check");
+    let cfg = scratch.path().join("cfg.toml");
+    std::fs::write(&cfg, format!("{}{CHECK_CONFIG}", config())).unwrap();
+    // A baseline from an earlier run, so that comparison.json is written too.
+    let base_out = scratch.path().join("base");
+    let (code, _, stderr) = rdpbench_code(&cfg, &base_out, CHECK_WORDS);
+    assert_eq!(code, 4, "--strict with failed conditions: {stderr}");
+    let baseline = scratch.path().join("baseline.json");
+    std::fs::copy(base_out.join("check.json"), &baseline).unwrap();
+    let mut words = CHECK_WORDS.to_vec();
+    let baseline_arg = baseline.to_string_lossy().into_owned();
+    words.extend(["--baseline", &baseline_arg]);
+
+    let out = scratch.path().join("out");
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &words);
+    assert_eq!(code, 4, "{stderr}");
+    let expected = stage_bytes(&out, Stage::Check);
+    let check_json: serde_json::Value = serde_json::from_slice(&expected["check.json"]).unwrap();
+    let cases: Vec<&serde_json::Value> = check_json["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["minimal_cases"].as_array().into_iter().flatten())
+        .collect();
+    // Real content to compare: failed conditions with case files, none cut by the clock.
+    assert!(!cases.is_empty(), "{check_json}");
+    assert!(cases.iter().all(|c| c["timed_out"] == false), "{cases:?}");
+    let case_files = expected.keys().filter(|p| p.starts_with("cases/")).count();
+    assert_eq!(case_files, cases.len(), "{:?}", expected.keys());
+    for f in [
+        "check.json",
+        "check.csv",
+        "check.md",
+        "check.junit.xml",
+        "comparison.json",
+    ] {
+        assert!(expected.contains_key(f), "{f}: {:?}", expected.keys());
+    }
+
+    std::fs::remove_dir_all(&out).unwrap();
+    for shard in ["2/3", "0/3", "1/3"] {
+        let mut w = words.clone();
+        w.extend(["--shard", shard]);
+        let (code, _, stderr) = rdpbench_code(&cfg, &out, &w);
+        assert_eq!(code, 0, "a shard records; the merge decides: {stderr}");
+        assert!(
+            stderr.contains(&format!("check shard {shard}: ")),
+            "{stderr}"
+        );
+    }
+    // The rerun of 0/3 skipped its metric.
+    let (_, _, stderr) = rdpbench_code(&cfg, &out, &[&words[..], &["--shard", "0/3"]].concat());
+    assert!(
+        stderr.contains("0 metric(s) checked, 1 already recorded, of 3 in all"),
+        "{stderr}"
+    );
+    for f in ResultFile::ALL
+        .into_iter()
+        .filter(|f| f.stage() == Stage::Check)
+    {
+        assert!(!out.join(f.path()).exists(), "{}", f.path());
+    }
+    assert!(!out.join(ResultDir::CheckCases.path()).exists());
+    let mut merge = vec!["merge"];
+    merge.extend_from_slice(&words);
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &merge);
+    assert_eq!(
+        code, 4,
+        "the merge returns the unsharded exit code: {stderr}"
+    );
+    assert_same(
+        &expected,
+        &stage_bytes(&out, Stage::Check),
+        "check merged from 3 shards",
+    );
+
+    // Shard 1/3 missing: the merge names its metric and the shard to rerun.
+    std::fs::remove_dir_all(&out).unwrap();
+    for shard in ["0/3", "2/3"] {
+        rdpbench_ok(&cfg, &out, &[&words[..], &["--shard", shard]].concat());
+    }
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &merge);
+    assert_ne!(code, 0);
+    assert_ne!(code, 4);
+    assert!(
+        stderr.contains("1 of 3 check job(s) have no result")
+            && stderr.contains("0001-mean-firing-density")
+            && stderr.contains("rerun --shard 1/3"),
+        "{stderr}"
+    );
+    assert!(!out.join(ResultFile::CheckJson.path()).exists());
+    assert!(!out.join(ResultDir::CheckCases.path()).exists());
+
+    // Slurm: every array task runs the check with its shard, the merge `merge check`.
+    let mut slurm = vec!["slurm"];
+    slurm.extend_from_slice(&words);
+    slurm.extend(["--tasks", "3", "--dry-run"]);
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &slurm);
+    assert_eq!(code, 0, "{stderr}");
+    let array = std::fs::read_to_string(out.join("shards/check/slurm/array.sbatch")).unwrap();
+    let merge_script =
+        std::fs::read_to_string(out.join("shards/check/slurm/merge.sbatch")).unwrap();
+    assert!(array.contains("#SBATCH --array=0-2"), "{array}");
+    assert!(
+        array.contains("'check' '--metrics'")
+            && array.contains(&format!("'--baseline' '{baseline_arg}'"))
+            && array.contains("--shard \"${SLURM_ARRAY_TASK_ID}/3\""),
+        "{array}"
+    );
+    assert!(
+        merge_script.contains("'merge' 'check' '--metrics'"),
+        "{merge_script}"
+    );
+}
+
+/// A metric whose call hangs blocks its library; unsharded, its sibling is
+/// then re-checked in a child process and, like every metric of a blocked
+/// library, not shrunk. As 2 shards the sibling runs in a process where
+/// nothing hung and is shrunk; the merge drops those cases because the
+/// hung metric's record says it left the library blocked: check.json,
+/// .csv, .md and .junit.xml are byte-identical, no case file is written,
+/// and the merge returns the unsharded exit code (3: a plugin hung).
+#[test]
+fn check_merge_of_a_library_blocked_by_a_hang_drops_its_siblings_cases() {
+    let scratch = Scratch::new("shard-check-hang");
+    let plugins = scratch.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let hangs = common::lib("test_plugin_hangs");
+    std::fs::copy(&hangs, plugins.join(hangs.file_name().unwrap())).unwrap();
+    let cfg = scratch.path().join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[plugins]\npaths = [\"plugins\"]\nbuild_dir = false\ncall_timeout_secs = 3.0\n{CHECK_CONFIG}"
+        ),
+    )
+    .unwrap();
+    let words = [
+        "check",
+        "--metrics",
+        "hang-full,healthy-sibling",
+        "--conditions",
+        "C1,C6,C7",
+        "--seeds",
+        "0",
+        "--samples",
+        "2000",
+        "--jobs",
+        "1",
+    ];
+    let out = scratch.path().join("out");
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &words);
+    assert_eq!(code, 3, "a hang is a plugin failure: {stderr}");
+    let expected = stage_bytes(&out, Stage::Check);
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        ["check.csv", "check.json", "check.junit.xml", "check.md"],
+        "no case file: the blocked library is not shrunk"
+    );
+
+    std::fs::remove_dir_all(&out).unwrap();
+    for shard in ["1/2", "0/2"] {
+        rdpbench_ok(&cfg, &out, &[&words[..], &["--shard", shard]].concat());
+    }
+    let record = |job: &str| -> serde_json::Value {
+        let p = out.join(format!("shards/check/jobs/{job}.json"));
+        serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+    };
+    let hung = record("0000-hang-full");
+    assert_eq!(hung["result"]["library_blocked"], true, "{hung}");
+    let sibling = record("0001-healthy-sibling");
+    assert_eq!(sibling["result"]["library_blocked"], false, "{sibling}");
+    assert!(
+        sibling["result"]["metric"]["minimal_cases"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "the sibling fails a condition and is shrunk in its own shard: {sibling}"
+    );
+    let mut merge = vec!["merge"];
+    merge.extend_from_slice(&words);
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &merge);
+    assert_eq!(code, 3, "{stderr}");
+    assert_same(
+        &expected,
+        &stage_bytes(&out, Stage::Check),
+        "check with a hung library merged from 2 shards",
     );
 }

@@ -95,6 +95,25 @@ pub fn plan_hash(stage: &str, plan: &impl Serialize) -> Result<String> {
     Ok(rdpbench_store::sha256_hex(&bytes))
 }
 
+/// The job id `<index>-<name>`: the index zero-padded to 4 digits (so ids
+/// sort in job order), the name reduced to `[A-Za-z0-9._-]` (other
+/// characters become `_`; an empty name becomes `job`), so two jobs of one
+/// name stay two jobs and every id is a file name.
+pub fn indexed_job_id(index: usize, name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = if name.is_empty() { "job".into() } else { name };
+    format!("{index:04}-{name}")
+}
+
 /// One finished job's result, as a shard writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord<T> {
@@ -401,6 +420,22 @@ mod tests {
         );
         assert_eq!(other.missing_shards(2), vec![0, 1]);
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn indexed_job_ids_sort_in_job_order_and_are_file_names() {
+        assert_eq!(
+            indexed_job_id(1, "mean-max-decoder-cosine"),
+            "0001-mean-max-decoder-cosine"
+        );
+        assert_eq!(indexed_job_id(7, "a/b c:d"), "0007-a_b_c_d");
+        assert_eq!(indexed_job_id(0, ""), "0000-job");
+        let mut ids: Vec<String> = [10, 9, 100]
+            .iter()
+            .map(|&i| indexed_job_id(i, "m"))
+            .collect();
+        ids.sort();
+        assert_eq!(ids, ["0009-m", "0010-m", "0100-m"]);
     }
 
     #[test]

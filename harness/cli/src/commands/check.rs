@@ -7,9 +7,11 @@ use super::results;
 use super::setup::jobs_or_cpus;
 use anyhow::{Context, Result};
 use rdpbench_core::conditions::ConditionId;
+use rdpbench_plugin_host::PluginSet;
 use rdpbench_reports::check::Text;
 use rdpbench_reports::{Exporter, Json};
-use rdpbench_runner::check::{Isolation, run_check_with};
+use rdpbench_runner::check::{Isolation, check_plan, merge_check, run_check_shard, run_check_with};
+use rdpbench_runner::shard::Shard;
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_schema::results::CheckRun;
@@ -35,7 +37,7 @@ pub struct CheckArgs {
     samples: Option<usize>,
     /// Results folder; default from [output].dir.
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub out: Option<PathBuf>,
     /// Also load this plugin file: a shared library or a Python metric
     /// (`.py`; docs/python-metrics.md). Repeatable.
     #[arg(long, value_name = "FILE")]
@@ -83,15 +85,32 @@ pub struct CheckArgs {
     /// still fails it, 0 once it passes. Writes no results.
     #[arg(long, value_name = "CASE_FILE")]
     replay: Option<PathBuf>,
-    #[command(flatten)]
-    pub no_shard: super::no_shard::NoShard,
+    /// Check only slice I of N of the metrics (0-based, in load order),
+    /// recording each metric's check.json entry in the results folder's
+    /// shards/check/; `rdpbench merge check` with the same options writes
+    /// check.json/.csv/.md/.junit.xml and cases/. A shard exits 0 once its
+    /// metrics are recorded, whatever their verdicts: the exit code the
+    /// check would return (--strict, --baseline, plugin load errors) is the
+    /// merge's.
+    #[arg(long, value_name = "I/N", conflicts_with = "replay")]
+    pub shard: Option<String>,
+    /// Set by `rdpbench merge check`: write the stage from the shards' records.
+    #[arg(skip)]
+    pub merge: bool,
 }
 
 /// `rdpbench check`: the check stage, then the report, in the results folder.
 pub fn check(config: Config, args: CheckArgs) -> Result<Exit> {
-    args.no_shard.refuse("check")?;
     if let Some(file) = &args.replay {
+        if args.merge {
+            return Err(usage_error(anyhow::anyhow!(
+                "`rdpbench merge check` takes no --replay; replay a case with `rdpbench check --replay`"
+            )));
+        }
         return super::replay::replay(&config, file);
+    }
+    if let Some(shard) = args.shard.clone() {
+        return check_shard(config, args, &shard);
     }
     let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
     let exit = check_in(&mut store, config, args)?;
@@ -105,11 +124,19 @@ pub fn check_in(store: &mut Store, config: Config, args: CheckArgs) -> Result<Ex
     results::stage(store, Stage::Check, |w| check_stage(w, config, args))
 }
 
-fn check_stage(
-    w: &mut rdpbench_store::StageWriter<'_>,
+/// What the check runs, from the configuration and the flags: the
+/// configuration with the flags' overrides, the selected metrics, the
+/// parallelism and the isolation. Usage errors (exit 2) for invalid
+/// settings, a run that does not fit in memory, a missing `--plugin` file or
+/// no metric at all.
+struct Prepared {
     config: Config,
-    args: CheckArgs,
-) -> Result<Exit> {
+    plugins: PluginSet,
+    jobs: usize,
+    isolation: Isolation,
+}
+
+fn prepare(config: Config, args: &CheckArgs) -> Result<Prepared> {
     let mut config = config;
     if !args.conditions.is_empty() {
         config.check.conditions = args.conditions.clone();
@@ -141,13 +168,6 @@ fn check_stage(
         max_memory,
     )
     .map_err(usage_error)?;
-    let baseline = args
-        .baseline
-        .as_deref()
-        .map(CheckRun::load)
-        .transpose()
-        .map_err(usage_error)?;
-    let out_dir = w.root().to_path_buf();
 
     let mut plugins = super::setup::discover(&config);
     for file in &args.plugin {
@@ -169,14 +189,6 @@ fn check_stage(
              or add folders to [plugins].paths / RDPBENCH_PLUGIN_PATH"
         )));
     }
-
-    let n_conditions = if config.check.conditions.is_empty() {
-        ConditionId::ALL.len()
-    } else {
-        config.check.conditions.len()
-    } as u64;
-    let started = Instant::now();
-    let mut progress = Bar::new(Counts::Subunits(n_conditions));
     let exe = std::env::current_exe()
         .context("cannot find the rdpbench executable to start isolated workers")?;
     let isolation = if args.isolate {
@@ -185,15 +197,55 @@ fn check_stage(
         // Metrics blocked by a hung sibling are re-checked in a worker.
         Isolation::InProcessWithFallback { exe }
     };
-    let run = run_check_with(
-        &plugins,
-        &config.toy,
-        &config.check,
+    Ok(Prepared {
+        config,
+        plugins,
         jobs,
-        &isolation,
-        &mut progress,
-    )
-    .map_err(|e| usage_error(e.context("cannot build the toy workbench from [toy]/[check]")))?;
+        isolation,
+    })
+}
+
+fn check_stage(
+    w: &mut rdpbench_store::StageWriter<'_>,
+    config: Config,
+    args: CheckArgs,
+) -> Result<Exit> {
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(CheckRun::load)
+        .transpose()
+        .map_err(usage_error)?;
+    let Prepared {
+        config,
+        plugins,
+        jobs,
+        isolation,
+    } = prepare(config, &args)?;
+    let out_dir = w.root().to_path_buf();
+
+    let n_conditions = if config.check.conditions.is_empty() {
+        ConditionId::ALL.len()
+    } else {
+        config.check.conditions.len()
+    } as u64;
+    let started = Instant::now();
+    let mut progress = Bar::new(Counts::Subunits(n_conditions));
+    let run = if args.merge {
+        let plan = check_plan(&out_dir, &plugins, &config.toy, &config.check, &isolation)
+            .map_err(usage_error)?;
+        merge_check(&plugins, &config.toy, &config.check, &plan)?
+    } else {
+        run_check_with(
+            &plugins,
+            &config.toy,
+            &config.check,
+            jobs,
+            &isolation,
+            &mut progress,
+        )
+        .map_err(|e| usage_error(e.context("cannot build the toy workbench from [toy]/[check]")))?
+    };
     progress.finish();
     let elapsed = started.elapsed().as_secs_f64();
 
@@ -216,7 +268,8 @@ fn check_stage(
         out(&Text.render(&run)?)?;
     }
     eprintln!(
-        "checked {} metric(s) in {elapsed:.1} s; results in {}",
+        "{} {} metric(s) in {elapsed:.1} s; results in {}",
+        if args.merge { "merged" } else { "checked" },
         run.metrics.len(),
         out_dir.display()
     );
@@ -269,4 +322,54 @@ fn check_stage(
         exit = Exit::ConditionsFailed;
     }
     Ok(exit)
+}
+
+/// `rdpbench check --shard I/N`: this slice's metrics checked, one record
+/// per metric (its check.json entry, minimal cases included) into the
+/// results folder's `shards/check/`. Takes no folder lock and writes no
+/// result file: shards run side by side, each writing only its own jobs'
+/// records (each atomically). Exits 0 once the slice is recorded: the
+/// verdicts' exit code (plugin load errors, `--strict`, `--baseline`) is
+/// the merge's, so a scheduler runs the merge after every shard succeeded.
+fn check_shard(config: Config, args: CheckArgs, shard: &str) -> Result<Exit> {
+    let shard = Shard::parse(shard).map_err(usage_error)?;
+    let root = results::results_dir(args.out.clone(), &config);
+    if let Some(b) = &args.baseline {
+        // Read now, so a shard fails as early as the merge would.
+        CheckRun::load(b).map_err(usage_error)?;
+    }
+    let Prepared {
+        config,
+        plugins,
+        isolation,
+        ..
+    } = prepare(config, &args)?;
+    report_errors(&plugins);
+    let plan =
+        check_plan(&root, &plugins, &config.toy, &config.check, &isolation).map_err(usage_error)?;
+    let n_conditions = if config.check.conditions.is_empty() {
+        ConditionId::ALL.len()
+    } else {
+        config.check.conditions.len()
+    } as u64;
+    let mut progress = Bar::new(Counts::Subunits(n_conditions));
+    let started = Instant::now();
+    let done = run_check_shard(
+        &plugins,
+        &config.toy,
+        &config.check,
+        &isolation,
+        &plan,
+        shard,
+        &mut progress,
+    );
+    progress.finish();
+    let (ran, skipped) = done?;
+    eprintln!(
+        "check shard {shard}: {ran} metric(s) checked, {skipped} already recorded, of {} in all ({:.1} s); records in {}",
+        plan.job_ids.len(),
+        started.elapsed().as_secs_f64(),
+        plan.dir.display()
+    );
+    Ok(Exit::Ok)
 }

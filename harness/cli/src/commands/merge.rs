@@ -4,7 +4,9 @@
 //! options must be the shards' own: the merge derives the job list from
 //! them and refuses records of another configuration.
 
+use super::check::{self, CheckArgs};
 use super::eval::{self, EvalArgs};
+use super::real::{self, RealArgs};
 use super::train::{self, TrainArgs};
 use super::validity::{self, ValidityArgs};
 use anyhow::Result;
@@ -13,10 +15,17 @@ use rdpbench_schema::exit::{Exit, usage_error};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum MergeCommand {
+    /// The check: check.json, check.csv, check.md, check.junit.xml, the
+    /// case files under cases/ (and comparison.json with --baseline), then
+    /// report.html; the exit code of the unsharded check.
+    Check(CheckArgs),
     /// The train sweep: saes/train.json and saes/train.csv.
     Train(TrainArgs),
     /// The validity stage: validity.json, validity.csv, validity.md.
     Validity(ValidityArgs),
+    /// The real stage: real.json, real.csv, real.md (SAE folders under
+    /// real-saes/, written by the shards).
+    Real(RealArgs),
     /// The evaluation of many SAEs: eval.json and eval.csv (check verdicts
     /// from the check.json this merge finds, as `rdpbench eval`).
     Eval(EvalArgs),
@@ -34,6 +43,11 @@ fn no_shard(shard: Option<&String>) -> Result<()> {
 /// Runs the merge of one stage.
 pub fn merge(config: Config, command: MergeCommand) -> Result<Exit> {
     match command {
+        MergeCommand::Check(mut args) => {
+            no_shard(args.shard.as_ref())?;
+            args.merge = true;
+            check::check(config, args)
+        }
         MergeCommand::Train(mut args) => {
             no_shard(args.shard.as_ref())?;
             args.merge = true;
@@ -43,6 +57,11 @@ pub fn merge(config: Config, command: MergeCommand) -> Result<Exit> {
             no_shard(args.shard.as_ref())?;
             args.merge = true;
             validity::validity(config, args)
+        }
+        MergeCommand::Real(mut args) => {
+            no_shard(args.shard.as_ref())?;
+            args.merge = true;
+            real::real(config, args)
         }
         MergeCommand::Eval(mut args) => {
             no_shard(args.shard.as_ref())?;

@@ -6,7 +6,7 @@ use anyhow::Result;
 use rdpbench_schema::exit::usage_error;
 
 /// The stages `--shard`, `rdpbench merge` and `rdpbench slurm` take.
-pub const SHARDABLE: &str = "train, validity, eval";
+pub const SHARDABLE: &str = "train, validity, eval, check, real";
 
 /// Why `command` takes no `--shard` (docs/slurm.md's table says the same).
 fn why(command: &str) -> &'static str {
@@ -16,22 +16,13 @@ fn why(command: &str) -> &'static str {
              so no merge of shards can be byte-identical to one machine's bench.json, and \
              timings measured on different nodes are not comparable"
         }
-        "check" => {
-            "it is not sharded yet (a job would be one metric: each condition's verdict pools \
-             every seed, and every process rebuilds the toy workbench)"
-        }
-        "real" => {
-            "it is not sharded yet (a job would be one real SAE: its training, held-out \
-             evaluation and every metric's score; the merge would rank them against the toy \
-             counterparts)"
-        }
         _ => "it is not sharded yet",
     }
 }
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct NoShard {
-    /// Not available for this stage (refused); shardable stages: train, validity, eval.
+    /// Not available for this stage (refused); shardable stages: train, validity, eval, check, real.
     #[arg(long, value_name = "I/N", hide = true)]
     shard: Option<String>,
 }

@@ -8,9 +8,10 @@ use super::results;
 use super::setup::{discover_metrics, jobs_or_cpus};
 use anyhow::Result;
 use rdpbench_reports::real::markdown;
-use rdpbench_runner::real::compute_real;
+use rdpbench_runner::real::{RealInputs, compute_real, merge_real, real_plan, run_real_shard};
+use rdpbench_runner::shard::Shard;
 use rdpbench_schema::config::Config;
-use rdpbench_schema::exit::Exit;
+use rdpbench_schema::exit::{Exit, usage_error};
 use rdpbench_store::{ResultDir, Stage, Store};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -22,7 +23,7 @@ pub struct RealArgs {
     cache: PathBuf,
     /// Results folder (real.json beside check.json); default from [output].dir.
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub out: Option<PathBuf>,
     /// Only these metric ids (comma-separated); default: every loaded metric.
     #[arg(long, value_delimiter = ',')]
     metrics: Vec<String>,
@@ -39,8 +40,16 @@ pub struct RealArgs {
     /// not depend on it.
     #[arg(long, short)]
     jobs: Option<usize>,
-    #[command(flatten)]
-    pub no_shard: super::no_shard::NoShard,
+    /// Run only slice I of N of the real SAEs (0-based, in sweep order):
+    /// each trained into real-saes/, evaluated and scored, with its toy
+    /// counterpart, one record per SAE in the results folder's
+    /// shards/real/; `rdpbench merge real` with the same options writes
+    /// real.json/.csv/.md.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Set by `rdpbench merge real`: write the stage from the shards' records.
+    #[arg(skip)]
+    pub merge: bool,
 }
 
 impl RealArgs {
@@ -57,7 +66,9 @@ impl RealArgs {
 
 /// `rdpbench real`: the real stage in the results folder.
 pub fn real(config: Config, args: RealArgs) -> Result<Exit> {
-    args.no_shard.refuse("real")?;
+    if let Some(shard) = args.shard.clone() {
+        return real_shard(config, args, &shard);
+    }
     let mut store = results::open(&results::results_dir(args.out.clone(), &config))?;
     real_in(&mut store, config, args)
 }
@@ -65,12 +76,7 @@ pub fn real(config: Config, args: RealArgs) -> Result<Exit> {
 /// The real stage into an open store: SAEs under `real-saes/`, and
 /// `real.json`/`.csv`/`.md`.
 pub fn real_in(store: &mut Store, mut config: Config, args: RealArgs) -> Result<Exit> {
-    if let Some(s) = args.steps {
-        config.real.steps = s;
-    }
-    if let Some(n) = args.eval_tokens {
-        config.real.eval_tokens = n;
-    }
+    overrides(&mut config, &args);
     let dir = store.root().to_path_buf();
     let (plugins, exit) = discover_metrics(&config, args.metrics)?;
     let jobs = jobs_or_cpus(args.jobs);
@@ -78,15 +84,29 @@ pub fn real_in(store: &mut Store, mut config: Config, args: RealArgs) -> Result<
     let mut progress = Bar::new(Counts::Steps).log_phases("real");
     let outcome = results::stage(store, Stage::Real, |w| {
         let sweep_dir = w.dir_for_tool(ResultDir::RealSaes)?;
-        let outcome = compute_real(
-            &config,
-            &plugins,
-            &args.cache,
-            &dir,
-            &sweep_dir,
-            jobs,
-            &mut progress,
-        )?;
+        let outcome = if args.merge {
+            let inputs = RealInputs::open(&config, &plugins, &args.cache)?;
+            let plan = real_plan(&dir, &config, &plugins, &args.cache, &inputs)?;
+            merge_real(
+                &config,
+                &plugins,
+                &inputs,
+                &plan,
+                &args.cache,
+                &dir,
+                &sweep_dir,
+            )?
+        } else {
+            compute_real(
+                &config,
+                &plugins,
+                &args.cache,
+                &dir,
+                &sweep_dir,
+                jobs,
+                &mut progress,
+            )?
+        };
         w.adopt_tree(ResultDir::RealSaes)?;
         results::write_all(w, &outcome.run, &rdpbench_reports::real::exporters())?;
         Ok(outcome)
@@ -111,5 +131,51 @@ pub fn real_in(store: &mut Store, mut config: Config, args: RealArgs) -> Result<
     } else {
         out(&markdown(run))?;
     }
+    Ok(exit)
+}
+
+/// The command-line overrides of `[real]`.
+fn overrides(config: &mut Config, args: &RealArgs) {
+    if let Some(s) = args.steps {
+        config.real.steps = s;
+    }
+    if let Some(n) = args.eval_tokens {
+        config.real.eval_tokens = n;
+    }
+}
+
+/// `rdpbench real --shard I/N`: this slice's real SAEs (and toy
+/// counterparts) into the results folder's `real-saes/`, one record per
+/// SAE into `shards/real/`. Takes no folder lock: shards run side by side,
+/// each writing only its own jobs' files (each atomically).
+fn real_shard(mut config: Config, args: RealArgs, shard: &str) -> Result<Exit> {
+    let shard = Shard::parse(shard).map_err(usage_error)?;
+    overrides(&mut config, &args);
+    let root = results::results_dir(args.out.clone(), &config);
+    let (plugins, exit) = discover_metrics(&config, args.metrics.clone())?;
+    let inputs = RealInputs::open(&config, &plugins, &args.cache)?;
+    let plan = real_plan(&root, &config, &plugins, &args.cache, &inputs)?;
+    let sweep_dir = root.join(ResultDir::RealSaes.path());
+    let mut progress = Bar::new(Counts::Steps);
+    let started = Instant::now();
+    let done = run_real_shard(
+        &config,
+        &plugins,
+        &inputs,
+        &plan,
+        &args.cache,
+        &root,
+        &sweep_dir,
+        shard,
+        &mut progress,
+    );
+    progress.finish();
+    let (ran, skipped) = done?;
+    eprintln!(
+        "real shard {shard}: {ran} SAE(s) run, {skipped} already recorded, of {} in all ({:.1} s); records in {}",
+        plan.job_ids.len(),
+        started.elapsed().as_secs_f64(),
+        plan.dir.display()
+    );
     Ok(exit)
 }

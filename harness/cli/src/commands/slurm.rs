@@ -15,9 +15,11 @@
 //! rdpbench anyway), so every node loads the same plugins from the same
 //! shared file system.
 
+use super::check::CheckArgs;
 use super::eval::EvalArgs;
 use super::no_shard::SHARDABLE;
 use super::plugins::{PLUGIN_PATH_ENV, out};
+use super::real::RealArgs;
 use super::results;
 use super::train::TrainArgs;
 use super::validity::ValidityArgs;
@@ -58,6 +60,14 @@ pub struct SlurmOptions {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SlurmCommand {
+    /// The check as a job array, one shard a slice of the metrics
+    /// (`rdpbench check` options).
+    Check {
+        #[command(flatten)]
+        stage: CheckArgs,
+        #[command(flatten)]
+        slurm: SlurmOptions,
+    },
     /// The train sweep as a job array (`rdpbench train` options).
     Train {
         #[command(flatten)]
@@ -77,6 +87,14 @@ pub enum SlurmCommand {
     Eval {
         #[command(flatten)]
         stage: EvalArgs,
+        #[command(flatten)]
+        slurm: SlurmOptions,
+    },
+    /// The real stage as a job array, one shard a slice of the real SAEs
+    /// (`rdpbench real` options).
+    Real {
+        #[command(flatten)]
+        stage: RealArgs,
         #[command(flatten)]
         slurm: SlurmOptions,
     },
@@ -126,6 +144,11 @@ pub struct Submission {
 /// Runs a `rdpbench slurm` command.
 pub fn slurm(config_path: Option<&Path>, config: Config, command: SlurmCommand) -> Result<Exit> {
     match command {
+        SlurmCommand::Check { stage, slurm } => {
+            ensure_no_shard(stage.shard.as_ref())?;
+            let root = results::results_dir(stage.out.clone(), &config);
+            submit("check", &root, config_path, &slurm)
+        }
         SlurmCommand::Train { stage, slurm } => {
             ensure_no_shard(stage.shard.as_ref())?;
             let root = results::results_dir(stage.out.clone(), &config);
@@ -140,6 +163,11 @@ pub fn slurm(config_path: Option<&Path>, config: Config, command: SlurmCommand) 
             ensure_no_shard(stage.shard.as_ref())?;
             let root = results::results_dir(stage.out.clone(), &config);
             submit("eval", &root, config_path, &slurm)
+        }
+        SlurmCommand::Real { stage, slurm } => {
+            ensure_no_shard(stage.shard.as_ref())?;
+            let root = results::results_dir(stage.out.clone(), &config);
+            submit("real", &root, config_path, &slurm)
         }
         SlurmCommand::Status { out, json } => status(&results::results_dir(out, &config), json),
         SlurmCommand::Resubmit {

@@ -7,31 +7,21 @@
 
 use super::{EvalRequest, Prepared, activations_source, assemble_eval, eval_sae};
 use crate::progress::Progress;
-use crate::shard::{Shard, ShardPlan, plan_hash};
+use crate::shard::{Shard, ShardPlan, indexed_job_id, plan_hash};
 use anyhow::{Result, ensure};
 use rdpbench_plugin_host::PluginSet;
 use rdpbench_schema::results::CheckRun;
 use rdpbench_schema::results::eval::{EvalRun, EvalSae};
 use std::path::Path;
 
-/// The job id of SAE `index` at `dir`: `<index>-<folder name>`, the name
-/// reduced to `[A-Za-z0-9._-]` (other characters become `_`), so two
-/// folders of one name stay two jobs and every id is a file name.
+/// The job id of SAE `index` at `dir`: [`indexed_job_id`] of the folder's
+/// name (`sae` when it has none), e.g. `0001-jumprelu`.
 fn job_id(index: usize, dir: &Path) -> String {
-    let name: String = dir
+    let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "sae".into())
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{index:04}-{name}")
+        .unwrap_or_else(|| "sae".into());
+    indexed_job_id(index, &name)
 }
 
 /// The shard plan of an evaluation in the results folder `root`: one job

@@ -16,12 +16,22 @@
 
 use super::train::sweep_settings;
 use crate::progress::Progress;
-use crate::train::{SweepSummary, jobs, run_sweep};
+use crate::train::{SweepSummary, TrainJob, jobs, run_sweep};
 use anyhow::Result;
 use rdpbench_core::toy::ToyConfig;
 use rdpbench_plugin_host::PluginSet;
 use rdpbench_schema::settings::RealSettings;
 use std::path::Path;
+
+/// The toy counterpart jobs, in the order (and with the ids) of the real jobs.
+pub fn toy_jobs(
+    plugins: &PluginSet,
+    settings: &RealSettings,
+    toy: &ToyConfig,
+) -> Result<Vec<TrainJob>> {
+    let ts = sweep_settings(settings, toy.d, settings.toy_steps);
+    jobs(&ts, toy, &|a| plugins.sparsity_knob(a)).map_err(|e| e.context("[real] toy counterparts"))
+}
 
 /// Trains (or resumes) the toy counterpart sweep into `dir`.
 pub fn toy_counterparts(
@@ -31,8 +41,6 @@ pub fn toy_counterparts(
     dir: &Path,
     observer: &mut dyn Progress,
 ) -> Result<SweepSummary> {
-    let ts = sweep_settings(settings, toy.d, settings.toy_steps);
-    let jobs = jobs(&ts, toy, &|a| plugins.sparsity_knob(a))
-        .map_err(|e| e.context("[real] toy counterparts"))?;
+    let jobs = toy_jobs(plugins, settings, toy)?;
     run_sweep(plugins, &jobs, settings.toy_eval_samples, dir, observer)
 }

@@ -16,6 +16,9 @@ use rdpbench_sdk::Metric;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+mod sharded;
+pub use sharded::{CheckJobResult, check_plan, merge_check, run_check_shard};
+
 /// Shrinks every condition `result` failed (not the structurally blind
 /// ones: those are properties of the metric's inputs) to its smallest
 /// failing case.
@@ -99,94 +102,129 @@ pub fn run_check_with(
     observer: &mut dyn Progress,
 ) -> Result<CheckRun> {
     observer.phase("building toy models and oracle ladders");
-    let bench = Workbench::build(toy, settings)?;
+    let bench = Arc::new(Workbench::build(toy, settings)?);
     observer.phase("check");
-    let total = plugins.metrics.len();
-    // Metrics are independent: see `map_indexed` (output independent of scheduling).
     let observer = Mutex::new(observer);
-    let notify = |f: &mut dyn FnMut(&mut dyn Progress)| {
-        let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut **guard);
-    };
-    let bench = Arc::new(bench);
     // Metrics of one library run one after the other, in load order (calls
     // into a library are serialised anyway), so that a metric that hangs
     // blocks its siblings only after it was checked, and they can be
     // re-checked in isolation instead of waiting on it. Libraries run in
     // parallel; see `map_indexed` (output independent of scheduling).
     let groups = by_library(&plugins.metrics);
-    let call_timeout_secs = plugins.call_limits.call.map_or(0.0, |d| d.as_secs_f64());
     let grouped = map_indexed(&groups, jobs, |_, group| {
         group
             .iter()
             .map(|&i| {
-                let m = &plugins.metrics[i];
-                let spec = m.cached_spec().clone();
-                notify(&mut |o| o.unit(UnitKind::Metric, i, total, &spec.id));
-                let mut progress = |c: ConditionId| {
-                    let label = format!("{}: {c} {}", spec.id, c.name());
-                    notify(&mut |o| o.subunit(&label))
-                };
-                let report = check_one(
-                    m,
-                    &bench,
-                    toy,
-                    settings,
-                    isolation,
-                    call_timeout_secs,
-                    &mut progress,
-                );
-                let failures = report
-                    .verdicts
-                    .iter()
-                    .filter(|v| v.status.is_failure())
-                    .count();
-                let outcome = format!("{failures} failing verdict(s)");
-                notify(&mut |o| o.unit_finished(i, &spec.id, &outcome));
                 (
                     i,
-                    MetricResult {
-                        library: m.library().path().to_path_buf(),
-                        sha256: m.library().sha256().to_string(),
-                        oracle: spec.is_oracle(),
-                        report,
-                        minimal_cases: Vec::new(),
-                    },
+                    check_metric(plugins, i, &bench, toy, settings, isolation, &observer),
                 )
             })
             .collect::<Vec<_>>()
     });
     let mut metrics: Vec<(usize, MetricResult)> = grouped.into_iter().flatten().collect();
     metrics.sort_by_key(|(i, _)| *i);
-    let metrics: Vec<MetricResult> = metrics.into_iter().map(|(_, m)| m).collect();
+    let mut metrics: Vec<MetricResult> = metrics.into_iter().map(|(_, m)| m).collect();
     // Shrinking runs the metric in this process, so only where the
     // conditions did (an isolated metric may crash the host), and not on a
     // library blocked by a hung call; each metric's shrinking runs under the
     // same call supervisor as its conditions.
-    let mut metrics = metrics;
-    if settings.shrink_trials > 0 && !matches!(isolation, Isolation::Process { .. }) {
-        observer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .phase("shrinking failed conditions to their smallest failing cases");
+    if shrinks(settings, isolation) {
+        notify(&observer, |o| {
+            o.phase("shrinking failed conditions to their smallest failing cases")
+        });
         let cases = map_indexed(&plugins.metrics, jobs, |i, m| {
-            if m.library().gate().blocked().is_some() {
-                return Vec::new();
-            }
-            let (metric, result, toy, settings) = (
-                m.clone(),
-                metrics[i].clone(),
-                bench.toy.clone(),
-                settings.clone(),
-            );
-            run_supervised(m, move || minimal_cases(&metric, &result, &toy, &settings))
-                .unwrap_or_default()
+            shrink_metric(m, &metrics[i], &bench.toy, settings)
         });
         for (result, cases) in metrics.iter_mut().zip(cases) {
             result.minimal_cases = cases;
         }
     }
-    Ok(CheckRun {
+    Ok(assemble_check(plugins, settings, &bench, metrics))
+}
+
+/// Calls `f` on the observer shared by the worker threads.
+fn notify(observer: &Mutex<&mut dyn Progress>, f: impl FnOnce(&mut dyn Progress)) {
+    let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
+    f(&mut **guard);
+}
+
+/// Metric `i` of `plugins` through every condition of `bench` under
+/// `isolation`: its `check.json` entry without minimal cases (those come
+/// from [`shrink_metric`]).
+fn check_metric(
+    plugins: &PluginSet,
+    i: usize,
+    bench: &Arc<Workbench>,
+    toy: &ToyConfig,
+    settings: &CheckSettings,
+    isolation: &Isolation,
+    observer: &Mutex<&mut dyn Progress>,
+) -> MetricResult {
+    let total = plugins.metrics.len();
+    let call_timeout_secs = plugins.call_limits.call.map_or(0.0, |d| d.as_secs_f64());
+    let m = &plugins.metrics[i];
+    let spec = m.cached_spec().clone();
+    notify(observer, |o| o.unit(UnitKind::Metric, i, total, &spec.id));
+    let mut progress = |c: ConditionId| {
+        let label = format!("{}: {c} {}", spec.id, c.name());
+        notify(observer, |o| o.subunit(&label))
+    };
+    let report = check_one(
+        m,
+        bench,
+        toy,
+        settings,
+        isolation,
+        call_timeout_secs,
+        &mut progress,
+    );
+    let failures = report
+        .verdicts
+        .iter()
+        .filter(|v| v.status.is_failure())
+        .count();
+    let outcome = format!("{failures} failing verdict(s)");
+    notify(observer, |o| o.unit_finished(i, &spec.id, &outcome));
+    MetricResult {
+        library: m.library().path().to_path_buf(),
+        sha256: m.library().sha256().to_string(),
+        oracle: spec.is_oracle(),
+        report,
+        minimal_cases: Vec::new(),
+    }
+}
+
+/// Whether failed conditions are shrunk under these settings and isolation.
+fn shrinks(settings: &CheckSettings, isolation: &Isolation) -> bool {
+    settings.shrink_trials > 0 && !matches!(isolation, Isolation::Process { .. })
+}
+
+/// The smallest failing cases of `result`'s failed conditions, shrunk on
+/// `toy` (the check toy, [`Workbench::toy`]) under the metric's call
+/// supervisor; none when its library is blocked by a hung call.
+fn shrink_metric(
+    m: &LoadedMetric,
+    result: &MetricResult,
+    toy: &ToyConfig,
+    settings: &CheckSettings,
+) -> Vec<MinimalCase> {
+    if m.library().gate().blocked().is_some() {
+        return Vec::new();
+    }
+    let (metric, result, toy, settings) =
+        (m.clone(), result.clone(), toy.clone(), settings.clone());
+    run_supervised(m, move || minimal_cases(&metric, &result, &toy, &settings)).unwrap_or_default()
+}
+
+/// The [`CheckRun`] of `metrics` (in `plugins.metrics` order) on `bench`.
+fn assemble_check(
+    plugins: &PluginSet,
+    settings: &CheckSettings,
+    bench: &Workbench,
+    metrics: Vec<MetricResult>,
+) -> CheckRun {
+    CheckRun {
         schema_version: SCHEMA_VERSION,
         tool: "rdpbench".into(),
         tool_version: crate::VERSION.into(),
@@ -204,7 +242,7 @@ pub fn run_check_with(
             })
             .collect(),
         metrics,
-    })
+    }
 }
 
 /// Indices of `metrics`, grouped by library, groups in order of their first metric.
