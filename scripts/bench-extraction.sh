@@ -58,9 +58,12 @@ if [[ "$peer" == llama-cpp ]] && ! have_llama_cpp; then
     echo "bench-extraction: building llama-cpp-python==$llama_cpp_version into $venv (minutes)" >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check cmake ninja scikit-build-core numpy typing-extensions diskcache jinja2
-    PATH="$venv/bin:$PATH" CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_CURL=OFF -DGGML_OPENMP=ON" \
+    # (Restricting the build to the `llama` target breaks the wheel's install step,
+    # which also installs libllama-common; the tools, examples and tests are off.)
+    PATH="$venv/bin:$PATH" CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_CURL=OFF -DGGML_OPENMP=ON \
+        -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF" \
         "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation \
-        -C build.targets=llama "llama-cpp-python==$llama_cpp_version"
+        -C build-dir="$venv/build" "llama-cpp-python==$llama_cpp_version"
 fi
 
 if [[ -n "${RDPBENCH_BIN:-}" ]]; then
