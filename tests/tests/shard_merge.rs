@@ -215,6 +215,54 @@ fn merge_names_missing_shards_refuses_other_configurations_and_unshardable_stage
     }
 }
 
+/// A plugin that fails to load (exit 3 unsharded) does not fail a shard:
+/// every shard exits 0 and says the merge will report it, so Slurm's
+/// `afterok` starts the merge, which returns 3 and writes the same files
+/// as the unsharded run.
+#[test]
+fn plugin_load_errors_do_not_fail_a_shard_and_the_merge_returns_them() {
+    let scratch = Scratch::new("shard-load-error");
+    let extra = scratch.path().join("extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    let bad = format!(
+        "{}rdpbench_not_a_library{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    std::fs::write(extra.join(&bad), b"not a shared library").unwrap();
+    let cfg = scratch.path().join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[plugins]\npaths = [\"extra\"]\nbuild_dir = true\n{}",
+            common::TRAIN_CONFIG
+        ),
+    )
+    .unwrap();
+    let out = scratch.path().join("out");
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &["train"]);
+    assert_eq!(code, 3, "unsharded: {stderr}");
+    assert!(stderr.contains("rdpbench_not_a_library"), "{stderr}");
+    let expected = stage_bytes(&out, Stage::Train);
+    std::fs::remove_dir_all(&out).unwrap();
+    for shard in ["1/2", "0/2"] {
+        let (code, _, stderr) = rdpbench_code(&cfg, &out, &["train", "--shard", shard]);
+        assert_eq!(code, 0, "shard {shard}: {stderr}");
+        assert!(
+            stderr.contains("rdpbench_not_a_library")
+                && stderr.contains("`rdpbench merge train` reports them with exit code 3"),
+            "shard {shard}: {stderr}"
+        );
+    }
+    let (code, _, stderr) = rdpbench_code(&cfg, &out, &["merge", "train"]);
+    assert_eq!(code, 3, "merge: {stderr}");
+    assert_same(
+        &expected,
+        &stage_bytes(&out, Stage::Train),
+        "train merged with a load error",
+    );
+}
+
 fn saelens_fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/saelens")

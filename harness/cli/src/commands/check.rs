@@ -344,7 +344,7 @@ fn check_shard(config: Config, args: CheckArgs, shard: &str) -> Result<Exit> {
         isolation,
         ..
     } = prepare(config, &args)?;
-    report_errors(&plugins);
+    let discovered = report_errors(&plugins);
     let plan =
         check_plan(&root, &plugins, &config.toy, &config.check, &isolation).map_err(usage_error)?;
     let n_conditions = if config.check.conditions.is_empty() {
@@ -371,5 +371,5 @@ fn check_shard(config: Config, args: CheckArgs, shard: &str) -> Result<Exit> {
         started.elapsed().as_secs_f64(),
         plan.dir.display()
     );
-    Ok(Exit::Ok)
+    Ok(super::merge::shard_exit("check", discovered))
 }

@@ -147,7 +147,7 @@ fn eval_shard(config: &Config, args: &EvalArgs, shard: &str) -> Result<Exit> {
         started.elapsed().as_secs_f64(),
         plan.dir.display()
     );
-    Ok(exit)
+    Ok(super::merge::shard_exit("eval", exit))
 }
 
 /// The metric plugins (none with `--no-metrics`) and the request the flags describe.

@@ -31,6 +31,23 @@ pub enum MergeCommand {
     Eval(EvalArgs),
 }
 
+/// The exit code of a shard (`--shard i/n`) whose slice is recorded: 0.
+/// A stage's own non-zero codes for a finished run (plugin load errors: 3)
+/// belong to the merge, which rediscovers the same plugins and returns the
+/// unsharded run's code; a shard that returned them would keep a
+/// scheduler's `afterok` from ever starting the merge. `discovered` is the
+/// code plugin discovery gave this shard: when it is not 0, stderr says
+/// the merge will report it.
+pub(crate) fn shard_exit(stage: &str, discovered: Exit) -> Exit {
+    if discovered != Exit::Ok {
+        eprintln!(
+            "{stage} shard: the plugin errors above do not fail this shard (its records are              written); `rdpbench merge {stage}` reports them with exit code {}",
+            discovered.code()
+        );
+    }
+    Exit::Ok
+}
+
 fn no_shard(shard: Option<&String>) -> Result<()> {
     match shard {
         Some(s) => Err(usage_error(anyhow::anyhow!(

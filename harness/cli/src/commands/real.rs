@@ -177,5 +177,5 @@ fn real_shard(mut config: Config, args: RealArgs, shard: &str) -> Result<Exit> {
         started.elapsed().as_secs_f64(),
         plan.dir.display()
     );
-    Ok(exit)
+    Ok(super::merge::shard_exit("real", exit))
 }

@@ -130,7 +130,7 @@ fn train_shard(config: Config, args: TrainArgs, shard: &str) -> Result<Exit> {
         started.elapsed().as_secs_f64(),
         plan.dir.display()
     );
-    Ok(exit)
+    Ok(super::merge::shard_exit("train", exit))
 }
 
 /// What every form of the train stage needs: the settings after the flags,

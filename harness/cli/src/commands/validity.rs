@@ -154,5 +154,5 @@ fn validity_shard(mut config: Config, args: ValidityArgs, shard: &str) -> Result
         started.elapsed().as_secs_f64(),
         plan.dir.display()
     );
-    Ok(exit)
+    Ok(super::merge::shard_exit("validity", exit))
 }
