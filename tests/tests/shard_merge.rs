@@ -439,25 +439,27 @@ fn eval_merge_is_byte_identical_for_3_and_5_shards_of_3_saes_and_names_missing_s
     );
 }
 
-/// The check of these tests: 3 metrics of 3 libraries (an oracle that
-/// passes, two proxies that fail C6/C7 and are shrunk to case files), one
-/// seed, 2000 samples. The shrink time cap is raised so that only the trial
-/// budget ends a search: a search ended by the clock may differ between
-/// any two runs, sharded or not (`minimal_cases[].timed_out`).
-const CHECK_WORDS: &[&str] = &[
-    "check",
-    "--metrics",
-    METRICS,
-    "--conditions",
-    "C1,C6,C7",
-    "--seeds",
-    "0",
-    "--samples",
-    "2000",
-    "--jobs",
-    "1",
-    "--strict",
-];
+/// The check of these tests on `metrics`: one seed, 2000 samples (with
+/// METRICS, 3 metrics of 3 libraries: an oracle that passes, two proxies
+/// that fail C6/C7 and are shrunk to case files). CHECK_CONFIG raises the
+/// shrink time cap so that only the trial budget ends a search: a search
+/// ended by the clock may differ between any two runs, sharded or not
+/// (`minimal_cases[].timed_out`).
+fn check_words(metrics: &str) -> Vec<&str> {
+    vec![
+        "check",
+        "--metrics",
+        metrics,
+        "--conditions",
+        "C1,C6,C7",
+        "--seeds",
+        "0",
+        "--samples",
+        "2000",
+        "--jobs",
+        "1",
+    ]
+}
 
 const CHECK_CONFIG: &str = "[check]\nshrink_trials = 12\nshrink_seconds = 600.0\n";
 
@@ -476,11 +478,12 @@ fn check_merge_is_byte_identical_with_case_files_and_the_same_exit_code() {
     std::fs::write(&cfg, format!("{}{CHECK_CONFIG}", config())).unwrap();
     // A baseline from an earlier run, so that comparison.json is written too.
     let base_out = scratch.path().join("base");
-    let (code, _, stderr) = rdpbench_code(&cfg, &base_out, CHECK_WORDS);
+    let strict = [&check_words(METRICS)[..], &["--strict"]].concat();
+    let (code, _, stderr) = rdpbench_code(&cfg, &base_out, &strict);
     assert_eq!(code, 4, "--strict with failed conditions: {stderr}");
     let baseline = scratch.path().join("baseline.json");
     std::fs::copy(base_out.join("check.json"), &baseline).unwrap();
-    let mut words = CHECK_WORDS.to_vec();
+    let mut words = strict.clone();
     let baseline_arg = baseline.to_string_lossy().into_owned();
     words.extend(["--baseline", &baseline_arg]);
 
@@ -608,19 +611,7 @@ fn check_merge_of_a_library_blocked_by_a_hang_drops_its_siblings_cases() {
         ),
     )
     .unwrap();
-    let words = [
-        "check",
-        "--metrics",
-        "hang-full,healthy-sibling",
-        "--conditions",
-        "C1,C6,C7",
-        "--seeds",
-        "0",
-        "--samples",
-        "2000",
-        "--jobs",
-        "1",
-    ];
+    let words = check_words("hang-full,healthy-sibling");
     let out = scratch.path().join("out");
     let (code, _, stderr) = rdpbench_code(&cfg, &out, &words);
     assert_eq!(code, 3, "a hang is a plugin failure: {stderr}");

@@ -284,6 +284,44 @@ fn median_secs<T>(repeats: usize, f: &dyn Fn() -> T) -> (f64, T) {
     (s[s.len() / 2], last)
 }
 
+/// Runs `f` once, timed, into a `bench-tokenize` row of its own.
+fn once<T>(
+    rows: &mut Vec<(String, f64, String)>,
+    label: &str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let t0 = Instant::now();
+    let value = f()?;
+    rows.push((label.into(), t0.elapsed().as_secs_f64(), String::new()));
+    Ok(value)
+}
+
+/// One `bench-tokenize` row: `encode` over every text, timed alone (median
+/// of `repeats`), with the token count, MB/s, ktokens/s and an FNV-1a hash of
+/// every token's `words` (id, and offsets where the row has them), so that
+/// two builds agree iff their hashes do.
+fn encode_row<T, const W: usize>(
+    label: &str,
+    hashed: &str,
+    repeats: usize,
+    texts: &[&str],
+    encode: &dyn Fn(&str) -> Vec<T>,
+    words: impl Fn(&T) -> [u64; W],
+) -> (String, f64, String) {
+    let (secs, tokens) = median_secs(repeats, &|| {
+        texts.iter().map(|t| encode(t)).collect::<Vec<_>>()
+    });
+    let n: usize = tokens.iter().map(Vec::len).sum();
+    let bytes: usize = texts.iter().map(|t| t.len()).sum();
+    let h = fnv1a(tokens.iter().flatten().flat_map(words));
+    let note = format!(
+        "{n} tokens, {:.2} MB/s, {:.0} ktokens/s, {hashed} hash {h:016x}",
+        bytes as f64 / secs / 1e6,
+        n as f64 / secs / 1e3
+    );
+    (label.into(), secs, note)
+}
+
 fn bench_tokenize(a: BenchTokenizeArgs) -> Result<Exit> {
     if a.repeats == 0 {
         return Err(usage_error(anyhow::anyhow!("--repeats must be at least 1")));
@@ -301,106 +339,54 @@ fn bench_tokenize(a: BenchTokenizeArgs) -> Result<Exit> {
     real_data::require(&path).map_err(usage_error)?;
     let mut rows: Vec<(String, f64, String)> = Vec::new();
 
-    let t0 = Instant::now();
-    let gguf = GgufFile::read(&path)?;
-    rows.push((
-        "gguf read".into(),
-        t0.elapsed().as_secs_f64(),
-        String::new(),
-    ));
+    let gguf = once(&mut rows, "gguf read", || GgufFile::read(&path))?;
     // Every tensor to f32, hashed bit for bit: two builds agree iff the hashes do.
-    let t0 = Instant::now();
-    let mut weights = Vec::with_capacity(gguf.tensors.len());
-    for t in &gguf.tensors {
-        weights.push(gguf.dequantize(&t.name)?);
-    }
-    let secs = t0.elapsed().as_secs_f64();
+    let weights = once(&mut rows, "dequantize all", || {
+        (gguf.tensors.iter())
+            .map(|t| gguf.dequantize(&t.name))
+            .collect::<Result<Vec<_>>>()
+    })?;
     let n: usize = weights.iter().map(Vec::len).sum();
     let h = fnv1a(weights.iter().flatten().map(|w| u64::from(w.to_bits())));
     drop(weights);
-    rows.push((
-        "dequantize all".into(),
-        secs,
-        format!(
-            "{} tensors, {n} values, f32 bits hash {h:016x}",
-            gguf.tensors.len()
-        ),
-    ));
-    let t0 = Instant::now();
-    let tok = BpeTokenizer::from_gguf(&gguf)?;
-    rows.push((
-        "bpe build".into(),
-        t0.elapsed().as_secs_f64(),
-        String::new(),
-    ));
-    let t0 = Instant::now();
-    let llama = Llama::from_gguf(&gguf)?;
-    rows.push((
-        "llama weights".into(),
-        t0.elapsed().as_secs_f64(),
-        format!("{} blocks", llama.config.n_layers),
-    ));
-    let rate = |secs: f64, n: usize| {
-        format!(
-            "{n} tokens, {:.2} MB/s, {:.0} ktokens/s",
-            bytes as f64 / secs / 1e6,
-            n as f64 / secs / 1e3
-        )
-    };
-    let (secs, ids) = median_secs(a.repeats, &|| {
-        texts.iter().map(|t| tok.encode(t)).collect::<Vec<_>>()
-    });
-    let n: usize = ids.iter().map(Vec::len).sum();
-    let h = fnv1a(ids.iter().flatten().map(|&i| u64::from(i)));
-    rows.push((
-        "bpe encode".into(),
-        secs,
-        format!("{}, ids hash {h:016x}", rate(secs, n)),
-    ));
-    let (secs, enc) = median_secs(a.repeats, &|| {
-        texts
-            .iter()
-            .map(|t| tok.encode_with_offsets(t))
-            .collect::<Vec<_>>()
-    });
-    let n: usize = enc.iter().map(Vec::len).sum();
-    let h = fnv1a(
-        enc.iter()
-            .flatten()
-            .flat_map(|&(id, at)| [u64::from(id), at as u64]),
+    rows.last_mut().expect("a row was pushed").2 = format!(
+        "{} tensors, {n} values, f32 bits hash {h:016x}",
+        gguf.tensors.len()
     );
-    rows.push((
-        "bpe encode+offsets".into(),
-        secs,
-        format!("{}, ids+offsets hash {h:016x}", rate(secs, n)),
+    let tok = once(&mut rows, "bpe build", || BpeTokenizer::from_gguf(&gguf))?;
+    let llama = once(&mut rows, "llama weights", || Llama::from_gguf(&gguf))?;
+    rows.last_mut().expect("a row was pushed").2 = format!("{} blocks", llama.config.n_layers);
+    let r = a.repeats;
+    rows.push(encode_row(
+        "bpe encode",
+        "ids",
+        r,
+        &texts,
+        &|t| tok.encode(t),
+        |&i| [u64::from(i)],
+    ));
+    rows.push(encode_row(
+        "bpe encode+offsets",
+        "ids+offsets",
+        r,
+        &texts,
+        &|t| tok.encode_with_offsets(t),
+        |&(id, at)| [u64::from(id), at as u64],
     ));
 
     let minilm = a.minilm.clone().unwrap_or_else(MiniLm::default_dir);
     let tok_json = minilm.join("tokenizer.json");
     if tok_json.is_file() {
-        let t0 = Instant::now();
-        let wp = rdpbench_lm::WordPieceTokenizer::from_file(&tok_json)?;
-        rows.push((
-            "wordpiece load".into(),
-            t0.elapsed().as_secs_f64(),
-            String::new(),
-        ));
-        let (secs, enc) = median_secs(a.repeats, &|| {
-            texts
-                .iter()
-                .map(|t| wp.encode_with_offsets(t))
-                .collect::<Vec<_>>()
-        });
-        let n: usize = enc.iter().map(Vec::len).sum();
-        let h = fnv1a(
-            enc.iter()
-                .flatten()
-                .flat_map(|t| [u64::from(t.id), t.bytes.start as u64, t.bytes.end as u64]),
-        );
-        rows.push((
-            "wordpiece encode+offsets".into(),
-            secs,
-            format!("{}, ids+spans hash {h:016x}", rate(secs, n)),
+        let wp = once(&mut rows, "wordpiece load", || {
+            rdpbench_lm::WordPieceTokenizer::from_file(&tok_json)
+        })?;
+        rows.push(encode_row(
+            "wordpiece encode+offsets",
+            "ids+spans",
+            r,
+            &texts,
+            &|t| wp.encode_with_offsets(t),
+            |t| [u64::from(t.id), t.bytes.start as u64, t.bytes.end as u64],
         ));
     } else {
         eprintln!("MiniLM skipped: {} not found", tok_json.display());

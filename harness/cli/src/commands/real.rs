@@ -8,7 +8,7 @@ use super::results;
 use super::setup::{discover_metrics, jobs_or_cpus};
 use anyhow::Result;
 use rdpbench_reports::real::markdown;
-use rdpbench_runner::real::{RealInputs, compute_real, merge_real, real_plan, run_real_shard};
+use rdpbench_runner::real::{RealInputs, RealShards, compute_real};
 use rdpbench_runner::shard::Shard;
 use rdpbench_schema::config::Config;
 use rdpbench_schema::exit::{Exit, usage_error};
@@ -86,16 +86,7 @@ pub fn real_in(store: &mut Store, mut config: Config, args: RealArgs) -> Result<
         let sweep_dir = w.dir_for_tool(ResultDir::RealSaes)?;
         let outcome = if args.merge {
             let inputs = RealInputs::open(&config, &plugins, &args.cache)?;
-            let plan = real_plan(&dir, &config, &plugins, &args.cache, &inputs)?;
-            merge_real(
-                &config,
-                &plugins,
-                &inputs,
-                &plan,
-                &args.cache,
-                &dir,
-                &sweep_dir,
-            )?
+            RealShards::new(&config, &plugins, &inputs, &args.cache, &dir, &sweep_dir)?.merge()?
         } else {
             compute_real(
                 &config,
@@ -154,28 +145,18 @@ fn real_shard(mut config: Config, args: RealArgs, shard: &str) -> Result<Exit> {
     let root = results::results_dir(args.out.clone(), &config);
     let (plugins, exit) = discover_metrics(&config, args.metrics.clone())?;
     let inputs = RealInputs::open(&config, &plugins, &args.cache)?;
-    let plan = real_plan(&root, &config, &plugins, &args.cache, &inputs)?;
     let sweep_dir = root.join(ResultDir::RealSaes.path());
+    let shards = RealShards::new(&config, &plugins, &inputs, &args.cache, &root, &sweep_dir)?;
     let mut progress = Bar::new(Counts::Steps);
     let started = Instant::now();
-    let done = run_real_shard(
-        &config,
-        &plugins,
-        &inputs,
-        &plan,
-        &args.cache,
-        &root,
-        &sweep_dir,
-        shard,
-        &mut progress,
-    );
+    let done = shards.run_shard(shard, &mut progress);
     progress.finish();
     let (ran, skipped) = done?;
     eprintln!(
         "real shard {shard}: {ran} SAE(s) run, {skipped} already recorded, of {} in all ({:.1} s); records in {}",
-        plan.job_ids.len(),
+        shards.plan.job_ids.len(),
         started.elapsed().as_secs_f64(),
-        plan.dir.display()
+        shards.plan.dir.display()
     );
     Ok(super::merge::shard_exit("real", exit))
 }

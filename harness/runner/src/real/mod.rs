@@ -47,7 +47,7 @@ pub use rdpbench_schema::results::real::{
     REAL_SCHEMA_VERSION, RealJob, RealMetric, RealRun, RealSaeRow, ToyRow,
 };
 pub use rdpbench_schema::settings::RealSettings;
-pub use sharded::{RealJobResult, ToyJobResult, merge_real, real_plan, run_real_shard};
+pub use sharded::{RealJobResult, RealShards, ToyJobResult};
 pub use source::{CacheSource, CacheTrainingSet, activation_scale, open_manifest, training_rows};
 pub use train::{TrainedReal, cache_identity, model_name, real_jobs, run_real_sweep};
 

@@ -3,7 +3,7 @@
 //! folder, evaluated on the held-out documents, scored by every metric,
 //! and, with `toy_steps > 0`, its toy counterpart (same id) trained into
 //! `toy/` and scored too. A job's record holds its `real.json` row, its
-//! toy row and every metric's scores on both; [`merge_real`] puts them in
+//! toy row and every metric's scores on both; [`RealShards::merge`] puts them in
 //! row order and computes what spans SAEs (the counts per metric and the
 //! Spearman ρ of real against toy rankings) exactly as the unsharded
 //! [`super::compute_real`] does.
@@ -53,7 +53,7 @@ pub struct ToyJobResult {
 /// real jobs (each with the cache identity: model and shard SHA-256, the
 /// split and the activation scale), the selected metrics and the loaded
 /// plugins.
-pub fn real_plan(
+fn real_plan(
     root: &Path,
     config: &Config,
     plugins: &PluginSet,
@@ -80,178 +80,218 @@ pub fn real_plan(
     )
 }
 
-/// Runs `shard`'s slice of the real SAEs, one after the other (see the
-/// module docs), each real SAE into `sweep_dir/<id>` and its toy
-/// counterpart into `sweep_dir/toy/<id>`; `sweep_dir` lies inside the
-/// results folder `out_dir`. Returns (computed, skipped).
-#[allow(clippy::too_many_arguments)]
-pub fn run_real_shard(
-    config: &Config,
-    plugins: &PluginSet,
-    inputs: &RealInputs,
-    plan: &ShardPlan,
-    cache_dir: &Path,
-    out_dir: &Path,
-    sweep_dir: &Path,
-    shard: Shard,
-    observer: &mut dyn Progress,
-) -> Result<(usize, usize)> {
-    let settings = &config.real;
-    let relative_dir = sweep_dir.strip_prefix(out_dir).unwrap_or(sweep_dir);
-    let n = inputs.real_jobs.len();
-    let toy_jobs = if settings.toy_steps > 0 {
-        let jobs = toy::toy_jobs(plugins, settings, &config.toy)?;
-        let ids = |v: Vec<&String>| v.into_iter().cloned().collect::<Vec<_>>();
-        ensure!(
-            ids(jobs.iter().map(|j| &j.id).collect())
-                == ids(inputs.real_jobs.iter().map(|j| &j.id).collect()),
-            "the toy counterparts do not pair one to one, in order, with the real SAEs"
-        );
-        jobs
-    } else {
-        Vec::new()
-    };
-    let toy_dir = sweep_dir.join("toy");
-    std::fs::create_dir_all(&toy_dir)
-        .with_context(|| format!("cannot create {}", toy_dir.display()))?;
-    plan.run_shard(shard, |i| {
-        let trained = run_real_sweep(
-            plugins,
-            &inputs.real_jobs[i..=i],
-            &inputs.set,
-            cache_dir,
-            sweep_dir,
-            observer,
-        )?
-        .pop()
-        .context("the real sweep of one job returned no SAE")?;
-        let enc = encode_trained(plugins, &trained, &inputs.held)?;
-        let row = sae_row(
-            &trained,
-            &enc,
-            &inputs.held,
-            &inputs.resamples,
-            settings.confidence,
-            relative_dir,
-        );
-        let scores = plugins
-            .metrics
-            .iter()
-            .map(|m| {
-                (!m.cached_spec().is_oracle()).then(|| {
-                    metric_score(
-                        m,
-                        &enc,
-                        &inputs.held,
-                        &inputs.resamples,
-                        settings.confidence,
-                    )
-                })
-            })
-            .collect();
-        drop(enc);
-        let toy = match toy_jobs.get(i) {
-            None => None,
-            Some(job) => {
-                let outcome = run_job(
-                    plugins,
-                    job,
-                    settings.toy_eval_samples,
-                    &toy_dir,
-                    (i, n),
-                    observer,
-                )?;
-                let case = toy_eval_case(plugins, &outcome, settings.toy_eval_samples)?;
-                Some(ToyJobResult {
-                    row: toy_row(&outcome),
-                    trained: outcome.trained,
-                    scores: plugins
-                        .metrics
-                        .iter()
-                        .map(|m| (!m.cached_spec().is_oracle()).then(|| score_metric(m, &case)))
-                        .collect(),
-                })
-            }
-        };
-        Ok(RealJobResult {
-            row,
-            trained: trained.trained,
-            scores,
-            toy,
-        })
-    })
+/// One sharded real run: what its shards and its merge share. Made once
+/// per process by [`RealShards::new`], which also makes the shard plan.
+pub struct RealShards<'a> {
+    pub config: &'a Config,
+    pub plugins: &'a PluginSet,
+    pub inputs: &'a RealInputs,
+    /// The activation cache, as given on the command line.
+    pub cache_dir: &'a Path,
+    /// The results folder.
+    pub out_dir: &'a Path,
+    /// Where the SAEs go (`real-saes/`), inside `out_dir`.
+    pub sweep_dir: &'a Path,
+    /// Jobs and records, under `out_dir/shards/real/`.
+    pub plan: ShardPlan,
 }
 
-/// The real run from every shard's records: what [`super::compute_real`]
-/// returns for the same configuration, cache and plugins, with each SAE's
-/// folder under `sweep_dir` (inside the results folder `out_dir`). Returns
-/// the run and which real SAEs and toy counterparts were trained (not
-/// reused) by the shards.
-pub fn merge_real(
-    config: &Config,
-    plugins: &PluginSet,
-    inputs: &RealInputs,
-    plan: &ShardPlan,
-    cache_dir: &Path,
-    out_dir: &Path,
-    sweep_dir: &Path,
-) -> Result<super::RealOutcome> {
-    let settings = &config.real;
-    let relative_dir = sweep_dir.strip_prefix(out_dir).unwrap_or(sweep_dir);
-    let records = plan.collect::<RealJobResult>()?;
-    let n_metrics = plugins.metrics.len();
-    let (mut saes, mut trained) = (Vec::new(), Vec::new());
-    let (mut toy_rows, mut toy_trained) = (Vec::new(), Vec::new());
-    let mut scores: Vec<Vec<MetricScore>> = vec![Vec::new(); n_metrics];
-    let mut toy_scores: Vec<Vec<SaeScore>> = vec![Vec::new(); n_metrics];
-    for r in records {
-        let mut result = r.result;
-        ensure!(
-            result.scores.len() == n_metrics
-                && result
-                    .toy
-                    .as_ref()
-                    .is_none_or(|t| t.scores.len() == n_metrics),
-            "the record of `{}` holds scores for another number of metrics than {n_metrics}",
-            r.job_id
-        );
-        ensure!(
-            result.toy.is_some() == (settings.toy_steps > 0),
-            "the record of `{}` {} a toy counterpart, where [real].toy_steps = {}",
-            r.job_id,
-            if result.toy.is_some() { "has" } else { "lacks" },
-            settings.toy_steps
-        );
-        for (all, s) in scores.iter_mut().zip(result.scores) {
-            all.extend(s);
-        }
-        if let Some(t) = result.toy {
-            for (all, s) in toy_scores.iter_mut().zip(t.scores) {
-                all.extend(s);
-            }
-            toy_rows.push(t.row);
-            toy_trained.push(t.trained);
-        }
-        result.row.folder = relative_dir.join(&result.row.id);
-        saes.push(result.row);
-        trained.push(result.trained);
+impl std::fmt::Debug for RealShards<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealShards")
+            .field("cache_dir", &self.cache_dir)
+            .field("out_dir", &self.out_dir)
+            .field("sweep_dir", &self.sweep_dir)
+            .field("plan", &self.plan)
+            .finish_non_exhaustive()
     }
-    let metrics = plugins
-        .metrics
-        .iter()
-        .zip(scores.into_iter().zip(toy_scores))
-        .map(|(m, (s, t))| real_metric(m, s, t, &toy_rows, settings))
-        .collect();
-    Ok(super::RealOutcome {
-        run: assemble_real(
+}
+
+impl<'a> RealShards<'a> {
+    /// `sweep_dir` relative to the results folder, as `real.json` names folders.
+    fn relative_dir(&self) -> &Path {
+        self.sweep_dir
+            .strip_prefix(self.out_dir)
+            .unwrap_or(self.sweep_dir)
+    }
+
+    /// The sharded run of the real stage with results folder `out_dir`
+    /// and its plan (what `real_plan` hashes and lists).
+    pub fn new(
+        config: &'a Config,
+        plugins: &'a PluginSet,
+        inputs: &'a RealInputs,
+        cache_dir: &'a Path,
+        out_dir: &'a Path,
+        sweep_dir: &'a Path,
+    ) -> Result<Self> {
+        let plan = real_plan(out_dir, config, plugins, cache_dir, inputs)?;
+        Ok(Self {
             config,
             plugins,
-            inputs.cache_summary(cache_dir),
-            saes,
-            toy_rows,
-            metrics,
-        ),
-        trained,
-        toy_trained,
-    })
+            inputs,
+            cache_dir,
+            out_dir,
+            sweep_dir,
+            plan,
+        })
+    }
+
+    /// Runs `shard`'s slice of the real SAEs, one after the other (see the
+    /// module docs), each real SAE into `sweep_dir/<id>` and its toy
+    /// counterpart into `sweep_dir/toy/<id>`. Returns (computed, skipped).
+    pub fn run_shard(&self, shard: Shard, observer: &mut dyn Progress) -> Result<(usize, usize)> {
+        let settings = &self.config.real;
+        let relative_dir = self.relative_dir();
+        let n = self.inputs.real_jobs.len();
+        let toy_jobs = if settings.toy_steps > 0 {
+            let jobs = toy::toy_jobs(self.plugins, settings, &self.config.toy)?;
+            let ids = |v: Vec<&String>| v.into_iter().cloned().collect::<Vec<_>>();
+            ensure!(
+                ids(jobs.iter().map(|j| &j.id).collect())
+                    == ids(self.inputs.real_jobs.iter().map(|j| &j.id).collect()),
+                "the toy counterparts do not pair one to one, in order, with the real SAEs"
+            );
+            jobs
+        } else {
+            Vec::new()
+        };
+        let toy_dir = self.sweep_dir.join("toy");
+        std::fs::create_dir_all(&toy_dir)
+            .with_context(|| format!("cannot create {}", toy_dir.display()))?;
+        self.plan.run_shard(shard, |i| {
+            let trained = run_real_sweep(
+                self.plugins,
+                &self.inputs.real_jobs[i..=i],
+                &self.inputs.set,
+                self.cache_dir,
+                self.sweep_dir,
+                observer,
+            )?
+            .pop()
+            .context("the real sweep of one job returned no SAE")?;
+            let enc = encode_trained(self.plugins, &trained, &self.inputs.held)?;
+            let row = sae_row(
+                &trained,
+                &enc,
+                &self.inputs.held,
+                &self.inputs.resamples,
+                settings.confidence,
+                relative_dir,
+            );
+            let scores = self
+                .plugins
+                .metrics
+                .iter()
+                .map(|m| {
+                    (!m.cached_spec().is_oracle()).then(|| {
+                        metric_score(
+                            m,
+                            &enc,
+                            &self.inputs.held,
+                            &self.inputs.resamples,
+                            settings.confidence,
+                        )
+                    })
+                })
+                .collect();
+            drop(enc);
+            let toy = match toy_jobs.get(i) {
+                None => None,
+                Some(job) => {
+                    let outcome = run_job(
+                        self.plugins,
+                        job,
+                        settings.toy_eval_samples,
+                        &toy_dir,
+                        (i, n),
+                        observer,
+                    )?;
+                    let case = toy_eval_case(self.plugins, &outcome, settings.toy_eval_samples)?;
+                    Some(ToyJobResult {
+                        row: toy_row(&outcome),
+                        trained: outcome.trained,
+                        scores: self
+                            .plugins
+                            .metrics
+                            .iter()
+                            .map(|m| (!m.cached_spec().is_oracle()).then(|| score_metric(m, &case)))
+                            .collect(),
+                    })
+                }
+            };
+            Ok(RealJobResult {
+                row,
+                trained: trained.trained,
+                scores,
+                toy,
+            })
+        })
+    }
+
+    /// The real run from every shard's records: what [`super::compute_real`]
+    /// returns for the same configuration, cache and plugins, with each
+    /// SAE's folder under `sweep_dir`. Returns the run and which real SAEs
+    /// and toy counterparts were trained (not reused) by the shards.
+    pub fn merge(&self) -> Result<super::RealOutcome> {
+        let settings = &self.config.real;
+        let relative_dir = self.relative_dir();
+        let records = self.plan.collect::<RealJobResult>()?;
+        let n_metrics = self.plugins.metrics.len();
+        let (mut saes, mut trained) = (Vec::new(), Vec::new());
+        let (mut toy_rows, mut toy_trained) = (Vec::new(), Vec::new());
+        let mut scores: Vec<Vec<MetricScore>> = vec![Vec::new(); n_metrics];
+        let mut toy_scores: Vec<Vec<SaeScore>> = vec![Vec::new(); n_metrics];
+        for r in records {
+            let mut result = r.result;
+            ensure!(
+                result.scores.len() == n_metrics
+                    && result
+                        .toy
+                        .as_ref()
+                        .is_none_or(|t| t.scores.len() == n_metrics),
+                "the record of `{}` holds scores for another number of metrics than {n_metrics}",
+                r.job_id
+            );
+            ensure!(
+                result.toy.is_some() == (settings.toy_steps > 0),
+                "the record of `{}` {} a toy counterpart, where [real].toy_steps = {}",
+                r.job_id,
+                if result.toy.is_some() { "has" } else { "lacks" },
+                settings.toy_steps
+            );
+            for (all, s) in scores.iter_mut().zip(result.scores) {
+                all.extend(s);
+            }
+            if let Some(t) = result.toy {
+                for (all, s) in toy_scores.iter_mut().zip(t.scores) {
+                    all.extend(s);
+                }
+                toy_rows.push(t.row);
+                toy_trained.push(t.trained);
+            }
+            result.row.folder = relative_dir.join(&result.row.id);
+            saes.push(result.row);
+            trained.push(result.trained);
+        }
+        let metrics = self
+            .plugins
+            .metrics
+            .iter()
+            .zip(scores.into_iter().zip(toy_scores))
+            .map(|(m, (s, t))| real_metric(m, s, t, &toy_rows, settings))
+            .collect();
+        Ok(super::RealOutcome {
+            run: assemble_real(
+                self.config,
+                self.plugins,
+                self.inputs.cache_summary(self.cache_dir),
+                saes,
+                toy_rows,
+                metrics,
+            ),
+            trained,
+            toy_trained,
+        })
+    }
 }
