@@ -1,16 +1,9 @@
-//! One TopK-SAE training step at the shape `rdpbench real` trains by
-//! default on SmolLM2-135M (batch 1024, d_in 576, d_sae 2304 = 4 x 576,
-//! k = 32 and 8), through the SDK's training loop (`Session::step`:
-//! forward, TopK, decode, MSE, backward, AdamW, decoder renormalisation,
-//! dead-latent counters), beside the one dense GEMM such a step cannot avoid
-//! (the encoder, `[1024, 576] x [576, 2304]`).
-//!
-//! Each shape runs twice: the hand-written step
-//! (`rdpbench_train::sparse_step`, what training uses) and, suffixed
-//! `_reference`, the architecture's forward through candle's autograd
-//! (`Session::use_reference_step`), the function the hand-written step is
-//! tested against. `scripts/bench-topk-step.sh` runs this bench and the
-//! PyTorch twin (`scripts/bench_topk_step_torch.py`) side by side.
+//! One TopK-SAE training step at the real-data shape (the body, shared with
+//! the BatchTopK and Matryoshka benches, is in `support/sparse_step_bench.rs`),
+//! beside the one dense GEMM such a step cannot avoid (the encoder,
+//! `[1024, 576] x [576, 2304]`). `scripts/bench-topk-step.sh` runs the three
+//! benches and the PyTorch twin (`scripts/bench_topk_step_torch.py`) side
+//! by side.
 //!
 //! The `decode` group sets the density at which `sparse_decode` stops
 //! paying: forward and backward of `(z ⊙ mask) W_dec` at k non-zeros per row
@@ -18,56 +11,17 @@
 //!
 //! `cargo bench -p rdpbench-sae-topk --bench train_step`
 
+#[path = "support/sparse_step_bench.rs"]
+mod sparse_step_bench;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use rdpbench_sae_topk::TopK;
 use rdpbench_train::candle_core::{Device, Tensor, Var};
-
-use rdpbench_train::rng::SplitMix64;
-use rdpbench_train::{Session, TrainConfig};
+use sparse_step_bench::{B, D_IN, D_SAE, randn};
 use std::hint::black_box;
 
-const B: usize = 1024;
-const D_IN: usize = 576;
-const D_SAE: usize = 2304;
-
-fn randn(rows: usize, cols: usize, seed: u64) -> Tensor {
-    let mut g = SplitMix64::new(seed, 1);
-    let v: Vec<f32> = (0..rows * cols).map(|_| g.normal() as f32).collect();
-    Tensor::from_vec(v, (rows, cols), &Device::Cpu).unwrap()
-}
-
 fn bench(c: &mut Criterion) {
-    let x = randn(B, D_IN, 7);
-    let mut g = c.benchmark_group("sae_train_step");
-    g.sample_size(10);
-    for k in [32usize, 8] {
-        let config = TrainConfig {
-            d_sae: D_SAE,
-            batch_size: B,
-            steps: u64::MAX,
-            lr: 1e-3,
-            k: k as f64,
-            // No latent goes dead over the bench's thousands of steps on
-            // one batch, so no AuxK term: the PyTorch twin has none either
-            // (`--dead 0`). With dead latents both steps do more work.
-            dead_after_rows: u64::MAX,
-            ..TrainConfig::default()
-        };
-        let arch = TopK;
-        for reference in [false, true] {
-            let mut session = Session::new(&arch, config.clone(), D_IN).unwrap();
-            if reference {
-                // The architecture's forward through candle's autograd.
-                session.use_reference_step();
-            }
-            let name = format!(
-                "topk_b{B}_din{D_IN}_dsae{D_SAE}_k{k}{}",
-                if reference { "_reference" } else { "" }
-            );
-            g.bench_function(name, |b| b.iter(|| black_box(session.step(&x).unwrap())));
-        }
-    }
-    g.finish();
+    sparse_step_bench::train_steps(c, "topk", &TopK);
 
     let (a, w) = (randn(B, D_IN, 1), randn(D_IN, D_SAE, 2));
     let mut g = c.benchmark_group("matmul");

@@ -331,19 +331,21 @@ fn select_batch(
     m: usize,
     total: usize,
 ) -> Option<f32> {
-    let value = |i: usize| pre[i] + bias[i % m];
     let rows_per_block = ROW_BLOCK;
     let block_len = rows_per_block * m.max(1);
+    // Row by row, the bias zipped along: no integer division `flat % m`
+    // per entry.
     let histogram = pre
         .par_chunks(block_len)
-        .enumerate()
         .fold(
             || vec![0usize; RADIX_BUCKETS],
-            |mut h, (b, block)| {
-                for i in 0..block.len() {
-                    let v = value(b * block_len + i);
-                    if v > 0.0 {
-                        h[radix_bucket(v)] += 1;
+            |mut h, block| {
+                for row in block.chunks_exact(m) {
+                    for (&p, &c) in row.iter().zip(bias) {
+                        let v = p + c;
+                        if v > 0.0 {
+                            h[radix_bucket(v)] += 1;
+                        }
                     }
                 }
                 h
@@ -375,10 +377,12 @@ fn select_batch(
             .par_chunks(block_len)
             .enumerate()
             .flat_map_iter(|(b, block)| {
-                (0..block.len()).filter_map(move |i| {
-                    let flat = b * block_len + i;
-                    let v = value(flat);
-                    (v > 0.0 && radix_bucket(v) == bucket).then_some((v, flat))
+                block.chunks_exact(m).enumerate().flat_map(move |(i, row)| {
+                    let r0 = (b * rows_per_block + i) * m;
+                    (row.iter().zip(bias).enumerate()).filter_map(move |(j, (&p, &c))| {
+                        let v = p + c;
+                        (v > 0.0 && radix_bucket(v) == bucket).then_some((v, r0 + j))
+                    })
                 })
             })
             .collect();
