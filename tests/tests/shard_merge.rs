@@ -285,23 +285,7 @@ fn eval_merge_is_byte_identical_for_3_and_5_shards_of_3_saes_and_names_missing_s
     std::fs::write(&cfg, config()).unwrap();
     // Verdicts for the metric columns: a small check in its own folder.
     let check_out = scratch.path().join("check");
-    rdpbench_ok(
-        &cfg,
-        &check_out,
-        &[
-            "check",
-            "--metrics",
-            "mean-firing-density",
-            "--conditions",
-            "C1",
-            "--seeds",
-            "0",
-            "--samples",
-            "2000",
-            "--jobs",
-            "1",
-        ],
-    );
+    rdpbench_ok(&cfg, &check_out, &check_words("mean-firing-density", "C1"));
     let check_json = check_out.join("check.json").to_string_lossy().into_owned();
     let (topk, jumprelu, standard) = (
         saelens_fixture("topk"),
@@ -439,19 +423,19 @@ fn eval_merge_is_byte_identical_for_3_and_5_shards_of_3_saes_and_names_missing_s
     );
 }
 
-/// The check of these tests on `metrics`: one seed, 2000 samples (with
-/// METRICS, 3 metrics of 3 libraries: an oracle that passes, two proxies
-/// that fail C6/C7 and are shrunk to case files). CHECK_CONFIG raises the
-/// shrink time cap so that only the trial budget ends a search: a search
-/// ended by the clock may differ between any two runs, sharded or not
-/// (`minimal_cases[].timed_out`).
-fn check_words(metrics: &str) -> Vec<&str> {
+/// The check of these tests on `metrics` and `conditions`: one seed, 2000
+/// samples. The sharded checks run C1,C6,C7 on METRICS (3 metrics of 3
+/// libraries: an oracle that passes, two proxies that fail C6/C7 and are
+/// shrunk to case files); CHECK_CONFIG raises the shrink time cap so that
+/// only the trial budget ends a search: a search ended by the clock may
+/// differ between any two runs, sharded or not (`minimal_cases[].timed_out`).
+fn check_words<'a>(metrics: &'a str, conditions: &'a str) -> Vec<&'a str> {
     vec![
         "check",
         "--metrics",
         metrics,
         "--conditions",
-        "C1,C6,C7",
+        conditions,
         "--seeds",
         "0",
         "--samples",
@@ -478,7 +462,7 @@ fn check_merge_is_byte_identical_with_case_files_and_the_same_exit_code() {
     std::fs::write(&cfg, format!("{}{CHECK_CONFIG}", config())).unwrap();
     // A baseline from an earlier run, so that comparison.json is written too.
     let base_out = scratch.path().join("base");
-    let strict = [&check_words(METRICS)[..], &["--strict"]].concat();
+    let strict = [&check_words(METRICS, "C1,C6,C7")[..], &["--strict"]].concat();
     let (code, _, stderr) = rdpbench_code(&cfg, &base_out, &strict);
     assert_eq!(code, 4, "--strict with failed conditions: {stderr}");
     let baseline = scratch.path().join("baseline.json");
@@ -611,7 +595,7 @@ fn check_merge_of_a_library_blocked_by_a_hang_drops_its_siblings_cases() {
         ),
     )
     .unwrap();
-    let words = check_words("hang-full,healthy-sibling");
+    let words = check_words("hang-full,healthy-sibling", "C1,C6,C7");
     let out = scratch.path().join("out");
     let (code, _, stderr) = rdpbench_code(&cfg, &out, &words);
     assert_eq!(code, 3, "a hang is a plugin failure: {stderr}");

@@ -1,5 +1,5 @@
 //! One Matryoshka training step at the real-data shape: the TopK bench's body
-//! (`plugins/sae-topk/benches/sparse_step_bench.rs`) for this architecture.
+//! (`plugins/sae-topk/benches/support/sparse_step_bench.rs`) for this architecture.
 //!
 //! `cargo bench -p rdpbench-sae-matryoshka --bench train_step`
 
